@@ -1,0 +1,49 @@
+/**
+ * The explicit registry of rootfence ops. Nothing is ever loaded from a name a request supplies:
+ * a name is only looked up in this fixed list.
+ *
+ * @module
+ */
+import { createGoldenLxc } from "./create_golden_lxc/mod.ts";
+import { mountUsb } from "./mount_usb/mod.ts";
+import { sensors } from "./sensors/mod.ts";
+import { smart } from "./smart/mod.ts";
+import type { AnyOp } from "./types.ts";
+
+/** Every op, in the order help output lists them. */
+export const OPS: readonly AnyOp[] = [
+  createGoldenLxc as AnyOp,
+  mountUsb as AnyOp,
+  smart as AnyOp,
+  sensors as AnyOp,
+];
+
+/**
+ * Looks an op up by name.
+ *
+ * @param name The op's name, e.g. `"smart"`.
+ * @returns The op, or `undefined` for a name that is not in the registry.
+ * @example
+ * ```ts
+ * import { findOp } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(findOp("smart")?.permissions.run[0], "smartctl");
+ * assert.equal(findOp("__proto__"), undefined);
+ * ```
+ */
+export function findOp(name: string): AnyOp | undefined {
+  return OPS.find((op) => op.name === name);
+}
+
+export type {
+  AnyOp,
+  BinaryName,
+  CommandOutput,
+  ErrorCode,
+  HostCommand,
+  OpDefinition,
+  OpSettings,
+  ParseOutcome,
+  PermissionSet,
+} from "./types.ts";
+export { ERROR_CODES, FENCE_BINARIES } from "./types.ts";

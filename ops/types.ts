@@ -1,0 +1,110 @@
+/**
+ * The plugin contract every op declares as plain data: what it accepts, which binaries it may run,
+ * how it builds the host command line and how it reads the result. Nothing here does I/O.
+ *
+ * @module
+ */
+import type { z } from "zod";
+
+/** The only binaries any op may ever run: the global fence. */
+export const FENCE_BINARIES = ["pct", "mount", "mkdir", "smartctl", "sensors"] as const;
+
+/** A binary inside the global fence, named as the op declares it (resolved to a path at start-up). */
+export type BinaryName = typeof FENCE_BINARIES[number];
+
+/**
+ * What an op's child process may do. Lists only: "allow all" cannot be written, and every other
+ * kind of grant (net, read, write, env, sys, ffi, import) is absent by construction.
+ */
+export interface PermissionSet {
+  /** Binaries the child may spawn. */
+  readonly run: readonly BinaryName[];
+}
+
+/** One host command line: a fenced binary and its argv (never a shell string). */
+export interface HostCommand {
+  readonly binary: BinaryName;
+  readonly args: readonly string[];
+}
+
+/** Host settings an op's schema and argv builder may depend on. */
+export interface OpSettings {
+  /** Directory that every mount target must lie strictly inside. */
+  readonly mountBase: string;
+}
+
+/** What running a host command produced, as the child saw it. */
+export interface CommandOutput {
+  readonly exitCode: number;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+}
+
+/** Stable error codes that callers may handle. */
+export const ERROR_CODES = [
+  "invalid_input",
+  "binary_not_found",
+  "denied",
+  "timeout",
+  "output_too_large",
+  "command_failed",
+  "child_failed",
+  "ct_exists",
+  "storage_not_found",
+  "template_not_found",
+  "lock_timeout",
+  "feature_root_only",
+  "no_space",
+  "uuid_not_found",
+  "already_mounted",
+  "target_busy",
+  "unknown_fs",
+  "wrong_fs_type",
+  "device_open_failed",
+  "unknown_device_type",
+] as const;
+
+/** One of {@linkcode ERROR_CODES}. */
+export type ErrorCode = typeof ERROR_CODES[number];
+
+/** The result of reading a host command's output: a value, or a classified failure. */
+export type ParseOutcome<R> =
+  | { readonly ok: true; readonly value: R }
+  | {
+    readonly ok: false;
+    readonly code: ErrorCode;
+    readonly message: string;
+  };
+
+/**
+ * An op: a plugin module's whole declaration.
+ *
+ * Methods use method syntax on purpose: it lets a registry hold ops of different input types as
+ * `OpDefinition<unknown, unknown>` while each op stays fully typed.
+ */
+export interface OpDefinition<I, R> {
+  /** Name used on the CLI, in URLs and in the child's argv. */
+  readonly name: string;
+  /** One line for help output. */
+  readonly summary: string;
+  /** The binaries this op may run; must be inside {@linkcode FENCE_BINARIES}. */
+  readonly permissions: PermissionSet;
+  /** Default time before the whole process tree is killed, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Whether the op changes the host (never retried, never pooled for reuse). */
+  readonly mutates: boolean;
+  /** Strict input schema (unknown keys rejected); settings fix host-dependent bounds. */
+  schema(settings: OpSettings): z.ZodType<I>;
+  /** Builds the host command from validated input. Pure. */
+  argv(input: I, settings: OpSettings): HostCommand;
+  /** Reads the command's output into a result or a classified error. Pure. */
+  parse(output: CommandOutput, input: I): ParseOutcome<R>;
+  /** Resource that two invocations must never use at once. */
+  resourceKey(input: I): string;
+}
+
+/** An op with its input and result types erased, as the registry holds it. */
+export type AnyOp = OpDefinition<unknown, unknown>;

@@ -1,0 +1,218 @@
+/**
+ * `deno task op`: runs one op through the fenced launcher and prints one JSON document.
+ *
+ * Exit codes: 0 when the op succeeded, 1 when it failed, 2 for invalid input or usage.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { findOp, OPS } from "../ops/mod.ts";
+import type { AnyOp, OpSettings } from "../ops/types.ts";
+import { DEFAULT_MOUNT_BASE } from "../ops/mount_usb/mod.ts";
+import { parseArgs } from "./args.ts";
+import { RootfenceError } from "./errors.ts";
+import { DEFAULT_BIN_PATH } from "./fence.ts";
+import { Launcher, MAX_TIMEOUT_MS, validateInput } from "./launcher.ts";
+
+/** One input field of an op, as the CLI offers it. */
+export interface FieldFlag {
+  readonly field: string;
+  readonly flag: string;
+  readonly type: "string" | "integer" | "boolean";
+  readonly required: boolean;
+  readonly description: string;
+}
+
+/** `rootfsGb` → `rootfs-gb`. */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * The field flags of an op, generated from its schema.
+ *
+ * @example
+ * ```ts
+ * import { fieldFlags } from "./cli.ts";
+ * import { findOp } from "../ops/mod.ts";
+ * import assert from "node:assert/strict";
+ * const flags = fieldFlags(findOp("smart")!, { mountBase: "/mnt/usb" });
+ * assert.deepEqual(flags.map((f) => f.flag), ["device", "device-type"]);
+ * ```
+ */
+export function fieldFlags(op: AnyOp, settings: OpSettings): FieldFlag[] {
+  const schema = z.toJSONSchema(op.schema(settings), { io: "input" }) as {
+    properties?: Record<string, { type?: string; description?: string; enum?: string[] }>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties ?? {}).map(([field, property]) => ({
+    field,
+    flag: kebab(field),
+    type: property.type === "integer" || property.type === "boolean" ? property.type : "string",
+    required: schema.required?.includes(field) ?? false,
+    description: property.description ??
+      (property.enum ? `One of ${property.enum.join(", ")}` : ""),
+  }));
+}
+
+const COMMON = {
+  input: { type: "string" },
+  "dry-run": { type: "boolean" },
+  timeout: { type: "string" },
+  "bin-path": { type: "string" },
+  "mount-base": { type: "string" },
+  runner: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const COMMON_HELP = `Common options:
+  --input <json>|-     the whole input as JSON (- reads stdin); field flags override it
+  --dry-run            validate and print the argv and Deno flags; run nothing
+  --timeout <s>        kill the op's process tree after this many seconds
+  --bin-path <dirs>    where fenced binaries are found (default ${DEFAULT_BIN_PATH})
+  --mount-base <dir>   mount targets must be inside it (default ${DEFAULT_MOUNT_BASE})
+  --runner direct|sudo run children directly (as root) or through sudo -n`;
+
+function mainHelp(): string {
+  const width = Math.max(...OPS.map((op) => op.name.length));
+  const lines = OPS.map((op) => `  ${op.name.padEnd(width)}  ${op.summary}`);
+  return `Usage: deno task op <op> [--<field> <value> ...] [options]\n\nOps:\n${
+    lines.join("\n")
+  }\n\n${COMMON_HELP}\n\nSee deno task op <op> --help for an op's fields.`;
+}
+
+function opHelp(op: AnyOp, settings: OpSettings): string {
+  const fields = fieldFlags(op, settings).map((f) => {
+    const value = f.type === "boolean" ? "" : ` <${f.type}>`;
+    const need = f.required ? " (required)" : "";
+    return `  --${f.flag}${value}  ${f.description}${need}`;
+  });
+  return `Usage: deno task op ${op.name} [fields] [options]\n\n${op.summary}\n` +
+    `Runs: ${op.permissions.run.join(", ")} (timeout ${op.timeoutMs / 1000} s)\n\nFields:\n${
+      fields.length ? fields.join("\n") : "  (none)"
+    }\n\n${COMMON_HELP}`;
+}
+
+class UsageError extends Error {}
+
+async function readInput(value: string | undefined): Promise<Record<string, unknown>> {
+  if (value === undefined) return {};
+  const text = value === "-" ? await new Response(Deno.stdin.readable).text() : value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError("Cannot read --input: not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError("Cannot read --input: not a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fieldValue(flag: FieldFlag, value: string | boolean): unknown {
+  // Leave a non-number as text, so the schema reports it with its path.
+  if (flag.type === "integer" && typeof value === "string" && /^-?[0-9]+$/.test(value)) {
+    return Number(value);
+  }
+  return value;
+}
+
+function print(document: unknown): void {
+  console.log(JSON.stringify(document, null, 2));
+}
+
+/**
+ * Runs the CLI on `args` and returns its exit code.
+ *
+ * Needs the launcher's permissions (see `runtime/launcher.ts`).
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name.startsWith("-")) {
+    console.log(mainHelp());
+    return name === "--help" || name === "-h" ? 0 : 2;
+  }
+  const op = findOp(name);
+  if (op === undefined) {
+    console.error(
+      `Cannot run op "${name}": no such op (known: ${OPS.map((o) => o.name).join(", ")})`,
+    );
+    return 2;
+  }
+  try {
+    return await runOp(op, rest);
+  } catch (error) {
+    if (!(error instanceof UsageError || error instanceof RangeError || isParseArgsError(error))) {
+      throw error;
+    }
+    console.error(
+      `${(error as Error).message}\n\n${opHelp(op, { mountBase: DEFAULT_MOUNT_BASE })}`,
+    );
+    return 2;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return error instanceof TypeError &&
+    String((error as { code?: string }).code).startsWith("ERR_PARSE_ARGS");
+}
+
+async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
+  const preliminary = parseArgs({ args: [...rest], options: COMMON, strict: false });
+  const mountBase = typeof preliminary.values["mount-base"] === "string"
+    ? preliminary.values["mount-base"]
+    : DEFAULT_MOUNT_BASE;
+  const flags = fieldFlags(op, { mountBase });
+  const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON };
+  for (const f of flags) options[f.flag] = { type: f.type === "boolean" ? "boolean" : "string" };
+  const { values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
+  if (values.help) {
+    console.log(opHelp(op, { mountBase }));
+    return 0;
+  }
+  const runner = values.runner ?? "direct";
+  if (runner !== "direct" && runner !== "sudo") {
+    throw new UsageError(`Cannot use --runner "${runner}": use direct or sudo`);
+  }
+  const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
+  if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new UsageError(`Cannot use --timeout "${values.timeout}": give seconds up to 86400`);
+  }
+  const input = await readInput(values.input as string | undefined);
+  for (const f of flags) {
+    const value = values[f.flag];
+    if (value !== undefined) input[f.field] = fieldValue(f, value as string | boolean);
+  }
+  const launcher = await Launcher.create({
+    binPath: (values["bin-path"] as string | undefined) ?? DEFAULT_BIN_PATH,
+    mountBase,
+    runner,
+  });
+  if (values["dry-run"]) return dryRun(launcher, op, input);
+  const invocation = await launcher.invoke(
+    op,
+    input,
+    timeoutMs === undefined ? {} : { timeoutMs },
+  );
+  print(invocation);
+  if (invocation.ok) return 0;
+  return invocation.error?.code === "invalid_input" ? 2 : 1;
+}
+
+function dryRun(launcher: Launcher, op: AnyOp, input: unknown): number {
+  let argv: string[] = [];
+  try {
+    validateInput(op, launcher.settings, input);
+    argv = launcher.hostArgv(op, input);
+    const child = launcher.childCommand(op);
+    print({ op: op.name, ok: true, dryRun: true, argv, denoFlags: child.denoFlags, child });
+    return 0;
+  } catch (error) {
+    if (!(error instanceof RootfenceError)) throw error;
+    print({ op: op.name, ok: false, dryRun: true, argv, error: error.toJSON() });
+    return error.code === "invalid_input" ? 2 : 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,105 @@
+/**
+ * The pure builder of a fenced child's command line. The launcher spawns exactly what this
+ * returns, and the audit and `--dry-run` print it, so there is one source of truth.
+ *
+ * @module
+ */
+import type { AnyOp, OpSettings } from "../ops/types.ts";
+import { RootfenceError } from "./errors.ts";
+import { assertInsideFence, type ResolvedBinaries } from "./fence.ts";
+
+/** How host commands gain root: the runtime is root already, or it goes through `sudo -n`. */
+export type RunnerMode = "direct" | "sudo";
+
+/** Everything the builder needs; all paths absolute and canonical. */
+export interface ChildCommandOptions {
+  /** The Deno binary the child runs on. */
+  readonly denoPath: string;
+  /** The child's own config: zod only, lockfile frozen. */
+  readonly configPath: string;
+  /** The child's lockfile. */
+  readonly lockPath: string;
+  /** The child entry module. */
+  readonly entryPath: string;
+  readonly binaries: ResolvedBinaries;
+  readonly settings: OpSettings;
+  readonly runner: RunnerMode;
+  /** Used in `sudo` mode. */
+  readonly sudoPath: string;
+  /** The Deno cache the child reads zod from; left out when unknown. */
+  readonly denoDir: string | undefined;
+  /** PATH of the child's environment. */
+  readonly binPath: string;
+}
+
+/** A ready-to-spawn command line. */
+export interface ChildCommand {
+  /** The program spawned: Deno itself, or sudo. */
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The child's whole environment (spawned with `clearEnv`). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Just the Deno permission and loading flags, for display and audit. */
+  readonly denoFlags: readonly string[];
+}
+
+/**
+ * Builds the command line that runs one op's child under exactly that op's permission set: its
+ * binaries and nothing else, no prompts, no remote imports, a frozen lockfile and an explicit
+ * config.
+ *
+ * @param op The op whose permission set is granted.
+ * @param options Paths and settings.
+ * @returns The command, its args, its environment and the Deno flags alone.
+ * @throws {RootfenceError} `denied` if the op's set leaves the fence; `binary_not_found` if one
+ * of its binaries was not found on the bin path.
+ */
+export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): ChildCommand {
+  assertInsideFence(op);
+  const granted: string[] = [];
+  const binArgs: string[] = [];
+  for (const name of op.permissions.run) {
+    const path = options.binaries[name];
+    if (path === undefined) {
+      throw new RootfenceError(
+        "binary_not_found",
+        `Cannot run op "${op.name}": "${name}" is not on the bin path "${options.binPath}"`,
+        { binary: name, binPath: options.binPath },
+      );
+    }
+    granted.push(path);
+    binArgs.push(`--bin=${name}=${path}`);
+  }
+  const denoFlags = [
+    "run",
+    "--no-prompt",
+    "--no-remote",
+    "--frozen",
+    `--config=${options.configPath}`,
+    `--lock=${options.lockPath}`,
+    `--allow-run=${granted.join(",")}`,
+  ];
+  const childArgs = [
+    options.entryPath,
+    `--op=${op.name}`,
+    ...binArgs,
+    `--mount-base=${options.settings.mountBase}`,
+  ];
+  const env: Record<string, string> = {
+    PATH: options.binPath,
+    LC_ALL: "C",
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  if (options.denoDir !== undefined) env.DENO_DIR = options.denoDir;
+  const denoArgs = [...denoFlags, ...childArgs];
+  if (options.runner === "sudo") {
+    return {
+      command: options.sudoPath,
+      args: ["-n", "--", options.denoPath, ...denoArgs],
+      env,
+      denoFlags,
+    };
+  }
+  return { command: options.denoPath, args: denoArgs, env, denoFlags };
+}

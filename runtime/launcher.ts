@@ -1,0 +1,367 @@
+/**
+ * The launcher: the only module that starts fenced children. It validates input, builds the
+ * child's command line with {@linkcode buildChildCommand}, spawns it in its own process group,
+ * talks the one-document protocol and kills the whole tree on timeout.
+ *
+ * Needs: read (to resolve binaries and Deno), env (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME`) and run
+ * for Deno (or sudo) and `kill`.
+ *
+ * @module
+ */
+import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../ops/mount_usb/mod.ts";
+import type { AnyOp, OpSettings } from "../ops/types.ts";
+import { MIB, readCapped } from "./capped_read.ts";
+import { RootfenceError } from "./errors.ts";
+import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "./fence.ts";
+import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
+import { ChildReply, type CommandReport, issuesOf } from "./protocol.ts";
+
+/** The most bytes the launcher accepts as a child's reply. */
+export const MAX_REPLY_BYTES = 4 * MIB;
+
+/** The longest timeout anyone may ask for. */
+export const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
+
+/** Options of {@linkcode Launcher.create}. */
+export interface LauncherOptions {
+  /**
+   * Where fenced binaries are looked for.
+   * @default {"/usr/sbin:/usr/bin:/sbin:/bin"}
+   */
+  readonly binPath?: string;
+  /**
+   * Directory that mount targets must lie inside.
+   * @default {"/mnt/usb"}
+   */
+  readonly mountBase?: string;
+  /**
+   * How children gain root.
+   * @default {"direct"}
+   */
+  readonly runner?: RunnerMode;
+  /**
+   * sudo, for `runner: "sudo"`.
+   * @default {"/usr/bin/sudo"}
+   */
+  readonly sudoPath?: string;
+  /**
+   * The Deno binary children run on.
+   * @default {the canonical path of the running Deno}
+   */
+  readonly denoPath?: string;
+  /**
+   * The Deno cache children load zod from.
+   * @default {$DENO_DIR, else $XDG_CACHE_HOME/deno, else $HOME/.cache/deno}
+   */
+  readonly denoDir?: string;
+}
+
+/** The outcome of one invocation, as the CLI prints it. */
+export interface Invocation {
+  readonly op: string;
+  readonly ok: boolean;
+  /** The host command line, binary resolved. */
+  readonly argv: readonly string[];
+  readonly result?: unknown;
+  readonly error?: Readonly<Record<string, unknown>> & { readonly code: string };
+  readonly command?: CommandReport;
+  readonly durationMs: number;
+}
+
+/** Options of {@linkcode Launcher.invoke}. */
+export interface InvokeOptions {
+  /**
+   * Kill the child's process tree after this long.
+   * @default {the op's own timeout}
+   */
+  readonly timeoutMs?: number;
+}
+
+function projectPath(relative: string): string {
+  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
+}
+
+function defaultDenoDir(): string | undefined {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const cache = Deno.env.get("XDG_CACHE_HOME");
+  if (cache) return `${cache}/deno`;
+  const home = Deno.env.get("HOME");
+  return home ? `${home}/.cache/deno` : undefined;
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    try {
+      return await Deno.realPath(path);
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Validates input against an op's schema without spawning anything.
+ *
+ * @throws {RootfenceError} `invalid_input` with the zod issue paths.
+ */
+export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): unknown {
+  const parsed = op.schema(settings).safeParse(raw);
+  if (!parsed.success) {
+    throw new RootfenceError(
+      "invalid_input",
+      `Cannot run "${op.name}": input does not match its schema`,
+      { issues: issuesOf(parsed.error) },
+    );
+  }
+  return parsed.data;
+}
+
+type ResolvedOptions = Required<Omit<LauncherOptions, "denoDir">> & {
+  readonly denoDir: string | undefined;
+};
+
+/** Starts and runs fenced children. Create one with {@linkcode Launcher.create}. */
+export class Launcher {
+  readonly #binaries: ResolvedBinaries;
+  readonly #options: ResolvedOptions;
+  readonly #killPath: string | undefined;
+
+  private constructor(
+    binaries: ResolvedBinaries,
+    options: ResolvedOptions,
+    killPath: string | undefined,
+  ) {
+    this.#binaries = binaries;
+    this.#options = options;
+    this.#killPath = killPath;
+  }
+
+  /**
+   * Resolves the fenced binaries and Deno once, so every child of this launcher gets the same
+   * canonical grants.
+   *
+   * @throws {RangeError} For a relative bin path or an unusable mount base.
+   */
+  static async create(options: LauncherOptions = {}): Promise<Launcher> {
+    const {
+      binPath = DEFAULT_BIN_PATH,
+      mountBase = DEFAULT_MOUNT_BASE,
+      runner = "direct",
+      sudoPath = "/usr/bin/sudo",
+      denoDir = defaultDenoDir(),
+    } = options;
+    const problem = mountBaseProblem(mountBase);
+    if (problem !== undefined) {
+      throw new RangeError(`Cannot use mount base "${mountBase}": ${problem}`);
+    }
+    const denoPath = options.denoPath ?? await Deno.realPath(Deno.execPath());
+    const binaries = await resolveBinaries(binPath);
+    const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]);
+    return new Launcher(
+      binaries,
+      { binPath, mountBase, runner, sudoPath, denoPath, denoDir },
+      killPath,
+    );
+  }
+
+  /** The fenced binaries this launcher resolved. */
+  get binaries(): ResolvedBinaries {
+    return this.#binaries;
+  }
+
+  /** The settings every op's schema and argv builder see. */
+  get settings(): OpSettings {
+    return { mountBase: this.#options.mountBase };
+  }
+
+  /**
+   * The exact command line a child of this op gets.
+   *
+   * @throws {RootfenceError} `binary_not_found` or `denied` (see {@linkcode buildChildCommand}).
+   */
+  childCommand(op: AnyOp): ChildCommand {
+    return buildChildCommand(op, {
+      denoPath: this.#options.denoPath,
+      configPath: projectPath("./fence.json"),
+      lockPath: projectPath("./fence.lock"),
+      entryPath: projectPath("./child/mod.ts"),
+      binaries: this.#binaries,
+      settings: this.settings,
+      runner: this.#options.runner,
+      sudoPath: this.#options.sudoPath,
+      denoDir: this.#options.denoDir,
+      binPath: this.#options.binPath,
+    });
+  }
+
+  /**
+   * The host argv an input would produce, binary resolved (or bare when not found).
+   *
+   * @throws {RootfenceError} `invalid_input`.
+   */
+  hostArgv(op: AnyOp, raw: unknown): string[] {
+    const input = validateInput(op, this.settings, raw);
+    const host = op.argv(input, this.settings);
+    return [this.#binaries[host.binary] ?? host.binary, ...host.args];
+  }
+
+  /**
+   * Starts a child for `op` that loads its modules and then waits for input on stdin.
+   *
+   * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
+   */
+  start(op: AnyOp): FencedChild {
+    return new FencedChild(op, this.childCommand(op), this.#killPath);
+  }
+
+  /**
+   * Runs one op end to end. Never throws for anything the input or the host causes: failures
+   * come back as `ok: false` with a stable code.
+   */
+  async invoke(op: AnyOp, raw: unknown, options: InvokeOptions = {}): Promise<Invocation> {
+    const started = performance.now();
+    let argv: string[] = [];
+    try {
+      argv = this.hostArgv(op, raw);
+      const timeoutMs = options.timeoutMs ?? op.timeoutMs;
+      const reply = await this.start(op).run(raw, timeoutMs);
+      const durationMs = Math.round(performance.now() - started);
+      if (reply.ok) {
+        return {
+          op: op.name,
+          ok: true,
+          argv,
+          result: reply.result,
+          command: reply.command,
+          durationMs,
+        };
+      }
+      const { command, ...error } = reply.error;
+      return command === undefined
+        ? { op: op.name, ok: false, argv, error, durationMs }
+        : { op: op.name, ok: false, argv, error, command, durationMs };
+    } catch (error) {
+      if (!(error instanceof RootfenceError)) throw error;
+      const durationMs = Math.round(performance.now() - started);
+      return { op: op.name, ok: false, argv, error: error.toJSON(), durationMs };
+    }
+  }
+}
+
+/** A spawned child waiting for its one request. */
+export class FencedChild {
+  readonly #op: AnyOp;
+  readonly #process: Deno.ChildProcess;
+  readonly #stdout: Promise<{ bytes: Uint8Array; truncated: boolean }>;
+  readonly #stderr: Promise<{ bytes: Uint8Array }>;
+  readonly #killPath: string | undefined;
+
+  /** Spawns the child in a new process group so the whole tree can be killed. */
+  constructor(op: AnyOp, command: ChildCommand, killPath: string | undefined) {
+    this.#op = op;
+    this.#killPath = killPath;
+    this.#process = new Deno.Command(command.command, {
+      args: [...command.args],
+      clearEnv: true,
+      env: { ...command.env },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    // Drain both pipes from the start: a child blocked on a full pipe would look hung.
+    this.#stdout = readCapped(this.#process.stdout, MAX_REPLY_BYTES);
+    this.#stderr = readCapped(this.#process.stderr, 64 * 1024);
+  }
+
+  /** The child's process id (also its process group id). */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /**
+   * Sends the input, waits for the reply and validates it.
+   *
+   * @throws {RootfenceError} `timeout`, `output_too_large` or `child_failed`.
+   */
+  async run(input: unknown, timeoutMs: number): Promise<ChildReply> {
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw new RangeError(`Cannot use timeout ${timeoutMs} ms: must be in (0, ${MAX_TIMEOUT_MS}]`);
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void this.kill();
+    }, timeoutMs);
+    try {
+      await this.#send(JSON.stringify({ input }));
+      const [status, stdout, stderr] = await Promise.all([
+        this.#process.status,
+        this.#stdout,
+        this.#stderr,
+      ]);
+      if (timedOut) {
+        throw new RootfenceError(
+          "timeout",
+          `Cannot finish "${this.#op.name}": killed after ${timeoutMs} ms`,
+          { timeoutMs },
+        );
+      }
+      if (stdout.truncated) {
+        throw new RootfenceError(
+          "output_too_large",
+          `Cannot read the reply of "${this.#op.name}": larger than ${MAX_REPLY_BYTES} bytes`,
+        );
+      }
+      return this.#reply(status, stdout.bytes, stderr.bytes);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(text: string): Promise<void> {
+    const writer = this.#process.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(text));
+      await writer.close();
+    } catch {
+      // The child died before reading; its status and stderr tell why.
+    }
+  }
+
+  #reply(status: Deno.CommandStatus, stdout: Uint8Array, stderr: Uint8Array): ChildReply {
+    const text = new TextDecoder();
+    try {
+      return ChildReply.parse(JSON.parse(text.decode(stdout)));
+    } catch {
+      const why = text.decode(stderr).trim().split("\n").slice(-5).join("\n");
+      throw new RootfenceError(
+        "child_failed",
+        `Cannot read the reply of "${this.#op.name}": child exited with code ${status.code}` +
+          (why ? `: ${why}` : ""),
+        { exitCode: status.code, signal: status.signal },
+      );
+    }
+  }
+
+  /** Kills the child and everything it started (its whole process group). */
+  async kill(): Promise<void> {
+    if (this.#killPath !== undefined) {
+      // Deno.kill on a group needs an unscoped run grant; the kill binary does not.
+      await new Deno.Command(this.#killPath, {
+        args: ["-KILL", "--", `-${this.#process.pid}`],
+        clearEnv: true,
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => undefined);
+    }
+    try {
+      // For sudo, which cannot be signalled across users but relays SIGTERM to its command.
+      this.#process.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}

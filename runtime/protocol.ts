@@ -1,0 +1,76 @@
+/**
+ * The one-document protocol between the launcher and a fenced child: a request on stdin, a reply
+ * on stdout. The launcher validates every reply, so a confused or hostile child cannot hand it
+ * an arbitrary shape.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ERROR_CODES } from "../ops/types.ts";
+
+/** The most bytes a child accepts on stdin. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** What the launcher writes to the child's stdin. */
+export const ChildRequest = z.strictObject({ input: z.unknown() });
+
+/** {@linkcode ChildRequest} as a type. */
+export type ChildRequest = z.infer<typeof ChildRequest>;
+
+/** Facts about the host command a child ran. */
+export const CommandReport = z.strictObject({
+  argv: z.array(z.string()),
+  exitCode: z.int().nullable(),
+  signal: z.string().nullable(),
+  durationMs: z.number().nonnegative(),
+  stdoutBytes: z.int().nonnegative(),
+  stderrBytes: z.int().nonnegative(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  stderrTail: z.string(),
+});
+
+/** {@linkcode CommandReport} as a type. */
+export type CommandReport = z.infer<typeof CommandReport>;
+
+/** A zod issue as the caller sees it. */
+export const Issue = z.strictObject({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+});
+
+/** The error half of a reply. */
+export const ReplyError = z.strictObject({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  issues: z.array(Issue).optional(),
+  command: CommandReport.optional(),
+});
+
+/** What the child writes to stdout: exactly one of these. */
+export const ChildReply = z.discriminatedUnion("ok", [
+  z.strictObject({ ok: z.literal(true), result: z.unknown(), command: CommandReport }),
+  z.strictObject({ ok: z.literal(false), error: ReplyError }),
+]);
+
+/** {@linkcode ChildReply} as a type. */
+export type ChildReply = z.infer<typeof ChildReply>;
+
+/**
+ * Turns zod issues into plain `{ path, message }` pairs (symbols in paths become strings).
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { issuesOf } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const result = z.strictObject({ vmid: z.int() }).safeParse({ vmid: "x" });
+ * assert.deepEqual(issuesOf(result.error!).map((i) => i.path), [["vmid"]]);
+ * ```
+ */
+export function issuesOf(error: z.ZodError): z.infer<typeof Issue>[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((part) => typeof part === "symbol" ? String(part) : part),
+    message: issue.message,
+  }));
+}
