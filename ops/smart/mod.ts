@@ -44,9 +44,12 @@ function messagesOf(doc: Record<string, unknown>): string {
   return (smartctl?.messages ?? []).map((m) => String(m.string ?? "")).join("\n");
 }
 
-/** Pre-7.3 SCSI output can print a stray line before the JSON; start at the first `{` line. */
-function jsonStart(stdout: string): string {
-  const at = stdout.search(/^\{/m);
+/**
+ * Pre-7.3 SCSI output can print stray text (`  Pending defect count:`) before the JSON, on its
+ * own line or glued to the opening brace; start at the first brace.
+ */
+export function jsonStart(stdout: string): string {
+  const at = stdout.indexOf("{");
   return at <= 0 ? stdout : stdout.slice(at);
 }
 

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { fixtureDir, fixtureNames, pctTranscript } from "../../tests/fixtures.ts";
+import { createGoldenLxc as op } from "./mod.ts";
+
+const settings = { mountBase: "/mnt/usb" };
+const base = {
+  vmid: 9000,
+  ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+  storage: "local-lvm",
+  rootfsGb: 8,
+};
+
+Deno.test("argv() puts the positionals first and forces unprivileged and features", () => {
+  assert.deepEqual(op.argv(op.schema(settings).parse(base), settings), {
+    binary: "pct",
+    args: [
+      "create",
+      "9000",
+      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      "--unprivileged",
+      "1",
+      "--features",
+      "nesting=1,keyctl=1",
+      "--rootfs",
+      "local-lvm:8",
+    ],
+  });
+});
+
+Deno.test("argv() appends cores, memory and hostname when given", () => {
+  const input = op.schema(settings).parse({
+    ...base,
+    cores: 4,
+    memoryMb: 2048,
+    hostname: "golden.example.lan",
+  });
+  assert.deepEqual(op.argv(input, settings).args.slice(9), [
+    "--cores",
+    "4",
+    "--memory",
+    "2048",
+    "--hostname",
+    "golden.example.lan",
+  ]);
+});
+
+const valid: Record<string, unknown>[] = [
+  { vmid: 100 },
+  { vmid: 999_999_999 },
+  { ostemplate: "nas-backup:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz" },
+  { ostemplate: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.gz" },
+  { storage: "Local.ZFS_2" },
+  { rootfsGb: 99_999 },
+  { cores: 8192 },
+  { memoryMb: 16 },
+  { hostname: "a" },
+  { hostname: `${"a".repeat(63)}.example` },
+];
+
+for (const patch of valid) {
+  Deno.test(`schema accepts ${JSON.stringify(patch)}`, () => {
+    assert.equal(op.schema(settings).safeParse({ ...base, ...patch }).success, true);
+  });
+}
+
+const invalid: [string, Record<string, unknown>, string][] = [
+  ["a vmid of 99", { vmid: 99 }, "vmid"],
+  ["a vmid above the PVE maximum", { vmid: 1_000_000_000 }, "vmid"],
+  ["a vmid as text", { vmid: "100" }, "vmid"],
+  ["a fractional vmid", { vmid: 100.5 }, "vmid"],
+  ["a rootfs storage that is a device path", { storage: "/dev/sda" }, "storage"],
+  ["a rootfs storage that is a bind path", { storage: "/srv/data" }, "storage"],
+  ["a storage with a colon", { storage: "local:vm-1" }, "storage"],
+  ["a one-letter storage", { storage: "l" }, "storage"],
+  ["an option as storage", { storage: "--force" }, "storage"],
+  ["a rootfs of 0 GiB (a quota-less subvol)", { rootfsGb: 0 }, "rootfsGb"],
+  ["a rootfs size as text", { rootfsGb: "8G" }, "rootfsGb"],
+  ["a template outside vztmpl", { ostemplate: "local:iso/debian.tar.zst" }, "ostemplate"],
+  ["a template climbing out", { ostemplate: "local:vztmpl/../../etc/x.tar.gz" }, "ostemplate"],
+  ["a template as an absolute path", { ostemplate: "/var/lib/vz/t.tar.gz" }, "ostemplate"],
+  ["a template with bz2", { ostemplate: "local:vztmpl/debian.tar.bz2" }, "ostemplate"],
+  ["a template with a space", { ostemplate: "local:vztmpl/a b.tar.gz" }, "ostemplate"],
+  ["a template starting with a dash", { ostemplate: "-local:vztmpl/a.tar.gz" }, "ostemplate"],
+  ["a hostname with a newline", { hostname: "golden\nevil" }, "hostname"],
+  ["a hostname with a trailing newline", { hostname: "golden\n" }, "hostname"],
+  ["a hostname starting with a dash", { hostname: "-golden" }, "hostname"],
+  ["a hostname label of 64 characters", { hostname: "a".repeat(64) }, "hostname"],
+  ["a hostname with an underscore", { hostname: "gold_en" }, "hostname"],
+  ["cores of 0", { cores: 0 }, "cores"],
+  ["cores of 8193", { cores: 8193 }, "cores"],
+  ["memory of 15 MiB", { memoryMb: 15 }, "memoryMb"],
+  ["an extra key", { features: "nesting=1,keyctl=0" }, ""],
+  ["an unprivileged override", { unprivileged: 0 }, ""],
+];
+
+for (const [what, patch, path] of invalid) {
+  Deno.test(`schema refuses ${what}`, () => {
+    const result = op.schema(settings).safeParse({ ...base, ...patch });
+    assert.equal(result.success, false);
+    const paths = result.error!.issues.map((i) => i.path.join("."));
+    if (path) assert.ok(paths.includes(path), `issues at ${paths.join(", ")}`);
+    else assert.ok(result.error!.issues.some((i) => i.code === "unrecognized_keys"));
+  });
+}
+
+Deno.test("schema refuses input with a required field missing", () => {
+  for (const field of Object.keys(base)) {
+    const partial: Record<string, unknown> = { ...base };
+    delete partial[field];
+    assert.equal(op.schema(settings).safeParse(partial).success, false, field);
+  }
+});
+
+const output = (stderr: string, exitCode = 255) => ({
+  exitCode,
+  signal: null,
+  stdout: "",
+  stderr,
+  stdoutTruncated: false,
+  stderrTruncated: false,
+});
+
+Deno.test("parse() reports a created container on exit 0", () => {
+  const spec = op.schema(settings).parse(base);
+  const outcome = op.parse({ ...output("", 0), stdout: "extracting archive\n" }, spec);
+  assert.deepEqual(outcome, {
+    ok: true,
+    value: { vmid: 9000, created: true, log: "extracting archive" },
+  });
+});
+
+// Real pct/PVE transcripts (see fixtures/pct/SOURCES.md), with the class each one shows.
+const expected: Record<string, string> = {
+  "pct-create-ct-exists-1-via-api-ansible.txt": "ct_exists",
+  "qm-storage-missing-old-wording-1.txt": "storage_not_found",
+  "pveam-download-template-missing-1.txt": "template_not_found",
+  "pct-create-lock-timeout-1-via-api-terraform.txt": "lock_timeout",
+  "pct-start-lock-timeout-task-log-1.txt": "lock_timeout",
+  "pct-create-feature-root-only-1-via-api-terraform.txt": "feature_root_only",
+  "pct-create-feature-root-only-2-via-api-terraform.txt": "feature_root_only",
+  "pct-create-no-space-lvm-1.txt": "no_space",
+  "pct-create-param-invalid-1.txt": "command_failed",
+  "pct-create-quorum-1.txt": "command_failed",
+  "pct-create-other-post-create-hook-task-log-1.txt": "command_failed",
+  "pct-create-other-pmxcfs-busy-1.txt": "command_failed",
+  "pct-create-other-unsupported-os-version-1.txt": "command_failed",
+  "pct-create-other-btrfs-bad-disk-name-1.txt": "command_failed",
+  "pct-create-other-tar-extract-failed-1.txt": "command_failed",
+  "pct-create-other-tar-extract-failed-2.txt": "command_failed",
+};
+
+const pctDir = fixtureDir("pct");
+const spec = op.schema(settings).parse(base);
+
+Deno.test({
+  name: "parse() classifies every real pct transcript",
+  ignore: pctDir === undefined,
+  fn() {
+    const names = fixtureNames(pctDir, /\.txt$/);
+    assert.deepEqual(names, Object.keys(expected).sort(), "every capture has an expectation");
+    for (const name of names) {
+      const outcome = op.parse(output(pctTranscript(pctDir!, name)), spec);
+      assert.equal(outcome.ok, false, name);
+      if (!outcome.ok) {
+        assert.equal(outcome.code, expected[name], name);
+        assert.ok(outcome.message.length > 20, name);
+      }
+    }
+  },
+});
+
+Deno.test("parse() classifies the CLI-only wordings (synthetic, from pve source strings)", () => {
+  const cases: [string, string][] = [
+    ["CT 9000 already exists on node 'pve1'", "ct_exists"],
+    ["storage 'fast' does not exist", "storage_not_found"],
+    ["unable to create CT 9000 - volume 'local:vztmpl/x.tar.zst' does not exist", "template_not_found"],
+    ["can't lock file '/run/lock/lxc/pve-config-9000.lock' - got timeout", "lock_timeout"],
+    ["unable to create CT 9000 - tar: ./usr: No space left on device", "no_space"],
+    ["please run as root", "denied"],
+  ];
+  for (const [stderr, code] of cases) {
+    const outcome = op.parse(output(stderr), spec);
+    assert.equal(outcome.ok ? "ok" : outcome.code, code, stderr);
+  }
+});
+
+Deno.test("resourceKey() is the vmid", () => {
+  assert.equal(op.resourceKey(spec), "vmid:9000");
+});

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { findOp } from "../ops/mod.ts";
+import type { AnyOp } from "../ops/types.ts";
+import { RootfenceError } from "./errors.ts";
+import { buildChildCommand, type ChildCommandOptions } from "./flags.ts";
+
+const options: ChildCommandOptions = {
+  denoPath: "/opt/deno/deno",
+  configPath: "/opt/rootfence/runtime/fence.json",
+  lockPath: "/opt/rootfence/runtime/fence.lock",
+  entryPath: "/opt/rootfence/runtime/child/mod.ts",
+  binaries: {
+    pct: "/usr/sbin/pct",
+    mount: "/usr/bin/mount",
+    mkdir: "/usr/bin/mkdir",
+    smartctl: "/usr/sbin/smartctl",
+    sensors: "/usr/bin/sensors",
+  },
+  settings: { mountBase: "/mnt/usb" },
+  runner: "direct",
+  sudoPath: "/usr/bin/sudo",
+  denoDir: "/var/cache/deno",
+  binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
+};
+
+const expectedRun: Record<string, string> = {
+  "create-golden-lxc": "/usr/sbin/pct",
+  "mount-usb": "/usr/bin/mount",
+  smart: "/usr/sbin/smartctl",
+  sensors: "/usr/bin/sensors",
+};
+
+for (const [name, path] of Object.entries(expectedRun)) {
+  Deno.test(`buildChildCommand() grants ${name} exactly ${path} and nothing else`, () => {
+    const command = buildChildCommand(findOp(name)!, options);
+    assert.equal(command.command, "/opt/deno/deno");
+    assert.deepEqual(command.denoFlags, [
+      "run",
+      "--no-prompt",
+      "--no-remote",
+      "--frozen",
+      "--config=/opt/rootfence/runtime/fence.json",
+      "--lock=/opt/rootfence/runtime/fence.lock",
+      `--allow-run=${path}`,
+    ]);
+    assert.deepEqual(command.args.slice(command.denoFlags.length), [
+      "/opt/rootfence/runtime/child/mod.ts",
+      `--op=${name}`,
+      `--bin=${path.split("/").pop()}=${path}`,
+      "--mount-base=/mnt/usb",
+    ]);
+    const grants = command.args.filter((a) => /^--allow-|^-A$|^--unstable/.test(a));
+    assert.deepEqual(grants, [`--allow-run=${path}`]);
+  });
+}
+
+Deno.test("buildChildCommand() rebuilds the environment from a fixed list", () => {
+  const command = buildChildCommand(findOp("smart")!, options);
+  assert.deepEqual(command.env, {
+    PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+    LC_ALL: "C",
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    DENO_DIR: "/var/cache/deno",
+  });
+});
+
+Deno.test("buildChildCommand() in sudo mode runs the same fenced command through sudo -n", () => {
+  const direct = buildChildCommand(findOp("mount-usb")!, options);
+  const sudo = buildChildCommand(findOp("mount-usb")!, { ...options, runner: "sudo" });
+  assert.equal(sudo.command, "/usr/bin/sudo");
+  assert.deepEqual(sudo.args, ["-n", "--", direct.command, ...direct.args]);
+  assert.deepEqual(sudo.denoFlags, direct.denoFlags);
+});
+
+Deno.test("buildChildCommand() refuses an op whose binary was not found", () => {
+  assert.throws(
+    () => buildChildCommand(findOp("create-golden-lxc")!, { ...options, binaries: {} }),
+    (error: unknown) => error instanceof RootfenceError && error.code === "binary_not_found",
+  );
+});
+
+const rogue = (permissions: unknown): AnyOp => ({ ...findOp("sensors")!, permissions } as AnyOp);
+
+Deno.test("buildChildCommand() refuses any grant outside the global fence", () => {
+  const cases: unknown[] = [
+    { run: ["sh"] },
+    { run: ["sensors", "sudo"] },
+    { run: ["sensors"], net: ["127.0.0.1"] },
+    { run: ["sensors"], read: true },
+    { run: ["sensors"], all: true },
+    { run: true },
+    { run: [] },
+    { run: ["sensors", "sensors"] },
+  ];
+  for (const permissions of cases) {
+    assert.throws(
+      () => buildChildCommand(rogue(permissions), options),
+      (error: unknown) => error instanceof RootfenceError && error.code === "denied",
+      JSON.stringify(permissions),
+    );
+  }
+});
