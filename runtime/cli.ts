@@ -69,8 +69,10 @@ const COMMON_HELP = `Common options:
   --input <json>|-     the whole input as JSON (- reads stdin); field flags override it
   --dry-run            validate and print the argv and Deno flags; run nothing
   --timeout <s>        kill the op's process tree after this many seconds
-  --bin-path <dirs>    where fenced binaries are found (default ${DEFAULT_BIN_PATH})
-  --mount-base <dir>   mount targets must be inside it (default ${DEFAULT_MOUNT_BASE})
+  --bin-path <dirs>    where fenced binaries are found (ROOTFENCE_BIN_PATH;
+                       default ${DEFAULT_BIN_PATH})
+  --mount-base <dir>   mount targets must be inside it (ROOTFENCE_MOUNT_BASE;
+                       default ${DEFAULT_MOUNT_BASE})
   --runner direct|sudo run children directly (as root) or through sudo -n`;
 
 function mainHelp(): string {
@@ -162,7 +164,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   const preliminary = parseArgs({ args: [...rest], options: COMMON, strict: false });
   const mountBase = typeof preliminary.values["mount-base"] === "string"
     ? preliminary.values["mount-base"]
-    : DEFAULT_MOUNT_BASE;
+    : Deno.env.get("ROOTFENCE_MOUNT_BASE") ?? DEFAULT_MOUNT_BASE;
   const flags = fieldFlags(op, { mountBase });
   const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON };
   for (const f of flags) options[f.flag] = { type: f.type === "boolean" ? "boolean" : "string" };
@@ -185,7 +187,8 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     if (value !== undefined) input[f.field] = fieldValue(f, value as string | boolean);
   }
   const launcher = await Launcher.create({
-    binPath: (values["bin-path"] as string | undefined) ?? DEFAULT_BIN_PATH,
+    binPath: (values["bin-path"] as string | undefined) ?? Deno.env.get("ROOTFENCE_BIN_PATH") ??
+      DEFAULT_BIN_PATH,
     mountBase,
     runner,
   });

@@ -81,6 +81,12 @@ function projectPath(relative: string): string {
   return decodeURIComponent(new URL(relative, import.meta.url).pathname);
 }
 
+/** The fenced child's entry module. */
+export const CHILD_ENTRY: string = projectPath("./child/mod.ts");
+
+/** The fence probe, started under an op's exact flags by tests and the audit. */
+export const PROBE_ENTRY: string = projectPath("./probe.ts");
+
 function defaultDenoDir(): string | undefined {
   const explicit = Deno.env.get("DENO_DIR");
   if (explicit) return explicit;
@@ -179,14 +185,16 @@ export class Launcher {
   /**
    * The exact command line a child of this op gets.
    *
+   * @param op The op.
+   * @param entryPath Another entry under the same flags: only the fence probe uses this.
    * @throws {RootfenceError} `binary_not_found` or `denied` (see {@linkcode buildChildCommand}).
    */
-  childCommand(op: AnyOp): ChildCommand {
+  childCommand(op: AnyOp, entryPath: string = CHILD_ENTRY): ChildCommand {
     return buildChildCommand(op, {
       denoPath: this.#options.denoPath,
       configPath: projectPath("./fence.json"),
       lockPath: projectPath("./fence.lock"),
-      entryPath: projectPath("./child/mod.ts"),
+      entryPath,
       binaries: this.#binaries,
       settings: this.settings,
       runner: this.#options.runner,

@@ -173,7 +173,10 @@ Deno.test("parse() classifies the CLI-only wordings (synthetic, from pve source 
   const cases: [string, string][] = [
     ["CT 9000 already exists on node 'pve1'", "ct_exists"],
     ["storage 'fast' does not exist", "storage_not_found"],
-    ["unable to create CT 9000 - volume 'local:vztmpl/x.tar.zst' does not exist", "template_not_found"],
+    [
+      "unable to create CT 9000 - volume 'local:vztmpl/x.tar.zst' does not exist",
+      "template_not_found",
+    ],
     ["can't lock file '/run/lock/lxc/pve-config-9000.lock' - got timeout", "lock_timeout"],
     ["unable to create CT 9000 - tar: ./usr: No space left on device", "no_space"],
     ["please run as root", "denied"],

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { mountBaseProblem, mountUsb as op } from "./mod.ts";
 
 const settings = { mountBase: "/mnt/usb" };
-const base = { uuid: "bac44334-c03f-49b1-9e0e-801902c005a2", target: "/mnt/usb/backup", fsType: "ext4" };
+const base = {
+  uuid: "bac44334-c03f-49b1-9e0e-801902c005a2",
+  target: "/mnt/usb/backup",
+  fsType: "ext4",
+};
 
 Deno.test("argv() mounts by UUID with the fixed options and creates the target", () => {
   assert.deepEqual(op.argv(op.schema(settings).parse(base), settings), {

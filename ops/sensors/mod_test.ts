@@ -44,7 +44,11 @@ Deno.test({
   fn() {
     for (const run of ["no-sensors", "absent-chip"]) {
       const outcome = op.parse(
-        output(read(`local-sensors-j-${run}.stdout.json`), read(`local-sensors-j-${run}.stderr.txt`), 1),
+        output(
+          read(`local-sensors-j-${run}.stdout.json`),
+          read(`local-sensors-j-${run}.stderr.txt`),
+          1,
+        ),
         {},
       );
       assert.deepEqual(outcome, { ok: true, value: { noSensors: true, sensors: {} } }, run);
@@ -57,7 +61,11 @@ Deno.test({
   ignore: dir === undefined,
   fn() {
     const outcome = op.parse(
-      output(read("local-sensors-j-bad-chip-name.stdout.txt"), read("local-sensors-j-bad-chip-name.stderr.txt"), 1),
+      output(
+        read("local-sensors-j-bad-chip-name.stdout.txt"),
+        read("local-sensors-j-bad-chip-name.stderr.txt"),
+        1,
+      ),
       {},
     );
     assert.equal(outcome.ok ? "ok" : outcome.code, "command_failed");

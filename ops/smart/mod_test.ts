@@ -6,12 +6,21 @@ const settings = { mountBase: "/mnt/usb" };
 
 Deno.test("argv() is smartctl -a -j with the device last", () => {
   const input = op.schema(settings).parse({ device: "/dev/sda" });
-  assert.deepEqual(op.argv(input, settings), { binary: "smartctl", args: ["-a", "-j", "/dev/sda"] });
+  assert.deepEqual(op.argv(input, settings), {
+    binary: "smartctl",
+    args: ["-a", "-j", "/dev/sda"],
+  });
 });
 
 Deno.test("argv() puts -d before the device", () => {
   const input = op.schema(settings).parse({ device: "/dev/bus/0", deviceType: "sat+megaraid,12" });
-  assert.deepEqual(op.argv(input, settings).args, ["-a", "-j", "-d", "sat+megaraid,12", "/dev/bus/0"]);
+  assert.deepEqual(op.argv(input, settings).args, [
+    "-a",
+    "-j",
+    "-d",
+    "sat+megaraid,12",
+    "/dev/bus/0",
+  ]);
 });
 
 const validDevices = [
@@ -59,14 +68,31 @@ for (const device of invalidDevices) {
   });
 }
 
-const validTypes = ["auto", "sat", "nvme", "scsi", "ata", "usbjmicron", "megaraid,0", "sat+megaraid,127"];
+const validTypes = [
+  "auto",
+  "sat",
+  "nvme",
+  "scsi",
+  "ata",
+  "usbjmicron",
+  "megaraid,0",
+  "sat+megaraid,127",
+];
 for (const deviceType of validTypes) {
   Deno.test(`schema accepts -d ${deviceType}`, () => {
     assert.equal(op.schema(settings).safeParse({ device: "/dev/sda", deviceType }).success, true);
   });
 }
 
-const invalidTypes = ["bogus", "test", "sat -T permissive", "megaraid,-1", "megaraid,01", "sat\n", "-a"];
+const invalidTypes = [
+  "bogus",
+  "test",
+  "sat -T permissive",
+  "megaraid,-1",
+  "megaraid,01",
+  "sat\n",
+  "-a",
+];
 for (const deviceType of invalidTypes) {
   Deno.test(`schema refuses -d ${JSON.stringify(deviceType)}`, () => {
     const result = op.schema(settings).safeParse({ device: "/dev/sda", deviceType });

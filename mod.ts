@@ -1,0 +1,72 @@
+/**
+ * rootfence: four root-only Proxmox host operations as permission-fenced Deno plugins. Each
+ * invocation runs in its own Deno process that may run exactly its op's binaries and nothing
+ * else: no network, no files, no environment.
+ *
+ * @example
+ * ```ts ignore
+ * import { runOp } from "./mod.ts";
+ * const run = await runOp("smart", { device: "/dev/sda" });
+ * if (!run.ok) console.error(run.error?.code);
+ * ```
+ *
+ * @module
+ */
+import { findOp } from "./ops/mod.ts";
+import {
+  type Invocation,
+  type InvokeOptions,
+  Launcher,
+  type LauncherOptions,
+} from "./runtime/launcher.ts";
+import { RootfenceError } from "./runtime/errors.ts";
+
+export { findOp, OPS } from "./ops/mod.ts";
+export { ERROR_CODES, FENCE_BINARIES } from "./ops/types.ts";
+export type {
+  AnyOp,
+  BinaryName,
+  CommandOutput,
+  ErrorCode,
+  HostCommand,
+  OpDefinition,
+  OpSettings,
+  ParseOutcome,
+  PermissionSet,
+} from "./ops/types.ts";
+export { RootfenceError } from "./runtime/errors.ts";
+export type { ErrorDetail } from "./runtime/errors.ts";
+export { FencedChild, Launcher } from "./runtime/launcher.ts";
+export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/launcher.ts";
+export { buildChildCommand } from "./runtime/flags.ts";
+export type { ChildCommand, ChildCommandOptions, RunnerMode } from "./runtime/flags.ts";
+export { DEFAULT_BIN_PATH, resolveBinaries } from "./runtime/fence.ts";
+
+/** Options of {@linkcode runOp}: the launcher's and the invocation's together. */
+export interface RunOpOptions extends LauncherOptions, InvokeOptions {}
+
+/**
+ * Runs one op by name through a fresh fenced launcher. For many invocations, create one
+ * {@linkcode Launcher} and call its `invoke` instead (it resolves binaries once).
+ *
+ * Needs read, env and run permission (see `runtime/launcher.ts`).
+ *
+ * @param name The op's name, e.g. `"sensors"`.
+ * @param input The op's input, validated against its schema.
+ * @param options Launcher and invocation options.
+ * @returns The invocation; failures come back as `ok: false` with a stable code.
+ * @throws {RootfenceError} `invalid_input` for a name that is not a registered op.
+ */
+export async function runOp(
+  name: string,
+  input: unknown,
+  options: RunOpOptions = {},
+): Promise<Invocation> {
+  const op = findOp(name);
+  if (op === undefined) {
+    throw new RootfenceError("invalid_input", `Cannot run op "${name}": no such op`);
+  }
+  const { timeoutMs, ...launcherOptions } = options;
+  const launcher = await Launcher.create(launcherOptions);
+  return launcher.invoke(op, input, timeoutMs === undefined ? {} : { timeoutMs });
+}

@@ -1,0 +1,142 @@
+/** `deno task op` end to end, as an operator runs it. */
+import assert from "node:assert/strict";
+import { fakeBin } from "./_fakes.ts";
+
+const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+async function op(args: string[], stdin = ""): Promise<{ code: number; out: string; err: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "op", ...args],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const output = await child.output();
+  const text = new TextDecoder();
+  return { code: output.code, out: text.decode(output.stdout), err: text.decode(output.stderr) };
+}
+
+Deno.test("op --help lists the four ops", async () => {
+  const run = await op(["--help"]);
+  assert.equal(run.code, 0);
+  for (const name of ["create-golden-lxc", "mount-usb", "smart", "sensors"]) {
+    assert.match(run.out, new RegExp(`^  ${name} `, "m"));
+  }
+});
+
+Deno.test("op <op> --help lists the field flags generated from the schema", async () => {
+  const expected: Record<string, string[]> = {
+    "create-golden-lxc": [
+      "vmid",
+      "ostemplate",
+      "storage",
+      "rootfs-gb",
+      "cores",
+      "memory-mb",
+      "hostname",
+    ],
+    "mount-usb": ["uuid", "target", "fs-type", "read-only"],
+    smart: ["device", "device-type"],
+  };
+  for (const [name, flags] of Object.entries(expected)) {
+    const run = await op([name, "--help"]);
+    assert.equal(run.code, 0);
+    const listed = [...run.out.split("Common options")[0]!.matchAll(/^ {2}--([a-z-]+)/gm)]
+      .map((m) => m[1]);
+    assert.deepEqual(listed, flags, name);
+  }
+});
+
+Deno.test("op --dry-run prints the exact argv and Deno flags and runs nothing", async () => {
+  const fakes = await fakeBin();
+  try {
+    const pct = await fakes.write("pct", "exit 0");
+    const run = await op([
+      "create-golden-lxc",
+      "--vmid",
+      "9000",
+      "--ostemplate",
+      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      "--storage",
+      "local-lvm",
+      "--rootfs-gb",
+      "8",
+      "--memory-mb",
+      "1024",
+      "--dry-run",
+      "--bin-path",
+      `${fakes.dir}:${SYSTEM}`,
+    ]);
+    assert.equal(run.code, 0, run.err);
+    const doc = JSON.parse(run.out);
+    assert.equal(doc.dryRun, true);
+    assert.deepEqual(doc.argv, [
+      pct,
+      "create",
+      "9000",
+      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      "--unprivileged",
+      "1",
+      "--features",
+      "nesting=1,keyctl=1",
+      "--rootfs",
+      "local-lvm:8",
+      "--memory",
+      "1024",
+    ]);
+    assert.deepEqual(doc.denoFlags.filter((f: string) => f.startsWith("--allow")), [
+      `--allow-run=${pct}`,
+    ]);
+    for (const flag of ["--no-prompt", "--no-remote", "--frozen"]) {
+      assert.ok(doc.denoFlags.includes(flag), flag);
+    }
+    assert.deepEqual(await fakes.calls("pct"), []);
+  } finally {
+    await fakes.remove();
+  }
+});
+
+Deno.test("op exits 0 on success, 1 on an op failure, 2 on invalid input", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write("sensors", `printf '{}'; exit 1`);
+    await fakes.write(
+      "smartctl",
+      `printf '{"smartctl":{"exit_status":2,"messages":[{"string":"Smartctl open device: /dev/sdb failed: No such device","severity":"error"}]}}'; exit 2`,
+    );
+    const binPath = `${fakes.dir}:${SYSTEM}`;
+    const ok = await op(["sensors", "--bin-path", binPath]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.deepEqual(JSON.parse(ok.out).result, { noSensors: true, sensors: {} });
+    const failed = await op(["smart", "--device", "/dev/sdb", "--bin-path", binPath]);
+    assert.equal(failed.code, 1);
+    assert.equal(JSON.parse(failed.out).error.code, "device_open_failed");
+    const invalid = await op(["smart", "--device=--scan", "--bin-path", binPath]);
+    assert.equal(invalid.code, 2);
+    assert.deepEqual(JSON.parse(invalid.out).error.issues[0].path, ["device"]);
+    assert.deepEqual(await fakes.calls("smartctl").then((c) => c.length), 1);
+  } finally {
+    await fakes.remove();
+  }
+});
+
+Deno.test("op reads --input from stdin and lets field flags override it", async () => {
+  const run = await op(
+    ["smart", "--input", "-", "--device", "/dev/sdc", "--dry-run"],
+    JSON.stringify({ device: "/dev/sdb", deviceType: "sat" }),
+  );
+  assert.equal(run.code, 0, run.err);
+  assert.deepEqual(JSON.parse(run.out).argv.slice(1), ["-a", "-j", "-d", "sat", "/dev/sdc"]);
+});
+
+Deno.test("op refuses unknown ops, unknown flags and bad JSON with exit 2", async () => {
+  assert.equal((await op(["reboot"])).code, 2);
+  assert.equal((await op(["smart", "--device", "/dev/sda", "--args", "-x"])).code, 2);
+  assert.equal((await op(["smart", "--input", "{not json"])).code, 2);
+  assert.equal((await op(["smart", "--device", "/dev/sda", "--runner", "ssh"])).code, 2);
+});

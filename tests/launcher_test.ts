@@ -1,0 +1,221 @@
+/**
+ * The launcher across a real process boundary: recording fakes first on the bin path record
+ * exactly what ran and with which environment (the Go original's "which commands ran" test).
+ */
+import assert from "node:assert/strict";
+import { findOp } from "../ops/mod.ts";
+import { HOST_ENV } from "../runtime/child/host_command.ts";
+import { Launcher } from "../runtime/launcher.ts";
+import { fakeBin, shQuote } from "./_fakes.ts";
+import { fixtureDir, pctTranscript } from "./fixtures.ts";
+
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+// Variables a POSIX shell sets for itself; everything else must come from the child.
+const SHELL_OWN = new Set(["PWD", "SHLVL", "_", "OLDPWD"]);
+
+function hostEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !SHELL_OWN.has(k)));
+}
+
+Deno.test("launcher runs exactly the built argv with a cleared environment", async () => {
+  const fakes = await fakeBin();
+  try {
+    const smartctl = await fakes.write(
+      "smartctl",
+      `printf '{"smartctl":{"exit_status":0},"device":{"name":"/dev/nvme0"}}'`,
+    );
+    Deno.env.set("ROOTFENCE_TEST_SECRET", "must-not-leak");
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const run = await launcher.invoke(findOp("smart")!, {
+      device: "/dev/nvme0",
+      deviceType: "nvme",
+    });
+    assert.equal(run.ok, true, JSON.stringify(run));
+    assert.deepEqual(run.argv, [smartctl, "-a", "-j", "-d", "nvme", "/dev/nvme0"]);
+    const calls = await fakes.calls("smartctl");
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!.argv, [smartctl, "-a", "-j", "-d", "nvme", "/dev/nvme0"]);
+    assert.deepEqual(hostEnv(calls[0]!.env), HOST_ENV);
+    assert.equal(run.command?.exitCode, 0);
+  } finally {
+    Deno.env.delete("ROOTFENCE_TEST_SECRET");
+    await fakes.remove();
+  }
+});
+
+Deno.test("launcher never spawns for invalid input and reports the zod paths", async () => {
+  const fakes = await fakeBin();
+  try {
+    for (const name of ["pct", "mount", "smartctl", "sensors"]) await fakes.write(name, "exit 0");
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const cases: [string, unknown, string][] = [
+      ["smart", { device: "-t long" }, "device"],
+      ["smart", { device: "--scan" }, "device"],
+      ["mount-usb", { uuid: "1298-0BD4", target: "/mnt/usb/../../etc", fsType: "vfat" }, "target"],
+      ["mount-usb", { uuid: "1298-0BD4", target: "/etc", fsType: "vfat" }, "target"],
+      ["create-golden-lxc", {
+        vmid: 99,
+        ostemplate: "local:vztmpl/d.tar.zst",
+        storage: "local",
+        rootfsGb: 8,
+      }, "vmid"],
+      ["create-golden-lxc", {
+        vmid: 100,
+        ostemplate: "local:vztmpl/d.tar.zst",
+        storage: "/dev/sda",
+        rootfsGb: 8,
+      }, "storage"],
+      ["create-golden-lxc", {
+        vmid: 100,
+        ostemplate: "local:vztmpl/d.tar.zst",
+        storage: "local",
+        rootfsGb: 8,
+        hostname: "a\nb",
+      }, "hostname"],
+      ["sensors", { extra: 1 }, ""],
+      ["sensors", "not an object", ""],
+    ];
+    for (const [name, input, path] of cases) {
+      const run = await launcher.invoke(findOp(name)!, input);
+      assert.equal(run.error?.code, "invalid_input", `${name} ${JSON.stringify(input)}`);
+      const issues = run.error?.issues as { path: string[] }[];
+      assert.ok(issues.length > 0);
+      if (path) assert.deepEqual(issues[0]!.path, [path]);
+    }
+    for (const name of ["pct", "mount", "smartctl", "sensors"]) {
+      assert.deepEqual(await fakes.calls(name), [], `${name} ran`);
+    }
+  } finally {
+    await fakes.remove();
+  }
+});
+
+const pctDir = fixtureDir("pct");
+
+Deno.test({
+  name: "launcher classifies a real pct failure replayed by a recording fake",
+  ignore: pctDir === undefined,
+  async fn() {
+    const fakes = await fakeBin();
+    try {
+      const transcript = `${fakes.dir}/transcript`;
+      await Deno.writeTextFile(
+        transcript,
+        pctTranscript(pctDir!, "pct-create-ct-exists-1-via-api-ansible.txt"),
+      );
+      const pct = await fakes.write("pct", `cat ${shQuote(transcript)} >&2; exit 255`);
+      const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+      const run = await launcher.invoke(findOp("create-golden-lxc")!, {
+        vmid: 102,
+        ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        storage: "local-lvm",
+        rootfsGb: 8,
+        hostname: "golden",
+      });
+      assert.equal(run.error?.code, "ct_exists");
+      assert.match(String(run.error?.message), /CT 102 already exists on node 'mynode'/);
+      assert.equal(run.command?.exitCode, 255);
+      const calls = await fakes.calls("pct");
+      assert.deepEqual(calls.map((c) => c.argv), [[
+        pct,
+        "create",
+        "102",
+        "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        "--unprivileged",
+        "1",
+        "--features",
+        "nesting=1,keyctl=1",
+        "--rootfs",
+        "local-lvm:8",
+        "--hostname",
+        "golden",
+      ]]);
+    } finally {
+      await fakes.remove();
+    }
+  },
+});
+
+Deno.test("launcher reports binary_not_found without spawning when pct is absent", async () => {
+  const fakes = await fakeBin();
+  try {
+    const launcher = await Launcher.create({ binPath: fakes.dir });
+    const run = await launcher.invoke(findOp("create-golden-lxc")!, {
+      vmid: 100,
+      ostemplate: "local:vztmpl/d.tar.zst",
+      storage: "local",
+      rootfsGb: 8,
+    });
+    assert.equal(run.error?.code, "binary_not_found");
+    assert.deepEqual(run.argv.slice(0, 2), ["pct", "create"]);
+  } finally {
+    await fakes.remove();
+  }
+});
+
+Deno.test("a started child waits for its input on stdin (ready to be pooled)", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write("sensors", `printf '{"acpitz-acpi-0":{"Adapter":"ACPI interface"}}'`);
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const child = launcher.start(findOp("sensors")!);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(await fakes.calls("sensors"), [], "nothing ran before the input came");
+    const reply = await child.run({}, 10_000);
+    assert.equal(reply.ok, true);
+    assert.equal((await fakes.calls("sensors")).length, 1);
+  } finally {
+    await fakes.remove();
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("a timeout kills the whole tree, grandchildren included", async () => {
+  const fakes = await fakeBin();
+  try {
+    const pids = `${fakes.dir}/pids`;
+    await fakes.write(
+      "sensors",
+      `sleep 301 & echo $! > ${shQuote(pids)}; echo $$ >> ${shQuote(pids)}; sleep 302; wait`,
+    );
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const run = await launcher.invoke(findOp("sensors")!, {}, { timeoutMs: 1500 });
+    assert.equal(run.error?.code, "timeout");
+    const started = (await Deno.readTextFile(pids)).trim().split("\n").map(Number);
+    assert.equal(started.length, 2);
+    let survivors = started;
+    for (let i = 0; i < 40 && survivors.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      survivors = started.filter(alive);
+    }
+    assert.deepEqual(survivors, [], "processes left behind");
+  } finally {
+    await fakes.remove();
+  }
+});
+
+Deno.test("a 100 MiB output flood is capped at 1 MiB and the launcher's memory stays flat", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write("sensors", "head -c 104857600 /dev/zero | tr '\\0' 'x'");
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const before = Deno.memoryUsage().rss;
+    const run = await launcher.invoke(findOp("sensors")!, {});
+    const growthMiB = (Deno.memoryUsage().rss - before) / (1024 * 1024);
+    console.log(`launcher RSS growth during a 100 MiB flood: ${growthMiB.toFixed(1)} MiB`);
+    assert.equal(run.error?.code, "output_too_large");
+    assert.equal(run.command?.stdoutBytes, 104857600);
+    assert.equal(run.command?.stdoutTruncated, true);
+    assert.ok(growthMiB < 8, `launcher RSS grew ${growthMiB.toFixed(1)} MiB`);
+  } finally {
+    await fakes.remove();
+  }
+});

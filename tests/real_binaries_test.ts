@@ -1,0 +1,67 @@
+/**
+ * The real Debian smartctl and sensors through the fenced launcher, on this machine's real
+ * hardware (or its absence): the error paths they really produce, classified.
+ */
+import assert from "node:assert/strict";
+import { findOp } from "../ops/mod.ts";
+import { Launcher } from "../runtime/launcher.ts";
+
+const launcher = await Launcher.create();
+const has = (name: "smartctl" | "sensors") => {
+  if (launcher.binaries[name] !== undefined) return true;
+  console.log(`skip: real ${name} is not installed (apt-get install smartmontools lm-sensors)`);
+  return false;
+};
+
+Deno.test({
+  name: "real sensors -j: chips where the host has them, a clean 'no sensors' where it has none",
+  ignore: !has("sensors"),
+  async fn() {
+    const run = await launcher.invoke(findOp("sensors")!, {});
+    assert.equal(run.ok, true, JSON.stringify(run.error));
+    const result = run.result as { noSensors: boolean; sensors: Record<string, unknown> };
+    if (result.noSensors) {
+      // lm-sensors 3.6.0 exits 1 and prints "No sensors found!" on stderr here.
+      assert.equal(run.command?.exitCode, 1);
+      assert.match(run.command!.stderrTail, /No sensors found!/);
+    } else {
+      assert.ok(Object.keys(result.sensors).length > 0);
+    }
+  },
+});
+
+Deno.test({
+  name: "real smartctl: a missing disk is device_open_failed with smartctl's own message",
+  ignore: !has("smartctl"),
+  async fn() {
+    const run = await launcher.invoke(findOp("smart")!, { device: "/dev/sdzz" });
+    assert.equal(run.error?.code, "device_open_failed", JSON.stringify(run));
+    assert.match(String(run.error?.message), /Smartctl open device: \/dev\/sdzz failed/);
+    assert.equal(run.command?.exitCode, 2);
+  },
+});
+
+Deno.test({
+  name: "real smartctl: an undetectable device is unknown_device_type",
+  ignore: !has("smartctl"),
+  async fn() {
+    const run = await launcher.invoke(findOp("smart")!, {
+      device: "/dev/disk/by-id/rootfence-no-such-disk",
+    });
+    assert.equal(run.error?.code, "unknown_device_type", JSON.stringify(run));
+    assert.equal(run.command?.exitCode, 1);
+  },
+});
+
+Deno.test({
+  name: "real smartctl: -d nvme on a missing controller is device_open_failed",
+  ignore: !has("smartctl"),
+  async fn() {
+    const run = await launcher.invoke(findOp("smart")!, {
+      device: "/dev/nvme9",
+      deviceType: "nvme",
+    });
+    assert.equal(run.error?.code, "device_open_failed", JSON.stringify(run));
+    assert.deepEqual(run.argv.slice(1), ["-a", "-j", "-d", "nvme", "/dev/nvme9"]);
+  },
+});
