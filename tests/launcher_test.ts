@@ -223,3 +223,27 @@ Deno.test("a 100 MiB output flood is capped at 1 MiB and the launcher's memory s
     await fakes.remove();
   }
 });
+
+Deno.test("sudo mode runs the same fenced child through sudo -n (recording fake sudo)", async () => {
+  const fakes = await fakeBin();
+  try {
+    const sensors = await fakes.write("sensors", `printf '{"k10temp-pci-00c3":{}}'`);
+    // The fake drops "-n --" and runs the rest, as sudo would after its policy check.
+    const sudo = await fakes.write("sudo", `shift 2; exec "$@"`);
+    const launcher = await Launcher.create({
+      binPath: `${fakes.dir}:${SYSTEM}`,
+      runner: "sudo",
+      sudoPath: sudo,
+    });
+    const run = await launcher.invoke(findOp("sensors")!, {});
+    assert.equal(run.ok, true, JSON.stringify(run));
+    const [call] = await fakes.calls("sudo");
+    const direct = launcher.childCommand(findOp("sensors")!);
+    assert.deepEqual(call!.argv.slice(1, 4), ["-n", "--", await Deno.realPath(Deno.execPath())]);
+    assert.ok(call!.argv.includes(`--allow-run=${sensors}`));
+    assert.deepEqual(call!.argv.slice(1), [...direct.args]);
+    assert.equal((await fakes.calls("sensors")).length, 1);
+  } finally {
+    await fakes.remove();
+  }
+});
