@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { commandFailed, fail, tail } from "../_output.ts";
 import type { OpDefinition } from "../types.ts";
-import { decodeExitStatus, type SmartExitStatus } from "./exit_status.ts";
+import { parseSmartctl } from "./parse_smartctl.ts";
+import type { SmartReport } from "./report.ts";
 
 /**
  * Whole-disk device paths smartctl can query: SCSI/SATA, old IDE, SCSI generic, NVMe
@@ -30,31 +31,11 @@ const input = z.strictObject({
 /** Validated input of `smart`. */
 export type SmartInput = z.infer<typeof input>;
 
-/** What a successful read returns: the decoded exit status and smartctl's JSON document. */
-export interface SmartResult {
-  readonly exitStatus: SmartExitStatus;
-  readonly smartctl: Record<string, unknown>;
-}
-
 const DEVICE_TYPE_PROBLEM =
   /Unable to detect device type|Unknown device type|Unknown USB bridge|USB bridge .* type is ambiguous|Unsupported USB bridge|Please specify device type/;
 
-function messagesOf(doc: Record<string, unknown>): string {
-  const smartctl = doc.smartctl as { messages?: { string?: unknown }[] } | undefined;
-  return (smartctl?.messages ?? []).map((m) => String(m.string ?? "")).join("\n");
-}
-
-/**
- * Pre-7.3 SCSI output can print stray text (`  Pending defect count:`) before the JSON, on its
- * own line or glued to the opening brace; start at the first brace.
- */
-export function jsonStart(stdout: string): string {
-  const at = stdout.indexOf("{");
-  return at <= 0 ? stdout : stdout.slice(at);
-}
-
 /** The `smart` op. */
-export const smart: OpDefinition<SmartInput, SmartResult> = {
+export const smart: OpDefinition<SmartInput, SmartReport> = {
   name: "smart",
   summary: "Read SMART data of a disk (smartctl -a -j)",
   permissions: { run: ["smartctl"] },
@@ -68,28 +49,25 @@ export const smart: OpDefinition<SmartInput, SmartResult> = {
     return { binary: "smartctl", args };
   },
   parse(output, spec) {
-    let doc: Record<string, unknown>;
-    try {
-      doc = JSON.parse(jsonStart(output.stdout));
-    } catch {
+    const report = parseSmartctl(output.stdout, output.exitCode);
+    if (report.parseError !== undefined) {
       if (output.stdoutTruncated) {
         return fail("output_too_large", "Cannot parse smartctl output: it exceeded the cap");
       }
       return commandFailed("smartctl", output);
     }
-    const exitStatus = decodeExitStatus(output.exitCode);
     // Bits 0-1 mean smartctl produced no device data; bits 2-7 are health findings.
-    if (exitStatus.bits.includes("commandLine")) {
-      const messages = messagesOf(doc);
+    const messages = report.messages.map((m) => m.text).join("\n");
+    if (report.exitStatus.bits.includes("commandLine")) {
       const code = DEVICE_TYPE_PROBLEM.test(messages) ? "unknown_device_type" : "command_failed";
       return fail(code, `Cannot read SMART data of "${spec.device}": ${tail(messages)}`);
     }
-    if (exitStatus.bits.includes("deviceOpen")) {
-      const messages = messagesOf(doc) || "device open failed (no message)";
-      const code = /Permission denied/.test(messages) ? "denied" : "device_open_failed";
-      return fail(code, `Cannot open "${spec.device}": ${tail(messages)}`);
+    if (report.exitStatus.bits.includes("deviceOpen")) {
+      const why = messages || "device open failed (no message)";
+      const code = /Permission denied/.test(why) ? "denied" : "device_open_failed";
+      return fail(code, `Cannot open "${spec.device}": ${tail(why)}`);
     }
-    return { ok: true, value: { exitStatus, smartctl: doc } };
+    return { ok: true, value: report };
   },
   resourceKey: (spec) => `smart:${spec.device}`,
 };
