@@ -112,7 +112,7 @@ Deno.test("op exits 0 on success, 1 on an op failure, 2 on invalid input", async
     const binPath = `${fakes.dir}:${SYSTEM}`;
     const ok = await op(["sensors", "--bin-path", binPath]);
     assert.equal(ok.code, 0, ok.err);
-    assert.deepEqual(JSON.parse(ok.out).result, { noSensors: true, sensors: {} });
+    assert.deepEqual(JSON.parse(ok.out).result, { chips: [], repairs: [], noSensors: true });
     const failed = await op(["smart", "--device", "/dev/sdb", "--bin-path", binPath]);
     assert.equal(failed.code, 1);
     assert.equal(JSON.parse(failed.out).error.code, "device_open_failed");

@@ -32,7 +32,7 @@ Deno.test({
       assert.equal(outcome.ok, true, name);
       if (outcome.ok) {
         assert.equal(outcome.value.noSensors, false, name);
-        assert.ok(Object.keys(outcome.value.sensors).length > 0, name);
+        assert.ok(outcome.value.chips.length > 0, name);
       }
     }
   },
@@ -51,7 +51,10 @@ Deno.test({
         ),
         {},
       );
-      assert.deepEqual(outcome, { ok: true, value: { noSensors: true, sensors: {} } }, run);
+      assert.deepEqual(outcome, {
+        ok: true,
+        value: { chips: [], repairs: [], noSensors: true },
+      }, run);
     }
   },
 });
