@@ -41,6 +41,23 @@ export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/launc
 export { buildChildCommand } from "./runtime/flags.ts";
 export type { ChildCommand, ChildCommandOptions, RunnerMode } from "./runtime/flags.ts";
 export { DEFAULT_BIN_PATH, resolveBinaries } from "./runtime/fence.ts";
+export { parseSmartctl } from "./ops/smart/parse_smartctl.ts";
+export { parseSmartctlScan } from "./ops/smart/scan.ts";
+export type { ScannedDevice, SmartScan } from "./ops/smart/scan.ts";
+export type {
+  AtaAttribute,
+  Health,
+  NvmeHealth,
+  ScsiErrorCounter,
+  ScsiHealth,
+  SmartMessage,
+  SmartReport,
+} from "./ops/smart/report.ts";
+export { decodeExitStatus, EXIT_BITS } from "./ops/smart/exit_status.ts";
+export type { ExitBit, SmartExitStatus } from "./ops/smart/exit_status.ts";
+export { parseSensors, READING_KINDS } from "./ops/sensors/parse_sensors.ts";
+export type { Chip, Reading, ReadingKind, SensorsReport } from "./ops/sensors/parse_sensors.ts";
+export { sensorsTable, smartTable } from "./runtime/format/table.ts";
 
 /** Options of {@linkcode runOp}: the launcher's and the invocation's together. */
 export interface RunOpOptions extends LauncherOptions, InvokeOptions {}

@@ -13,6 +13,9 @@ import { parseArgs } from "./args.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH } from "./fence.ts";
 import { Launcher, MAX_TIMEOUT_MS, validateInput } from "./launcher.ts";
+import { sensorsTable, smartTable } from "./format/table.ts";
+import type { SensorsReport } from "../ops/sensors/parse_sensors.ts";
+import type { SmartReport } from "../ops/smart/report.ts";
 
 /** One input field of an op, as the CLI offers it. */
 export interface FieldFlag {
@@ -62,8 +65,15 @@ const COMMON = {
   "bin-path": { type: "string" },
   "mount-base": { type: "string" },
   runner: { type: "string" },
+  format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Ops whose result has a human view for `--format table`. */
+const TABLES: Record<string, (result: unknown) => string> = {
+  smart: (result) => smartTable(result as SmartReport),
+  sensors: (result) => sensorsTable(result as SensorsReport),
+};
 
 const COMMON_HELP = `Common options:
   --input <json>|-     the whole input as JSON (- reads stdin); field flags override it
@@ -73,7 +83,8 @@ const COMMON_HELP = `Common options:
                        default ${DEFAULT_BIN_PATH})
   --mount-base <dir>   mount targets must be inside it (ROOTFENCE_MOUNT_BASE;
                        default ${DEFAULT_MOUNT_BASE})
-  --runner direct|sudo run children directly (as root) or through sudo -n`;
+  --runner direct|sudo run children directly (as root) or through sudo -n
+  --format json|table  table: a compact human summary (smart and sensors only)`;
 
 function mainHelp(): string {
   const width = Math.max(...OPS.map((op) => op.name.length));
@@ -177,6 +188,10 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   if (runner !== "direct" && runner !== "sudo") {
     throw new UsageError(`Cannot use --runner "${runner}": use direct or sudo`);
   }
+  const format = values.format ?? "json";
+  if (format !== "json" && !(format === "table" && op.name in TABLES)) {
+    throw new UsageError(`Cannot use --format "${format}" for "${op.name}"`);
+  }
   const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
   if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new UsageError(`Cannot use --timeout "${values.timeout}": give seconds up to 86400`);
@@ -198,7 +213,15 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     input,
     timeoutMs === undefined ? {} : { timeoutMs },
   );
-  print(invocation);
+  if (format === "table") {
+    console.log(
+      invocation.ok
+        ? TABLES[op.name]!(invocation.result)
+        : `Error [${invocation.error?.code}]: ${invocation.error?.message}`,
+    );
+  } else {
+    print(invocation);
+  }
   if (invocation.ok) return 0;
   return invocation.error?.code === "invalid_input" ? 2 : 1;
 }

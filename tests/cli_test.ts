@@ -140,3 +140,20 @@ Deno.test("op refuses unknown ops, unknown flags and bad JSON with exit 2", asyn
   assert.equal((await op(["smart", "--input", "{not json"])).code, 2);
   assert.equal((await op(["smart", "--device", "/dev/sda", "--runner", "ssh"])).code, 2);
 });
+
+Deno.test("op --format table prints the human summary of a real-shaped sensors run", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write(
+      "sensors",
+      `printf '{"acpitz-acpi-0":{"Adapter": "ACPI interface","temp1":{"temp1_input": nan,"temp1_crit": 119.000}}}'`,
+    );
+    const run = await op(["sensors", "--format", "table", "--bin-path", `${fakes.dir}:${SYSTEM}`]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /^acpitz-acpi-0 +temp1 +temp +- +- +- +119 +-$/m);
+    assert.match(run.out, /repaired: replaced 1 bare nan\/inf value\(s\) with null/);
+    assert.equal((await op(["mount-usb", "--format", "table"])).code, 2);
+  } finally {
+    await fakes.remove();
+  }
+});

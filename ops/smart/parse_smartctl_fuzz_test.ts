@@ -18,7 +18,7 @@ Deno.test({
         fc.double({ min: 0, max: 1, noNaN: true }),
         (t, at) => {
           // Drop at least the closing brace, so the document is always cut short.
-        const cut = t.slice(0, Math.floor((t.trimEnd().length - 1) * at));
+          const cut = t.slice(0, Math.floor((t.trimEnd().length - 1) * at));
           const report = parseSmartctl(cut);
           assert.equal(report.health, "unknown");
           assert.equal(typeof report.parseError, "string");
