@@ -65,6 +65,7 @@ export const ERROR_CODES = [
   "wrong_fs_type",
   "device_open_failed",
   "unknown_device_type",
+  "interrupted",
 ] as const;
 
 /** One of {@linkcode ERROR_CODES}. */
@@ -102,8 +103,8 @@ export interface OpDefinition<I, R> {
   argv(input: I, settings: OpSettings): HostCommand;
   /** Reads the command's output into a result or a classified error. Pure. */
   parse(output: CommandOutput, input: I): ParseOutcome<R>;
-  /** Resource that two invocations must never use at once. */
-  resourceKey(input: I): string;
+  /** Resources that two invocations must never use at once (one job per key at a time). */
+  resourceKeys(input: I): readonly string[];
 }
 
 /** An op with its input and result types erased, as the registry holds it. */

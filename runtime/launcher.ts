@@ -54,6 +54,17 @@ export interface LauncherOptions {
    * @default {$DENO_DIR, else $XDG_CACHE_HOME/deno, else $HOME/.cache/deno}
    */
   readonly denoDir?: string;
+  /**
+   * Binaries already resolved (by a parent that may read the bin path); skips resolution, so
+   * this process needs no read permission.
+   * @default {resolved from binPath}
+   */
+  readonly binaries?: ResolvedBinaries;
+  /**
+   * The `kill` binary used to end a child's process group.
+   * @default {/usr/bin/kill or /bin/kill, resolved}
+   */
+  readonly killPath?: string;
 }
 
 /** The outcome of one invocation, as the CLI prints it. */
@@ -75,6 +86,8 @@ export interface InvokeOptions {
    * @default {the op's own timeout}
    */
   readonly timeoutMs?: number;
+  /** Aborting kills the child's process tree; the invocation ends as `interrupted`. */
+  readonly signal?: AbortSignal;
 }
 
 function projectPath(relative: string): string {
@@ -124,7 +137,7 @@ export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): un
   return parsed.data;
 }
 
-type ResolvedOptions = Required<Omit<LauncherOptions, "denoDir">> & {
+type ResolvedOptions = Required<Omit<LauncherOptions, "denoDir" | "binaries" | "killPath">> & {
   readonly denoDir: string | undefined;
 };
 
@@ -163,13 +176,18 @@ export class Launcher {
       throw new RangeError(`Cannot use mount base "${mountBase}": ${problem}`);
     }
     const denoPath = options.denoPath ?? await Deno.realPath(Deno.execPath());
-    const binaries = await resolveBinaries(binPath);
-    const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]);
+    const binaries = options.binaries ?? await resolveBinaries(binPath);
+    const killPath = options.killPath ?? await firstExisting(["/usr/bin/kill", "/bin/kill"]);
     return new Launcher(
       binaries,
       { binPath, mountBase, runner, sudoPath, denoPath, denoDir },
       killPath,
     );
+  }
+
+  /** The `kill` binary this launcher uses, if one was found. */
+  get killPath(): string | undefined {
+    return this.#killPath;
   }
 
   /** The fenced binaries this launcher resolved. */
@@ -234,7 +252,7 @@ export class Launcher {
     try {
       argv = this.hostArgv(op, raw);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
-      const reply = await this.start(op).run(raw, timeoutMs);
+      const reply = await this.start(op).run(raw, timeoutMs, options.signal);
       const durationMs = Math.round(performance.now() - started);
       if (reply.ok) {
         return {
@@ -294,15 +312,22 @@ export class FencedChild {
    *
    * @throws {RootfenceError} `timeout`, `output_too_large` or `child_failed`.
    */
-  async run(input: unknown, timeoutMs: number): Promise<ChildReply> {
+  async run(input: unknown, timeoutMs: number, signal?: AbortSignal): Promise<ChildReply> {
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
       throw new RangeError(`Cannot use timeout ${timeoutMs} ms: must be in (0, ${MAX_TIMEOUT_MS}]`);
     }
     let timedOut = false;
+    let interrupted = false;
     const timer = setTimeout(() => {
       timedOut = true;
       void this.kill();
     }, timeoutMs);
+    const onAbort = () => {
+      interrupted = true;
+      void this.kill();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await this.#send(JSON.stringify({ input }));
       const [status, stdout, stderr] = await Promise.all([
@@ -310,6 +335,12 @@ export class FencedChild {
         this.#stdout,
         this.#stderr,
       ]);
+      if (interrupted) {
+        throw new RootfenceError(
+          "interrupted",
+          `Cannot finish "${this.#op.name}": interrupted (its process tree was killed)`,
+        );
+      }
       if (timedOut) {
         throw new RootfenceError(
           "timeout",
@@ -326,6 +357,7 @@ export class FencedChild {
       return this.#reply(status, stdout.bytes, stderr.bytes);
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 

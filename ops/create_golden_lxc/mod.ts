@@ -97,7 +97,7 @@ export const createGoldenLxc: OpDefinition<CreateGoldenLxcInput, CreateGoldenLxc
     if (code === undefined) return commandFailed("pct create", output);
     return fail(code, `Cannot create CT ${spec.vmid}: ${tail(output.stderr || output.stdout)}`);
   },
-  resourceKey: (spec) => `vmid:${spec.vmid}`,
+  resourceKeys: (spec) => [`vmid:${spec.vmid}`],
 };
 
 /** The classification table, exported for tests against real pct transcripts. */

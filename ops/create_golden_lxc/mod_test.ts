@@ -187,6 +187,6 @@ Deno.test("parse() classifies the CLI-only wordings (synthetic, from pve source 
   }
 });
 
-Deno.test("resourceKey() is the vmid", () => {
-  assert.equal(op.resourceKey(spec), "vmid:9000");
+Deno.test("resourceKeys() is the vmid", () => {
+  assert.deepEqual(op.resourceKeys(spec), ["vmid:9000"]);
 });

@@ -153,5 +153,6 @@ export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
     if (code === undefined) return commandFailed("mount", output);
     return fail(code, `Cannot mount UUID=${spec.uuid} on "${spec.target}": ${tail(output.stderr)}`);
   },
-  resourceKey: (spec) => `mount:${spec.target}`,
+  // The same disk must not be mounted twice at once, nor two disks on one target.
+  resourceKeys: (spec) => [`mount:${spec.target}`, `fs-uuid:${spec.uuid}`],
 };

@@ -136,6 +136,9 @@ Deno.test("parse() classifies mount's messages (util-linux wording, synthetic tr
   }
 });
 
-Deno.test("resourceKey() is the target", () => {
-  assert.equal(op.resourceKey(spec), "mount:/mnt/usb/backup");
+Deno.test("resourceKeys() are the target and the filesystem UUID", () => {
+  assert.deepEqual(op.resourceKeys(spec), [
+    "mount:/mnt/usb/backup",
+    "fs-uuid:bac44334-c03f-49b1-9e0e-801902c005a2",
+  ]);
 });

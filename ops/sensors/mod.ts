@@ -34,5 +34,5 @@ export const sensors: OpDefinition<SensorsInput, SensorsReport> = {
     }
     return commandFailed("sensors", output);
   },
-  resourceKey: () => "sensors",
+  resourceKeys: () => ["sensors"],
 };

@@ -69,5 +69,5 @@ export const smart: OpDefinition<SmartInput, SmartReport> = {
     }
     return { ok: true, value: report };
   },
-  resourceKey: (spec) => `smart:${spec.device}`,
+  resourceKeys: (spec) => [`smart:${spec.device}`],
 };

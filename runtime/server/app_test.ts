@@ -1,0 +1,283 @@
+import assert from "node:assert/strict";
+import { AUTOMATION, bench, MONITORING, signedGet, signedPost } from "./_testing.ts";
+
+async function problem(response: Response, status: number, code: string) {
+  assert.equal(response.status, status, await response.clone().text());
+  assert.equal(response.headers.get("content-type"), "application/problem+json");
+  const doc = await response.json();
+  assert.equal(doc.code, code);
+  assert.equal(doc.type, `urn:rootfence:problem:${code}`);
+  assert.equal(doc.status, status);
+  return doc;
+}
+
+Deno.test("POST /hooks/<op> answers 202 with a job id and a Location, then runs it once", async () => {
+  const b = await bench();
+  try {
+    const response = await b.app.request(await signedPost("sensors", "{}"));
+    assert.equal(response.status, 202);
+    const { jobId, status } = await response.json();
+    assert.ok(["queued", "running"].includes(status), status);
+    assert.equal(response.headers.get("location"), `/jobs/${jobId}`);
+    assert.equal((await b.scheduler.waitFor(jobId, 2000))?.status, "succeeded");
+    assert.equal(b.runs.length, 1);
+    assert.equal(b.journal.get(jobId)?.keyId, "automation");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("Prefer: wait answers 200 with the finished job", async () => {
+  const b = await bench();
+  try {
+    const response = await b.app.request(
+      await signedPost("smart", '{"device":"/dev/sda"}', { headers: { prefer: "wait=5" } }),
+    );
+    assert.equal(response.status, 200);
+    const job = await response.json();
+    assert.equal(job.status, "succeeded");
+    assert.deepEqual(job.input, { device: "/dev/sda" });
+    assert.equal(response.headers.get("preference-applied"), "wait=5");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("Prefer: wait answers 202 when the job is still running at the deadline", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const response = await b.app.request(
+      await signedPost("sensors", "{}", { headers: { prefer: "wait=1" } }),
+    );
+    assert.equal(response.status, 202);
+    assert.equal((await response.json()).status, "running");
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("401 for a missing, wrong or expired signature, never 200 or 500", async () => {
+  const b = await bench();
+  try {
+    const unsigned = new Request("http://rootfence.test/hooks/sensors", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    await problem(await b.app.request(unsigned), 401, "signature_missing");
+    const wrong = await signedPost("sensors", "{}", { secret: "whsec_" + "A".repeat(43) + "=" });
+    await problem(await b.app.request(wrong), 401, "signature_invalid");
+    const old = await signedPost("sensors", "{}", {
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+    });
+    await problem(await b.app.request(old), 401, "signature_expired");
+    const future = await signedPost("sensors", "{}", {
+      timestamp: Math.floor(Date.now() / 1000) + 301,
+    });
+    await problem(await b.app.request(future), 401, "signature_expired");
+    const signed = await signedPost("sensors", '{"a":1}');
+    const changed = new Request(signed, { body: '{"a":2}' });
+    await problem(await b.app.request(changed), 401, "signature_invalid");
+    assert.equal(b.runs.length, 0);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("403 when the key may not trigger the op; the monitoring key may read sensors", async () => {
+  const b = await bench();
+  try {
+    const body = JSON.stringify({ uuid: "1298-0BD4", target: "/mnt/usb/cam", fsType: "vfat" });
+    await problem(
+      await b.app.request(await signedPost("mount-usb", body, { secret: MONITORING })),
+      403,
+      "op_not_allowed",
+    );
+    const ok = await b.app.request(await signedPost("sensors", "{}", { secret: MONITORING }));
+    assert.equal(ok.status, 202);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("400, 404, 413, 415 and 422 with the zod issue paths", async () => {
+  const b = await bench();
+  try {
+    await problem(await b.app.request(await signedPost("sensors", "{nope")), 400, "bad_json");
+    await problem(await b.app.request(await signedPost("reboot", "{}")), 404, "unknown_op");
+    const big = JSON.stringify({ device: "/dev/sda", pad: "x".repeat(70_000) });
+    await problem(await b.app.request(await signedPost("smart", big)), 413, "body_too_large");
+    const text = await signedPost("sensors", "{}", { headers: { "content-type": "text/plain" } });
+    await problem(await b.app.request(text), 415, "not_json");
+    const doc = await problem(
+      await b.app.request(await signedPost("smart", '{"device":"--scan","x":1}')),
+      422,
+      "invalid_input",
+    );
+    assert.deepEqual(doc.issues.map((i: { path: string[] }) => i.path), [["device"], []]);
+    assert.equal(b.runs.length, 0);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("a redelivery returns the same job; another body under the same id is 409", async () => {
+  const b = await bench();
+  try {
+    const first = await b.app.request(await signedPost("sensors", "{}", { id: "msg_1" }));
+    const { jobId } = await first.json();
+    await b.scheduler.waitFor(jobId, 2000);
+    const again = await b.app.request(await signedPost("sensors", "{}", { id: "msg_1" }));
+    assert.equal(again.status, 200);
+    assert.equal((await again.json()).jobId, jobId);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    const doc = await problem(
+      await b.app.request(await signedPost("sensors", "{ }", { id: "msg_1" })),
+      409,
+      "delivery_conflict",
+    );
+    assert.equal(doc.jobId, jobId);
+    assert.equal(b.runs.length, 1);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("429 with Retry-After when the queue is full; accepted jobs are all kept", async () => {
+  const b = await bench({ hold: true, maxRunning: 1, maxQueued: 2 });
+  try {
+    const accepted: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await b.app.request(await signedPost("smart", `{"device":"/dev/sd${"abc"[i]}"}`));
+      assert.equal(r.status, 202);
+      accepted.push((await r.json()).jobId);
+    }
+    const full = await b.app.request(await signedPost("smart", '{"device":"/dev/sdd"}'));
+    await problem(full, 429, "queue_full");
+    assert.equal(full.headers.get("retry-after"), "5");
+    b.release();
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      b.release();
+    }
+    for (const id of accepted) {
+      assert.equal((await b.scheduler.waitFor(id, 2000))?.status, "succeeded", id);
+    }
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("jobs sharing a resource key never run at once; others run in parallel", async () => {
+  const b = await bench({ hold: true, maxRunning: 4 });
+  try {
+    const post = (body: unknown) => signedPost("smart", JSON.stringify(body)).then(b.app.request);
+    await post({ device: "/dev/sda" });
+    await post({ device: "/dev/sda", deviceType: "sat" });
+    await post({ device: "/dev/sdb" });
+    assert.deepEqual(b.runs.map((j) => j.input), [{ device: "/dev/sda" }, { device: "/dev/sdb" }]);
+    assert.deepEqual(b.scheduler.load, { running: 2, queued: 1 });
+    b.release();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(b.runs.length, 3);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("503 while shutting down", async () => {
+  const b = await bench();
+  try {
+    await b.scheduler.shutdown(0);
+    await problem(await b.app.request(await signedPost("sensors", "{}")), 503, "shutting_down");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("reads are signed, and a key sees only its own jobs", async () => {
+  const b = await bench();
+  try {
+    const mine = await (await b.app.request(await signedPost("sensors", "{}"))).json();
+    const theirs = await (await b.app.request(
+      await signedPost("sensors", "{}", { secret: MONITORING }),
+    )).json();
+    await b.scheduler.waitFor(mine.jobId, 2000);
+    await problem(await b.app.request(`/jobs/${mine.jobId}`), 401, "signature_missing");
+    const got = await b.app.request(await signedGet(`/jobs/${mine.jobId}`));
+    assert.equal(got.status, 200);
+    assert.equal((await got.json()).status, "succeeded");
+    await problem(
+      await b.app.request(await signedGet(`/jobs/${theirs.jobId}`)),
+      404,
+      "job_not_found",
+    );
+    const list = await (await b.app.request(await signedGet("/jobs?op=sensors&limit=10"))).json();
+    assert.deepEqual(list.jobs.map((j: { jobId: string }) => j.jobId), [mine.jobId]);
+    const none = await (await b.app.request(await signedGet("/jobs?status=failed"))).json();
+    assert.deepEqual(none.jobs, []);
+    await problem(await b.app.request(await signedGet("/jobs?status=weird")), 400, "bad_query");
+    const replayedPath = await signedGet("/jobs");
+    const elsewhere = new Request(`http://rootfence.test/jobs/${mine.jobId}`, {
+      headers: replayedPath.headers,
+    });
+    await problem(await b.app.request(elsewhere), 401, "signature_invalid");
+    void AUTOMATION;
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("GET /jobs/<id>/events streams queued, started and finished", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const { jobId } = await (await b.app.request(await signedPost("sensors", "{}"))).json();
+    const response = await b.app.request(await signedGet(`/jobs/${jobId}/events`));
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    setTimeout(() => b.release(), 50);
+    const text = await response.text();
+    const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(events, ["queued", "started", "finished"]);
+    assert.match(text, /"status":"succeeded"/);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("healthz needs no auth and says nothing more; openapi comes from the schemas", async () => {
+  const b = await bench();
+  try {
+    const health = await b.app.request("/healthz");
+    assert.deepEqual(await health.json(), { status: "ok" });
+    const doc = await (await b.app.request("/openapi.json")).json();
+    const body = doc.paths["/hooks/smart"].post.requestBody.content["application/json"].schema;
+    assert.deepEqual(body.required, ["device"]);
+    assert.equal(body.additionalProperties, false);
+    assert.ok(doc.paths["/hooks/create-golden-lxc"].post.responses["429"]);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("one JSON log line per request and per transition, with no secret or signature", async () => {
+  const b = await bench();
+  try {
+    const request = await signedPost("sensors", "{}");
+    const signature = request.headers.get("webhook-signature")!;
+    const { jobId } = await (await b.app.request(request)).json();
+    await b.scheduler.waitFor(jobId, 2000);
+    const requestLine = b.logs.find((l) => l.kind === "request" && l.jobId === jobId);
+    assert.equal(requestLine?.keyId, "automation");
+    assert.equal(requestLine?.status, 202);
+    const events = b.logs.filter((l) => l.kind === "job" && l.jobId === jobId).map((l) => l.event);
+    assert.deepEqual(events, ["queued", "started", "finished"]);
+    const text = JSON.stringify(b.logs);
+    assert.ok(!text.includes(signature.slice(3)) && !text.includes(AUTOMATION.slice(6)));
+  } finally {
+    await b.close();
+  }
+});

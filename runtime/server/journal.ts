@@ -1,0 +1,226 @@
+/**
+ * The durable job journal on Deno's built-in `node:sqlite` (WAL, `synchronous=FULL`): a job is
+ * on disk before it is acknowledged, and every transition is on disk before it is reported.
+ * Needs read and write permission for the database file's directory.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+
+/** Where a job is in its life. */
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "interrupted";
+
+/** The statuses a job ends in. */
+export const FINAL_STATUSES: readonly JobStatus[] = [
+  "succeeded",
+  "failed",
+  "timed_out",
+  "interrupted",
+];
+
+/** One job as stored. */
+export interface Job {
+  readonly id: string;
+  readonly keyId: string;
+  readonly deliveryId: string;
+  readonly bodyHash: string;
+  readonly op: string;
+  readonly input: unknown;
+  readonly resourceKeys: readonly string[];
+  readonly status: JobStatus;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly result: unknown;
+}
+
+/** What to accept. */
+export type NewJob = Pick<
+  Job,
+  "keyId" | "deliveryId" | "bodyHash" | "op" | "input" | "resourceKeys"
+>;
+
+/** The outcome of {@linkcode Journal.accept}. */
+export type Accepted =
+  | { readonly kind: "created"; readonly job: Job }
+  | { readonly kind: "existing"; readonly job: Job }
+  | { readonly kind: "conflict"; readonly job: Job };
+
+/** Filters for {@linkcode Journal.list}. */
+export interface JobQuery {
+  readonly keyId: string;
+  readonly op?: string;
+  readonly status?: JobStatus;
+  readonly limit: number;
+}
+
+interface Row {
+  id: string;
+  key_id: string;
+  delivery_id: string;
+  body_hash: string;
+  op: string;
+  input: string;
+  resource_keys: string;
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  result: string | null;
+}
+
+function toJob(row: Row): Job {
+  return {
+    id: row.id,
+    keyId: row.key_id,
+    deliveryId: row.delivery_id,
+    bodyHash: row.body_hash,
+    op: row.op,
+    input: JSON.parse(row.input),
+    resourceKeys: JSON.parse(row.resource_keys),
+    status: row.status as JobStatus,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    result: row.result === null ? null : JSON.parse(row.result),
+  };
+}
+
+/** The journal. Open one with {@linkcode Journal.open}. */
+export class Journal {
+  readonly #db: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the journal at `path`. */
+  static open(path: string): Journal {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(`CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY,
+      key_id TEXT NOT NULL,
+      delivery_id TEXT NOT NULL,
+      body_hash TEXT NOT NULL,
+      op TEXT NOT NULL,
+      input TEXT NOT NULL,
+      resource_keys TEXT NOT NULL,
+      status TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      started_at INTEGER,
+      finished_at INTEGER,
+      result TEXT,
+      UNIQUE (key_id, delivery_id)
+    )`);
+    db.exec("CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)");
+    return new Journal(db);
+  }
+
+  /** The job a key already started with this delivery id, if any. */
+  findDelivery(keyId: string, deliveryId: string): Job | undefined {
+    const row = this.#db.prepare("SELECT * FROM jobs WHERE key_id = ? AND delivery_id = ?")
+      .get(keyId, deliveryId) as Row | undefined;
+    return row === undefined ? undefined : toJob(row);
+  }
+
+  /**
+   * Stores a new job as `queued`, unless the key already sent this delivery id: then the same
+   * job comes back (same body) or a conflict (another body). Atomic.
+   */
+  accept(job: NewJob, now: number): Accepted {
+    const existing = this.findDelivery(job.keyId, job.deliveryId);
+    if (existing !== undefined) {
+      return { kind: existing.bodyHash === job.bodyHash ? "existing" : "conflict", job: existing };
+    }
+    const id = crypto.randomUUID();
+    this.#db.prepare(
+      `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
+        created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+    ).run(
+      id,
+      job.keyId,
+      job.deliveryId,
+      job.bodyHash,
+      job.op,
+      JSON.stringify(job.input),
+      JSON.stringify(job.resourceKeys),
+      now,
+    );
+    return { kind: "created", job: this.get(id)! };
+  }
+
+  /** Records that a queued job started. */
+  markRunning(id: string, now: number): Job {
+    this.#db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(
+      now,
+      id,
+    );
+    return this.get(id)!;
+  }
+
+  /** Records how a job ended. */
+  markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
+    this.#db.prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
+      .run(status, now, JSON.stringify(result), id);
+    return this.get(id)!;
+  }
+
+  /**
+   * After a crash: every job still `running` becomes `interrupted` (mutating ops are never
+   * re-run on their own). Returns those jobs.
+   */
+  interruptRunning(now: number): Job[] {
+    const rows = this.#db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as unknown[];
+    const result = {
+      ok: false,
+      error: { code: "interrupted", message: "Cannot finish: the receiver stopped while it ran" },
+    };
+    this.#db.prepare(
+      "UPDATE jobs SET status = 'interrupted', finished_at = ?, result = ? WHERE status = 'running'",
+    ).run(now, JSON.stringify(result));
+    return (rows as Row[]).map((row) => ({ ...toJob(row), status: "interrupted" as const }));
+  }
+
+  /** Queued jobs, oldest first. */
+  queued(): Job[] {
+    const rows = this.#db.prepare(
+      "SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid",
+    )
+      .all() as unknown[];
+    return (rows as Row[]).map(toJob);
+  }
+
+  /** One job, or `undefined`. */
+  get(id: string): Job | undefined {
+    const row = this.#db.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as Row | undefined;
+    return row === undefined ? undefined : toJob(row);
+  }
+
+  /** A key's jobs, newest first. */
+  list(query: JobQuery): Job[] {
+    const where = ["key_id = ?"];
+    const args: (string | number)[] = [query.keyId];
+    if (query.op !== undefined) {
+      where.push("op = ?");
+      args.push(query.op);
+    }
+    if (query.status !== undefined) {
+      where.push("status = ?");
+      args.push(query.status);
+    }
+    const rows = this.#db.prepare(
+      `SELECT * FROM jobs WHERE ${
+        where.join(" AND ")
+      } ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ).all(...args, query.limit) as unknown[];
+    return (rows as Row[]).map(toJob);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+}

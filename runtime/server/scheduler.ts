@@ -1,0 +1,221 @@
+/**
+ * Runs accepted jobs: a global limit on running ops, a bounded queue, and per-resource
+ * serialisation (no two jobs sharing a resource key run at once). Every transition goes to the
+ * journal before anyone hears of it.
+ *
+ * @module
+ */
+import type { Invocation } from "../launcher.ts";
+import type { Accepted, Job, JobStatus, Journal, NewJob } from "./journal.ts";
+import { FINAL_STATUSES } from "./journal.ts";
+
+/** A job's life as events. */
+export interface JobEvent {
+  readonly event: "queued" | "started" | "finished";
+  readonly job: Job;
+}
+
+/** Collaborators and limits of a {@linkcode Scheduler}. */
+export interface SchedulerOptions {
+  readonly journal: Journal;
+  /** Runs one job; aborting the signal must kill it. */
+  run(job: Job, signal: AbortSignal): Promise<Invocation>;
+  /** @default {4} */
+  readonly maxRunning?: number;
+  /** @default {64} */
+  readonly maxQueued?: number;
+  /** One JSON log line. */
+  log(line: Record<string, unknown>): void;
+  /** @default {Date.now} */
+  now?(): number;
+}
+
+/** The outcome of {@linkcode Scheduler.submit}. */
+export type Submitted = Accepted | { readonly kind: "queue_full" } | {
+  readonly kind: "shutting_down";
+};
+
+interface Running {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+function statusOf(invocation: Invocation): JobStatus {
+  if (invocation.ok) return "succeeded";
+  if (invocation.error?.code === "timeout") return "timed_out";
+  if (invocation.error?.code === "interrupted") return "interrupted";
+  return "failed";
+}
+
+/** The job runner. */
+export class Scheduler {
+  readonly #journal: Journal;
+  readonly #run: SchedulerOptions["run"];
+  readonly #maxRunning: number;
+  readonly #maxQueued: number;
+  readonly #log: SchedulerOptions["log"];
+  readonly #now: () => number;
+  readonly #queue: Job[] = [];
+  readonly #running = new Map<string, Running>();
+  readonly #busy = new Set<string>();
+  readonly #listeners = new Map<string, Set<(event: JobEvent) => void>>();
+  #accepting = true;
+
+  /** @param options Journal, runner and limits. */
+  constructor(options: SchedulerOptions) {
+    const { maxRunning = 4, maxQueued = 64, now = Date.now } = options;
+    if (!(maxRunning >= 1 && maxQueued >= 0)) {
+      throw new RangeError("Cannot schedule: need maxRunning >= 1 and maxQueued >= 0");
+    }
+    this.#journal = options.journal;
+    this.#run = options.run;
+    this.#maxRunning = maxRunning;
+    this.#maxQueued = maxQueued;
+    this.#log = options.log;
+    this.#now = now;
+  }
+
+  /** Whether new jobs are taken. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** How many jobs run and wait right now. */
+  get load(): { running: number; queued: number } {
+    return { running: this.#running.size, queued: this.#queue.length };
+  }
+
+  /**
+   * After a restart: jobs that were running are recorded as `interrupted`, queued jobs are
+   * queued again. Call once, before taking requests.
+   */
+  recover(): { interrupted: Job[]; requeued: number } {
+    const interrupted = this.#journal.interruptRunning(this.#now());
+    for (const job of interrupted) this.#transition("finished", job);
+    const queued = this.#journal.queued();
+    this.#queue.push(...queued);
+    this.#pump();
+    return { interrupted, requeued: queued.length };
+  }
+
+  /** Accepts a job: on disk first, then queued. Redeliveries return the job they created. */
+  submit(job: NewJob): Submitted {
+    const prior = this.#journal.findDelivery(job.keyId, job.deliveryId);
+    if (prior !== undefined) {
+      return { kind: prior.bodyHash === job.bodyHash ? "existing" : "conflict", job: prior };
+    }
+    if (!this.#accepting) return { kind: "shutting_down" };
+    if (this.#queue.length >= this.#maxQueued) return { kind: "queue_full" };
+    const accepted = this.#journal.accept(job, this.#now());
+    if (accepted.kind === "created") {
+      this.#queue.push(accepted.job);
+      this.#transition("queued", accepted.job);
+      this.#pump();
+    }
+    return accepted;
+  }
+
+  /** Calls `listener` on each later event of a job; returns the unsubscribe function. */
+  watch(jobId: string, listener: (event: JobEvent) => void): () => void {
+    const set = this.#listeners.get(jobId) ?? new Set();
+    set.add(listener);
+    this.#listeners.set(jobId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(jobId);
+    };
+  }
+
+  /** Resolves with the job once it has finished, or with its current state after `ms`. */
+  waitFor(jobId: string, ms: number): Promise<Job | undefined> {
+    const current = this.#journal.get(jobId);
+    if (current === undefined || FINAL_STATUSES.includes(current.status)) {
+      return Promise.resolve(current);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        stop();
+        resolve(this.#journal.get(jobId));
+      }, ms);
+      const stop = this.watch(jobId, (event) => {
+        if (event.event !== "finished") return;
+        clearTimeout(timer);
+        stop();
+        resolve(event.job);
+      });
+    });
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish within `graceMs`, then kills the rest (they are
+   * recorded as `interrupted`). Queued jobs stay queued on disk for the next start.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#accepting = false;
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([all(), grace]);
+    clearTimeout(timer);
+    for (const running of this.#running.values()) running.controller.abort();
+    await all();
+  }
+
+  #transition(event: JobEvent["event"], job: Job): void {
+    const duration = job.finishedAt !== null && job.startedAt !== null
+      ? job.finishedAt - job.startedAt
+      : undefined;
+    this.#log({
+      t: new Date(this.#now()).toISOString(),
+      kind: "job",
+      event,
+      jobId: job.id,
+      keyId: job.keyId,
+      op: job.op,
+      status: job.status,
+      ...(duration === undefined ? {} : { durationMs: duration }),
+    });
+    for (const listener of [...this.#listeners.get(job.id) ?? []]) listener({ event, job });
+  }
+
+  #pump(): void {
+    if (!this.#accepting) return;
+    for (let i = 0; i < this.#queue.length && this.#running.size < this.#maxRunning;) {
+      const job = this.#queue[i]!;
+      if (job.resourceKeys.some((key) => this.#busy.has(key))) {
+        i++;
+        continue;
+      }
+      this.#queue.splice(i, 1);
+      this.#start(job);
+    }
+  }
+
+  #start(queued: Job): void {
+    for (const key of queued.resourceKeys) this.#busy.add(key);
+    const job = this.#journal.markRunning(queued.id, this.#now());
+    this.#transition("started", job);
+    const controller = new AbortController();
+    const done = this.#run(job, controller.signal)
+      .catch((error): Invocation => ({
+        op: job.op,
+        ok: false,
+        argv: [],
+        error: { code: "child_failed", message: `Cannot run job: ${(error as Error).message}` },
+        durationMs: 0,
+      }))
+      .then((invocation) => {
+        const finished = this.#journal.markFinished(
+          job.id,
+          statusOf(invocation),
+          invocation,
+          this.#now(),
+        );
+        this.#running.delete(job.id);
+        for (const key of job.resourceKeys) this.#busy.delete(key);
+        this.#transition("finished", finished);
+        this.#pump();
+      });
+    this.#running.set(job.id, { controller, done });
+  }
+}
