@@ -5,58 +5,17 @@
  *
  * @module
  */
-import { z } from "zod";
 import { findOp, OPS } from "../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
 import { DEFAULT_MOUNT_BASE } from "../ops/mount_usb/mod.ts";
 import { parseArgs } from "./args.ts";
+import { fieldFlags, fieldOptions, inputFrom, UsageError } from "./input_flags.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH } from "./fence.ts";
 import { Launcher, MAX_TIMEOUT_MS, validateInput } from "./launcher.ts";
 import { sensorsTable, smartTable } from "./format/table.ts";
 import type { SensorsReport } from "../ops/sensors/parse_sensors.ts";
 import type { SmartReport } from "../ops/smart/report.ts";
-
-/** One input field of an op, as the CLI offers it. */
-export interface FieldFlag {
-  readonly field: string;
-  readonly flag: string;
-  readonly type: "string" | "integer" | "boolean";
-  readonly required: boolean;
-  readonly description: string;
-}
-
-/** `rootfsGb` → `rootfs-gb`. */
-export function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-/**
- * The field flags of an op, generated from its schema.
- *
- * @example
- * ```ts
- * import { fieldFlags } from "./cli.ts";
- * import { findOp } from "../ops/mod.ts";
- * import assert from "node:assert/strict";
- * const flags = fieldFlags(findOp("smart")!, { mountBase: "/mnt/usb" });
- * assert.deepEqual(flags.map((f) => f.flag), ["device", "device-type"]);
- * ```
- */
-export function fieldFlags(op: AnyOp, settings: OpSettings): FieldFlag[] {
-  const schema = z.toJSONSchema(op.schema(settings), { io: "input" }) as {
-    properties?: Record<string, { type?: string; description?: string; enum?: string[] }>;
-    required?: string[];
-  };
-  return Object.entries(schema.properties ?? {}).map(([field, property]) => ({
-    field,
-    flag: kebab(field),
-    type: property.type === "integer" || property.type === "boolean" ? property.type : "string",
-    required: schema.required?.includes(field) ?? false,
-    description: property.description ??
-      (property.enum ? `One of ${property.enum.join(", ")}` : ""),
-  }));
-}
 
 const COMMON = {
   input: { type: "string" },
@@ -106,31 +65,6 @@ function opHelp(op: AnyOp, settings: OpSettings): string {
     }\n\n${COMMON_HELP}`;
 }
 
-class UsageError extends Error {}
-
-async function readInput(value: string | undefined): Promise<Record<string, unknown>> {
-  if (value === undefined) return {};
-  const text = value === "-" ? await new Response(Deno.stdin.readable).text() : value;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new UsageError("Cannot read --input: not valid JSON");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError("Cannot read --input: not a JSON object");
-  }
-  return parsed as Record<string, unknown>;
-}
-
-function fieldValue(flag: FieldFlag, value: string | boolean): unknown {
-  // Leave a non-number as text, so the schema reports it with its path.
-  if (flag.type === "integer" && typeof value === "string" && /^-?[0-9]+$/.test(value)) {
-    return Number(value);
-  }
-  return value;
-}
-
 function print(document: unknown): void {
   console.log(JSON.stringify(document, null, 2));
 }
@@ -177,8 +111,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     ? preliminary.values["mount-base"]
     : Deno.env.get("ROOTFENCE_MOUNT_BASE") ?? DEFAULT_MOUNT_BASE;
   const flags = fieldFlags(op, { mountBase });
-  const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON };
-  for (const f of flags) options[f.flag] = { type: f.type === "boolean" ? "boolean" : "string" };
+  const options = { ...COMMON, ...fieldOptions(flags) };
   const { values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
   if (values.help) {
     console.log(opHelp(op, { mountBase }));
@@ -196,11 +129,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new UsageError(`Cannot use --timeout "${values.timeout}": give seconds up to 86400`);
   }
-  const input = await readInput(values.input as string | undefined);
-  for (const f of flags) {
-    const value = values[f.flag];
-    if (value !== undefined) input[f.field] = fieldValue(f, value as string | boolean);
-  }
+  const input = await inputFrom(flags, values);
   const launcher = await Launcher.create({
     binPath: (values["bin-path"] as string | undefined) ?? Deno.env.get("ROOTFENCE_BIN_PATH") ??
       DEFAULT_BIN_PATH,

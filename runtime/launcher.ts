@@ -100,7 +100,8 @@ export const CHILD_ENTRY: string = projectPath("./child/mod.ts");
 /** The fence probe, started under an op's exact flags by tests and the audit. */
 export const PROBE_ENTRY: string = projectPath("./probe.ts");
 
-function defaultDenoDir(): string | undefined {
+/** The Deno cache this process uses: `$DENO_DIR`, else the XDG or home default. Needs env. */
+export function defaultDenoDir(): string | undefined {
   const explicit = Deno.env.get("DENO_DIR");
   if (explicit) return explicit;
   const cache = Deno.env.get("XDG_CACHE_HOME");
@@ -109,7 +110,8 @@ function defaultDenoDir(): string | undefined {
   return home ? `${home}/.cache/deno` : undefined;
 }
 
-async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+/** The canonical path of the first of `paths` that exists. Needs read. */
+export async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
   for (const path of paths) {
     try {
       return await Deno.realPath(path);

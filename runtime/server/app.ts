@@ -30,6 +30,8 @@ export interface AppDeps {
   now?(): number;
   /** @default {65536} */
   readonly maxBodyBytes?: number;
+  /** Aborted when the receiver stops: open event streams end. */
+  readonly closing?: AbortSignal;
 }
 
 /** Typed context variables. */
@@ -250,10 +252,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
     return streamSSE(c, async (stream) => {
       let closed = false;
-      stream.onAbort(() => {
+      const end = () => {
         closed = true;
         wake();
-      });
+      };
+      stream.onAbort(end);
+      if (deps.closing?.aborted) end();
+      deps.closing?.addEventListener("abort", end, { once: true });
       const send = (event: string, j: Job) =>
         stream.writeSSE({ event, data: JSON.stringify(jobView(j)) });
       try {

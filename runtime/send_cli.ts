@@ -1,0 +1,129 @@
+/**
+ * `deno task send <op> [--<field> <value> ...] [--wait <s>] [--events] [--url ...]
+ * [--key-file ...]`: signs an op's input with a key's secret, posts it to the receiver and prints
+ * the job (or streams its events).
+ *
+ * Exit codes: 0 when the job succeeded (or was accepted, without --wait/--events), 1 when it
+ * failed or the receiver answered 5xx, 2 for usage errors and 4xx answers.
+ *
+ * @module
+ */
+import { findOp, OPS } from "../ops/mod.ts";
+import { DEFAULT_MOUNT_BASE } from "../ops/mount_usb/mod.ts";
+import { parseArgs } from "./args.ts";
+import { signedRequest } from "./client.ts";
+import { fieldFlags, fieldOptions, inputFrom, UsageError } from "./input_flags.ts";
+import { clientSecret } from "./server/keys.ts";
+
+const COMMON = {
+  input: { type: "string" },
+  wait: { type: "string" },
+  events: { type: "boolean" },
+  url: { type: "string" },
+  "key-file": { type: "string" },
+  key: { type: "string" },
+  id: { type: "string" },
+  "state-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const USAGE = `Usage: deno task send <op> [--<field> <value> ...] [options]
+
+Ops: ${OPS.map((op) => op.name).join(", ")} (fields: deno task op <op> --help)
+
+Options:
+  --wait <s>         ask the receiver to wait up to s seconds (Prefer: wait, at most 60)
+  --events           stream the job's events until it finishes
+  --url <url>        receiver (ROOTFENCE_URL; default http://127.0.0.1:8787)
+  --key-file <file>  a file with one whsec_ secret, or a keys file
+                     (default <state dir>/keys.json, ROOTFENCE_STATE_DIR or ./.rootfence)
+  --key <id>         which key of a keys file (default: the first)
+  --id <id>          the delivery id (default: random); resend the same id to retry safely
+  --input <json>|-   the whole input as JSON`;
+
+const FINAL = ["succeeded", "failed", "timed_out", "interrupted"];
+
+function exitFor(status: string | undefined): number {
+  return status === undefined || status === "succeeded" || !FINAL.includes(status) ? 0 : 1;
+}
+
+async function streamEvents(url: string, secret: string): Promise<string | undefined> {
+  const response = await fetch(await signedRequest(url, { secret }));
+  if (!response.ok || response.body === null) {
+    console.log(await response.text());
+    return undefined;
+  }
+  let last: string | undefined;
+  let buffer = "";
+  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event === undefined || data === undefined) continue;
+      const job = JSON.parse(data);
+      console.log(JSON.stringify({ event, job }));
+      last = job.status;
+    }
+  }
+  return last;
+}
+
+/** Runs the client and returns its exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const [name, ...rest] = args;
+  const op = name === undefined ? undefined : findOp(name);
+  if (op === undefined) {
+    console.error(USAGE);
+    return name === "--help" || name === "-h" ? 0 : 2;
+  }
+  try {
+    const flags = fieldFlags(op, { mountBase: DEFAULT_MOUNT_BASE });
+    const { values } = parseArgs({
+      args: [...rest],
+      options: { ...COMMON, ...fieldOptions(flags) },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const wait = values.wait as string | undefined;
+    if (wait !== undefined && !/^[0-9]{1,2}$/.test(wait)) {
+      throw new UsageError(`Cannot use --wait "${wait}": give seconds, at most 60`);
+    }
+    const input = await inputFrom(flags, values);
+    const base = (values.url as string | undefined) ?? Deno.env.get("ROOTFENCE_URL") ??
+      "http://127.0.0.1:8787";
+    const stateDir = (values["state-dir"] as string | undefined) ??
+      Deno.env.get("ROOTFENCE_STATE_DIR") ?? "./.rootfence";
+    const keyFile = (values["key-file"] as string | undefined) ?? `${stateDir}/keys.json`;
+    const secret = await clientSecret(keyFile, values.key as string | undefined);
+    const request = await signedRequest(new URL(`/hooks/${op.name}`, base).href, {
+      secret,
+      body: JSON.stringify(input),
+      ...(values.id === undefined ? {} : { id: values.id as string }),
+      headers: wait === undefined ? {} : { prefer: `wait=${wait}` },
+    });
+    const response = await fetch(request);
+    const body = await response.json();
+    console.log(JSON.stringify(body, null, 2));
+    if (response.status >= 500) return 1;
+    if (response.status >= 400) return 2;
+    if (values.events && !FINAL.includes(body.status)) {
+      return exitFor(await streamEvents(new URL(`/jobs/${body.jobId}/events`, base).href, secret));
+    }
+    return exitFor(body.status);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof RangeError || error instanceof TypeError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

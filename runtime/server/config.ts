@@ -1,0 +1,109 @@
+/**
+ * The receiver's settings from flags, each with a `ROOTFENCE_*` environment equivalent. Pure:
+ * the caller passes the environment and the working directory.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
+import { parseArgs } from "../args.ts";
+import { DEFAULT_BIN_PATH } from "../fence.ts";
+import type { RunnerMode } from "../flags.ts";
+
+/** Resolved receiver settings; every path absolute. */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly stateDir: string;
+  readonly keysFile: string;
+  readonly binPath: string;
+  readonly mountBase: string;
+  readonly runner: RunnerMode;
+  readonly sudoPath: string;
+  readonly maxRunning: number;
+  readonly maxQueued: number;
+  readonly graceMs: number;
+}
+
+/** Each flag: its environment variable, default and help. */
+export const SERVER_FLAGS = {
+  host: ["ROOTFENCE_HOST", "127.0.0.1", "address to listen on"],
+  port: ["ROOTFENCE_PORT", "8787", "port to listen on (0 picks a free one)"],
+  "state-dir": ["ROOTFENCE_STATE_DIR", "./.rootfence", "journal and default keys file"],
+  "keys-file": ["ROOTFENCE_KEYS_FILE", "<state dir>/keys.json", "who may trigger which ops"],
+  "bin-path": ["ROOTFENCE_BIN_PATH", DEFAULT_BIN_PATH, "where fenced binaries are found"],
+  "mount-base": ["ROOTFENCE_MOUNT_BASE", DEFAULT_MOUNT_BASE, "mount targets must be inside it"],
+  runner: ["ROOTFENCE_RUNNER", "direct", "direct (run as root) or sudo (service user)"],
+  "sudo-path": ["ROOTFENCE_SUDO_PATH", "/usr/bin/sudo", "sudo, for --runner sudo"],
+  "max-running": ["ROOTFENCE_MAX_RUNNING", "4", "ops running at once"],
+  "max-queued": ["ROOTFENCE_MAX_QUEUED", "64", "jobs waiting before 429"],
+  grace: ["ROOTFENCE_GRACE", "30", "seconds running jobs get on shutdown"],
+} as const;
+
+/** The `--help` text. */
+export function serverHelp(): string {
+  const lines = Object.entries(SERVER_FLAGS).map(([flag, [env, fallback, help]]) =>
+    `  --${flag.padEnd(12)} ${help} (${env}; default ${fallback})`
+  );
+  return `Usage: deno task start [options]\n\nStarts the rootfence webhook receiver.\n\n${
+    lines.join("\n")
+  }\n  --help         this text`;
+}
+
+function count(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value < min || value > max) {
+    throw new RangeError(`Cannot use --${name} "${text}": give a whole number in ${min}..${max}`);
+  }
+  return value;
+}
+
+/**
+ * Reads the receiver's settings.
+ *
+ * @param args Command-line arguments.
+ * @param env Reads one environment variable.
+ * @param cwd The working directory relative paths are resolved against.
+ * @returns The settings, or `"help"` when `--help` was asked for.
+ * @throws {RangeError} For a bad value; {TypeError} (`ERR_PARSE_ARGS_*`) for an unknown flag.
+ */
+export function parseServerConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+  cwd: string,
+): ServerConfig | "help" {
+  const options = Object.fromEntries(
+    Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
+  );
+  const { values } = parseArgs({
+    args: [...args],
+    options: { ...options, help: { type: "boolean" } },
+    strict: true,
+  }) as { values: Record<string, string | boolean | undefined> };
+  if (values.help) return "help";
+  const get = (flag: keyof typeof SERVER_FLAGS): string => {
+    const [name, fallback] = SERVER_FLAGS[flag];
+    return (values[flag] as string | undefined) ?? env(name) ?? fallback;
+  };
+  const runner = get("runner");
+  if (runner !== "direct" && runner !== "sudo") {
+    throw new RangeError(`Cannot use --runner "${runner}": use direct or sudo`);
+  }
+  const host = get("host");
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new RangeError(`Cannot listen on "${host}"`);
+  const stateDir = resolve(cwd, get("state-dir"));
+  const keysFlag = (values["keys-file"] as string | undefined) ?? env("ROOTFENCE_KEYS_FILE");
+  return {
+    host,
+    port: count("port", get("port"), 0, 65535),
+    stateDir,
+    keysFile: keysFlag === undefined ? `${stateDir}/keys.json` : resolve(cwd, keysFlag),
+    binPath: get("bin-path"),
+    mountBase: get("mount-base"),
+    runner,
+    sudoPath: get("sudo-path"),
+    maxRunning: count("max-running", get("max-running"), 1, 256),
+    maxQueued: count("max-queued", get("max-queued"), 0, 100_000),
+    graceMs: count("grace", get("grace"), 0, 3600) * 1000,
+  };
+}
