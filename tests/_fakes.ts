@@ -37,7 +37,8 @@ export async function fakeBin(): Promise<FakeBin> {
       const record = `${dir}/${name}.calls`;
       const script = [
         "#!/bin/sh",
-        `n=$(ls ${shQuote(record)} 2>/dev/null | wc -l)`,
+        // Time then pid: unique across concurrent calls, and sorts in call order.
+        `n=$(date +%s%N)-$$`,
         `mkdir -p ${shQuote(record)}`,
         `printf '%s\\0' "$0" "$@" > ${shQuote(record)}/$n.argv`,
         `env -0 > ${shQuote(record)}/$n.env`,
@@ -49,15 +50,17 @@ export async function fakeBin(): Promise<FakeBin> {
     },
     async calls(name) {
       const record = `${dir}/${name}.calls`;
+      let names: string[];
+      try {
+        names = [...Deno.readDirSync(record)].map((e) => e.name).filter((n) => n.endsWith(".argv"));
+      } catch {
+        return [];
+      }
       const calls: FakeCall[] = [];
-      for (let n = 0;; n++) {
-        let argv: string;
-        try {
-          argv = await Deno.readTextFile(`${record}/${n}.argv`);
-        } catch {
-          return calls;
-        }
-        const env = await Deno.readTextFile(`${record}/${n}.env`);
+      for (const file of names.sort()) {
+        const argv = await Deno.readTextFile(`${record}/${file}`);
+        const env = await Deno.readTextFile(`${record}/${file.replace(/argv$/, "env")}`)
+          .catch(() => "");
         calls.push({
           argv: argv.split("\0").slice(0, -1),
           env: Object.fromEntries(
@@ -68,6 +71,7 @@ export async function fakeBin(): Promise<FakeBin> {
           ),
         });
       }
+      return calls;
     },
     remove: () => Deno.remove(dir, { recursive: true }),
   };

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { parseServerConfig } from "./config.ts";
+
+const none = () => undefined;
+
+Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () => {
+  assert.deepEqual(parseServerConfig([], none, "/srv/app"), {
+    host: "127.0.0.1",
+    port: 8787,
+    stateDir: "/srv/app/.rootfence",
+    keysFile: "/srv/app/.rootfence/keys.json",
+    binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
+    mountBase: "/mnt/usb",
+    runner: "direct",
+    sudoPath: "/usr/bin/sudo",
+    maxRunning: 4,
+    maxQueued: 64,
+    graceMs: 30_000,
+  });
+});
+
+Deno.test("parseServerConfig() takes ROOTFENCE_* variables and lets flags win", () => {
+  const env = (name: string) =>
+    ({ ROOTFENCE_PORT: "9000", ROOTFENCE_STATE_DIR: "/var/lib/rf", ROOTFENCE_RUNNER: "sudo" })[
+      name
+    ];
+  const config = parseServerConfig(["--port", "9100", "--keys-file", "k.json"], env, "/etc/rf");
+  assert.ok(config !== "help");
+  assert.equal(config.port, 9100);
+  assert.equal(config.stateDir, "/var/lib/rf");
+  assert.equal(config.keysFile, "/etc/rf/k.json");
+  assert.equal(config.runner, "sudo");
+});
+
+Deno.test("parseServerConfig() refuses bad values and unknown flags", () => {
+  for (
+    const args of [["--port", "70000"], ["--runner", "ssh"], ["--max-running", "0"], [
+      "--grace",
+      "-1",
+    ], [
+      "--host",
+      "a b",
+    ]]
+  ) {
+    assert.throws(() => parseServerConfig(args, none, "/"), RangeError, args.join(" "));
+  }
+  assert.throws(() => parseServerConfig(["--bogus"], none, "/"), TypeError);
+  assert.equal(parseServerConfig(["--help"], none, "/"), "help");
+});

@@ -1,0 +1,242 @@
+/**
+ * The receiver as a real process on loopback, with the real fenced launcher and recording
+ * fakes: exactly-once runs, crash recovery, the queue bound and its own fence.
+ */
+import assert from "node:assert/strict";
+import { buildReceiverCommand } from "../runtime/server/receiver_flags.ts";
+import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
+import { startReceiver } from "./_receiver.ts";
+
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+async function setup(): Promise<{ fakes: FakeBin; stateDir: string; binPath: string[] }> {
+  const fakes = await fakeBin();
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-receiver-" });
+  return { fakes, stateDir, binPath: ["--bin-path", `${fakes.dir}:${SYSTEM}`] };
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("timed out waiting");
+}
+
+Deno.test("a signed request runs the right argv exactly once, through the fenced launcher", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  const smartctl = await fakes.write(
+    "smartctl",
+    `printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
+  );
+  const receiver = await startReceiver(stateDir, binPath);
+  try {
+    const response = await receiver.send("smart", { device: "/dev/sdb", deviceType: "sat" }, {
+      wait: 20,
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    const job = await response.json();
+    assert.equal(job.status, "succeeded");
+    assert.equal(job.result.result.health, "ok");
+    const calls = await fakes.calls("smartctl");
+    assert.deepEqual(calls.map((c) => c.argv), [[smartctl, "-a", "-j", "-d", "sat", "/dev/sdb"]]);
+    const read = await receiver.read(`/jobs/${job.jobId}`);
+    assert.equal((await read.json()).status, "succeeded");
+  } finally {
+    assert.equal(await receiver.stop(), 0);
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("50 concurrent deliveries of one webhook-id run the op once", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  await fakes.write("sensors", `sleep 0.3; printf '{}'; exit 1`);
+  const receiver = await startReceiver(stateDir, binPath);
+  try {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => receiver.send("sensors", {}, { id: "msg_once" })),
+    );
+    const ids = new Set<string>();
+    for (const r of responses) {
+      assert.ok(r.status === 200 || r.status === 202, String(r.status));
+      ids.add((await r.json()).jobId);
+    }
+    assert.equal(ids.size, 1);
+    const [jobId] = ids;
+    await until(async () => {
+      const job = await (await receiver.read(`/jobs/${jobId}`)).json();
+      return job.status === "succeeded" ? job : undefined;
+    });
+    assert.equal((await fakes.calls("sensors")).length, 1);
+  } finally {
+    await receiver.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("kill -9 mid-job: after a restart the job is interrupted, queued jobs run, no record is lost", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  const pids = `${fakes.dir}/pids`;
+  // The first smartctl call hangs (its device is "stuck"); later calls answer at once.
+  await fakes.write(
+    "smartctl",
+    `case "$*" in *sda*) echo $$ >> ${shQuote(pids)}; sleep 60;; esac
+printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
+  );
+  const first = await startReceiver(stateDir, [...binPath, "--max-running", "1"]);
+  let stuck: string | undefined;
+  try {
+    stuck = (await (await first.send("smart", { device: "/dev/sda" })).json()).jobId;
+    const queued = (await (await first.send("smart", { device: "/dev/sdb" })).json()).jobId;
+    await until(async () => (await Deno.readTextFile(pids).catch(() => "")) || undefined);
+    await first.crash();
+    const second = await startReceiver(stateDir, [...binPath, "--max-running", "1"]);
+    try {
+      const listening = second.lines.find((l) => l.kind === "listening")!;
+      assert.equal(listening.interrupted, 1);
+      assert.equal(listening.requeued, 1);
+      const lost = await (await second.read(`/jobs/${stuck}`)).json();
+      assert.equal(lost.status, "interrupted");
+      assert.equal(lost.result.error.code, "interrupted");
+      const ran = await until(async () => {
+        const job = await (await second.read(`/jobs/${queued}`)).json();
+        return job.status === "succeeded" ? job : undefined;
+      });
+      assert.deepEqual(ran.input, { device: "/dev/sdb" });
+      const all = await (await second.read("/jobs")).json();
+      assert.equal(all.jobs.length, 2);
+      const calls = (await fakes.calls("smartctl")).map((c) => c.argv.at(-1));
+      assert.deepEqual(calls, ["/dev/sda", "/dev/sdb"], "the interrupted job never re-ran");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    // The orphaned fake from the crashed receiver: end it so nothing outlives the test.
+    for (const pid of (await Deno.readTextFile(pids).catch(() => "")).split("\n").filter(Boolean)) {
+      try {
+        Deno.kill(
+          -Number(await Deno.readTextFile(`/proc/${pid}/stat`).then((s) => s.split(" ")[4])),
+          "SIGKILL",
+        );
+      } catch {
+        // already gone
+      }
+    }
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("the queue bound answers 429 and never drops an accepted job", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  await fakes.write("sensors", `sleep 0.5; printf '{}'; exit 1`);
+  const receiver = await startReceiver(stateDir, [
+    ...binPath,
+    "--max-running",
+    "1",
+    "--max-queued",
+    "2",
+  ]);
+  try {
+    const statuses: number[] = [];
+    const accepted: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await receiver.send("sensors", {});
+      statuses.push(r.status);
+      const body = await r.json();
+      if (r.status === 202) accepted.push(body.jobId);
+      else {
+        assert.equal(body.code, "queue_full");
+        assert.equal(r.headers.get("retry-after"), "5");
+      }
+    }
+    assert.deepEqual(statuses, [202, 202, 202, 429, 429, 429]);
+    for (const id of accepted) {
+      await until(async () => {
+        const job = await (await receiver.read(`/jobs/${id}`)).json();
+        return job.status === "succeeded" ? job : undefined;
+      });
+    }
+    assert.equal((await fakes.calls("sensors")).length, 3);
+  } finally {
+    await receiver.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM: new requests get 503, running jobs past the grace are killed and interrupted", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  await fakes.write("sensors", `sleep 60`);
+  const receiver = await startReceiver(stateDir, [...binPath, "--grace", "1"]);
+  const jobId = (await (await receiver.send("sensors", {})).json()).jobId;
+  await until(async () => (await fakes.calls("sensors")).length === 1 || undefined);
+  const stopped = receiver.stop();
+  await new Promise((r) => setTimeout(r, 200));
+  const refused = await receiver.send("sensors", {}).catch(() => undefined);
+  if (refused) assert.equal(refused.status, 503);
+  assert.equal(await stopped, 0);
+  const again = await startReceiver(stateDir, binPath);
+  try {
+    const job = await (await again.read(`/jobs/${jobId}`)).json();
+    assert.equal(job.status, "interrupted");
+    assert.equal(job.result.error.code, "interrupted");
+    assert.equal(again.lines.find((l) => l.kind === "listening")!.interrupted, 0);
+  } finally {
+    await again.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("the receiver's own flags refuse outbound network, other files, env and other binaries", async () => {
+  const stateDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-fence-" }));
+  try {
+    const denoPath = await Deno.realPath(Deno.execPath());
+    const command = buildReceiverCommand({
+      config: {
+        host: "127.0.0.1",
+        port: 58788,
+        stateDir,
+        keysFile: `${stateDir}/keys.json`,
+        binPath: SYSTEM,
+        mountBase: "/mnt/usb",
+        runner: "direct",
+        sudoPath: "/usr/bin/sudo",
+        maxRunning: 4,
+        maxQueued: 64,
+        graceMs: 1000,
+      },
+      denoPath,
+      configPath: decodeURIComponent(new URL("../deno.json", import.meta.url).pathname),
+      lockPath: decodeURIComponent(new URL("../deno.lock", import.meta.url).pathname),
+      entryPath: decodeURIComponent(new URL("./_receiver_probe.ts", import.meta.url).pathname),
+      killPath: "/usr/bin/kill",
+      binaries: {},
+      denoDir: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      readFiles: [],
+    });
+    const output = await new Deno.Command(command.command, {
+      args: [...command.args.slice(0, command.denoFlags.length + 1), stateDir],
+      clearEnv: true,
+      env: { ...command.env },
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const results = JSON.parse(text) as Record<string, string>;
+    assert.match(results["fetch http://127.0.0.1:9999/"]!, /^NotCapable: Requires net access/);
+    assert.match(results["connect 1.1.1.1:443"]!, /^NotCapable: Requires net access/);
+    assert.match(results["read /etc/passwd"]!, /^NotCapable: Requires read access/);
+    assert.match(results["write /tmp/x"]!, /^NotCapable: Requires write access/);
+    assert.match(results["env HOME"]!, /^NotCapable: Requires env access/);
+    assert.match(results["run /bin/sh"]!, /^NotCapable: Requires run access/);
+    assert.equal(results["write state dir"], "allowed");
+    assert.equal(results["listen 127.0.0.1:58788"], "allowed");
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
