@@ -97,6 +97,8 @@ export interface OpDefinition<I, R> {
   readonly timeoutMs: number;
   /** Whether the op changes the host (never retried, never pooled for reuse). */
   readonly mutates: boolean;
+  /** A valid input, for documentation and for the audit's hostile-argument check. */
+  readonly example: I;
   /** Strict input schema (unknown keys rejected); settings fix host-dependent bounds. */
   schema(settings: OpSettings): z.ZodType<I>;
   /** Builds the host command from validated input. Pure. */

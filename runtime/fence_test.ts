@@ -36,3 +36,10 @@ Deno.test("resolveBinaries() takes the first match and resolves symlinks to cano
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("every op's example input passes its own schema", () => {
+  for (const op of OPS) {
+    const result = op.schema({ mountBase: "/mnt/usb" }).safeParse(op.example);
+    assert.equal(result.success, true, op.name);
+  }
+});

@@ -70,6 +70,15 @@ export const createGoldenLxc: OpDefinition<CreateGoldenLxcInput, CreateGoldenLxc
   permissions: { run: ["pct"] },
   timeoutMs: 15 * 60_000,
   mutates: true,
+  example: {
+    vmid: 9000,
+    ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    storage: "local-lvm",
+    rootfsGb: 8,
+    cores: 2,
+    memoryMb: 1024,
+    hostname: "golden",
+  },
   schema: () => input,
   argv(spec) {
     // Positionals first: a pct boolean option would swallow a following positional.

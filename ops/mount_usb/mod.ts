@@ -115,6 +115,12 @@ export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
   permissions: { run: ["mount"] },
   timeoutMs: 60_000,
   mutates: true,
+  example: {
+    uuid: "bac44334-c03f-49b1-9e0e-801902c005a2",
+    target: `${DEFAULT_MOUNT_BASE}/backup`,
+    fsType: "ext4",
+    readOnly: true,
+  },
   schema: inputSchema,
   argv(spec) {
     // --internal-only: a /sbin/mount.<type> helper would run as root outside the fence.

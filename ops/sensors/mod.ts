@@ -20,6 +20,7 @@ export const sensors: OpDefinition<SensorsInput, SensorsReport> = {
   permissions: { run: ["sensors"] },
   timeoutMs: 10_000,
   mutates: false,
+  example: {},
   schema: () => input,
   argv: () => ({ binary: "sensors", args: ["-j"] }),
   parse(output) {

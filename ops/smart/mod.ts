@@ -41,6 +41,7 @@ export const smart: OpDefinition<SmartInput, SmartReport> = {
   permissions: { run: ["smartctl"] },
   timeoutMs: 60_000,
   mutates: false,
+  example: { device: "/dev/sda", deviceType: "sat" },
   schema: () => input,
   argv(spec) {
     const args = ["-a", "-j"];

@@ -1,0 +1,35 @@
+/**
+ * Check 1, the declared fence: every op's permission set lies inside the global fence, every run
+ * entry resolves to one canonical absolute path, and no two ops share a binary.
+ *
+ * @module
+ */
+import type { AnyOp } from "../../ops/types.ts";
+import { fenceProblems, type ResolvedBinaries } from "../fence.ts";
+import { type CheckResult, result } from "./types.ts";
+
+/** Runs check 1. */
+export function checkDeclared(ops: readonly AnyOp[], binaries: ResolvedBinaries): CheckResult {
+  const problems: string[] = [];
+  const verified: string[] = [];
+  const owners = new Map<string, string>();
+  for (const op of ops) {
+    for (const problem of fenceProblems(op)) problems.push(`${op.name}: ${problem}`);
+    const run: readonly string[] = Array.isArray(op.permissions.run) ? op.permissions.run : [];
+    for (const name of run) {
+      const path = binaries[name as keyof ResolvedBinaries];
+      if (path === undefined) {
+        problems.push(`${op.name}: "${name}" does not resolve on the bin path`);
+      } else if (!path.startsWith("/")) {
+        problems.push(`${op.name}: "${name}" resolved to "${path}"`);
+      }
+      const owner = owners.get(name);
+      if (owner !== undefined) problems.push(`${op.name} and ${owner} both run "${name}"`);
+      owners.set(name, op.name);
+    }
+    verified.push(
+      `${op.name}: run ${run.map((n) => binaries[n as keyof ResolvedBinaries] ?? n).join(", ")}`,
+    );
+  }
+  return result("declared-fence", "Declared fence", problems, verified, { binaries });
+}

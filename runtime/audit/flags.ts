@@ -1,0 +1,106 @@
+/**
+ * Check 2, the actual flags: the exact command lines the launcher's own builder produces, for
+ * every op in both runner modes, and the receiver's own command line in both modes.
+ *
+ * @module
+ */
+import type { AnyOp } from "../../ops/types.ts";
+import type { ChildCommand } from "../flags.ts";
+import type { ReceiverCommand } from "../server/receiver_flags.ts";
+import type { ResolvedBinaries } from "../fence.ts";
+import { type CheckResult, result } from "./types.ts";
+
+/** What check 2 needs: the builders under audit, not copies of them. */
+export interface FlagSources {
+  readonly ops: readonly AnyOp[];
+  readonly binaries: ResolvedBinaries;
+  /** The launcher's builder, per runner mode. */
+  childCommand(op: AnyOp, runner: "direct" | "sudo"): ChildCommand;
+  /** The receiver's builder, per runner mode, and what it was told. */
+  receiverCommand(runner: "direct" | "sudo"): {
+    command: ReceiverCommand;
+    expected: Record<string, string>;
+  };
+}
+
+const REQUIRED = ["--no-prompt", "--no-remote", "--frozen"];
+
+/** Returns every `--allow-*`/`-A` grant in a flag list, as name → value ("" when unscoped). */
+export function grantsOf(flags: readonly string[]): Map<string, string> {
+  const grants = new Map<string, string>();
+  for (const flag of flags) {
+    if (flag === "-A" || flag === "--allow-all") grants.set("all", "");
+    const match = /^--allow-([a-z]+)(?:=(.*))?$/.exec(flag);
+    if (match) grants.set(match[1]!, match[2] ?? "");
+  }
+  return grants;
+}
+
+function loadingProblems(flags: readonly string[]): string[] {
+  const problems = REQUIRED.filter((f) => !flags.includes(f)).map((f) => `missing ${f}`);
+  if (!flags.some((f) => /^--config=\//.test(f))) problems.push("no explicit absolute --config");
+  if (!flags.some((f) => /^--lock=\//.test(f))) problems.push("no explicit absolute --lock");
+  if (flags.some((f) => /^-P|^--permission-set|^--unstable/.test(f))) {
+    problems.push("a permission set or unstable flag");
+  }
+  return problems;
+}
+
+function compare(
+  label: string,
+  flags: readonly string[],
+  expected: Record<string, string>,
+): string[] {
+  const problems = loadingProblems(flags).map((p) => `${label}: ${p}`);
+  const actual = grantsOf(flags);
+  for (const [kind, value] of actual) {
+    if (value === "") problems.push(`${label}: unscoped grant --allow-${kind}`);
+    else if (!(kind in expected)) {
+      problems.push(`${label}: undeclared grant --allow-${kind}=${value}`);
+    } else if (expected[kind] !== value) {
+      problems.push(`${label}: --allow-${kind}=${value}, declared ${expected[kind]}`);
+    }
+  }
+  for (const kind of Object.keys(expected)) {
+    if (!actual.has(kind)) problems.push(`${label}: declared --allow-${kind} is missing`);
+  }
+  return problems;
+}
+
+/** Runs check 2. */
+export function checkFlags(sources: FlagSources): CheckResult {
+  const problems: string[] = [];
+  const verified: string[] = [];
+  const evidence: Record<string, unknown> = {};
+  for (const op of sources.ops) {
+    const run = (Array.isArray(op.permissions.run) ? op.permissions.run : [])
+      .map((n) => sources.binaries[n as keyof ResolvedBinaries] ?? n).join(",");
+    for (const runner of ["direct", "sudo"] as const) {
+      const label = `${op.name} (${runner})`;
+      let command: ChildCommand;
+      try {
+        command = sources.childCommand(op, runner);
+      } catch (error) {
+        problems.push(`${label}: the builder refused it: ${(error as Error).message}`);
+        continue;
+      }
+      const all = [command.command, ...command.args];
+      if (runner === "sudo" && (command.args[0] !== "-n" || command.args[1] !== "--")) {
+        problems.push(`${label}: not run as sudo -n -- <deno>`);
+      }
+      problems.push(...compare(label, all, { run }));
+      evidence[label] = all;
+      verified.push(`${label}: --allow-run=${run} and nothing else`);
+    }
+  }
+  for (const runner of ["direct", "sudo"] as const) {
+    const label = `receiver (${runner})`;
+    const { command, expected } = sources.receiverCommand(runner);
+    problems.push(...compare(label, command.denoFlags, expected));
+    evidence[label] = command.denoFlags;
+    verified.push(
+      `${label}: ${command.denoFlags.filter((f) => f.startsWith("--allow")).join(" ")}`,
+    );
+  }
+  return result("actual-flags", "Actual flags", problems, verified, evidence);
+}

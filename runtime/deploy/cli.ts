@@ -1,0 +1,161 @@
+/**
+ * Deployment generators: `deno task sudoers`, `deno task systemd` and `deno task keygen`.
+ * Each prints (or writes with `--out`) what an operator installs; none changes the host.
+ *
+ * @module
+ */
+import { OPS } from "../../ops/mod.ts";
+import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../../ops/mount_usb/mod.ts";
+import { parseArgs } from "../args.ts";
+import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
+import { firstExisting } from "../launcher.ts";
+import { createKeysFile, secretFilesOf } from "../server/keys.ts";
+import { buildReceiverCommand } from "../server/receiver_flags.ts";
+import { sudoersFile } from "./sudoers.ts";
+import { systemdUnit } from "./systemd.ts";
+
+const USAGE = `Usage:
+  deno task sudoers --user <svc> --install-dir <dir> [--deno <path>] [--bin-path <dirs>]
+                    [--mount-base <dir>] [--sudo-path <path>] [--out <file>]
+  deno task systemd --install-dir <dir> [--mode sudo|direct] [--user <svc>] [--state-dir <dir>]
+                    [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
+                    [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] [--mount-base <dir>]
+                    [--out <file>]
+  deno task keygen --keys-file <file>`;
+
+const STRING = { type: "string" } as const;
+
+class Usage extends Error {}
+
+function required(value: string | undefined, flag: string, absolute = false): string {
+  if (value === undefined) throw new Usage(`--${flag} is required`);
+  if (absolute && !value.startsWith("/")) throw new Usage(`--${flag} must be an absolute path`);
+  return value;
+}
+
+async function emit(text: string, out: string | undefined): Promise<void> {
+  if (out === undefined) console.log(text.trimEnd());
+  else await Deno.writeTextFile(out, text);
+}
+
+async function sudoers(args: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      user: STRING,
+      "install-dir": STRING,
+      deno: STRING,
+      "bin-path": STRING,
+      "mount-base": STRING,
+      "sudo-path": STRING,
+      out: STRING,
+    },
+  });
+  const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
+  const mountBase = v["mount-base"] ?? DEFAULT_MOUNT_BASE;
+  if (mountBaseProblem(mountBase)) throw new Usage(`--mount-base: ${mountBaseProblem(mountBase)}`);
+  await emit(
+    sudoersFile(OPS, {
+      user: required(v.user, "user"),
+      installDir: required(v["install-dir"], "install-dir", true),
+      denoPath: v.deno ?? await Deno.realPath(Deno.execPath()),
+      binaries: await resolveBinaries(binPath),
+      settings: { mountBase },
+      binPath,
+      sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
+    }),
+    v.out,
+  );
+}
+
+async function systemd(args: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      mode: STRING,
+      user: STRING,
+      "install-dir": STRING,
+      "state-dir": STRING,
+      "keys-file": STRING,
+      host: STRING,
+      port: STRING,
+      allow: { type: "string", multiple: true },
+      grace: STRING,
+      deno: STRING,
+      "deno-dir": STRING,
+      "bin-path": STRING,
+      "mount-base": STRING,
+      "sudo-path": STRING,
+      out: STRING,
+    },
+  });
+  const mode = v.mode ?? "sudo";
+  if (mode !== "sudo" && mode !== "direct") throw new Usage("--mode is sudo or direct");
+  const user = mode === "sudo" ? required(v.user, "user") : "root";
+  const installDir = required(v["install-dir"], "install-dir", true);
+  const stateDir = v["state-dir"] ?? "/var/lib/rootfence";
+  const keysFile = v["keys-file"] ?? `${stateDir}/keys.json`;
+  const port = Number(v.port ?? 8787);
+  const graceMs = Number(v.grace ?? 30) * 1000;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Usage("--port is 1..65535");
+  const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
+  const readFiles = [keysFile, ...await secretFilesOf(keysFile).catch(() => [])];
+  const receiver = buildReceiverCommand({
+    config: {
+      host: v.host ?? "127.0.0.1",
+      port,
+      stateDir,
+      keysFile,
+      binPath,
+      mountBase: v["mount-base"] ?? DEFAULT_MOUNT_BASE,
+      runner: mode,
+      sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
+      maxRunning: 4,
+      maxQueued: 64,
+      graceMs,
+    },
+    denoPath: v.deno ?? await Deno.realPath(Deno.execPath()),
+    configPath: `${installDir}/deno.json`,
+    lockPath: `${installDir}/deno.lock`,
+    entryPath: `${installDir}/runtime/server/main.ts`,
+    killPath: await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill",
+    binaries: await resolveBinaries(binPath),
+    denoDir: v["deno-dir"] ?? "/var/cache/rootfence/deno",
+    readFiles,
+  });
+  await emit(
+    systemdUnit({ mode, user, receiver, stateDir, graceMs, allow: v.allow ?? [] }),
+    v.out,
+  );
+}
+
+async function keygen(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, strict: true, options: { "keys-file": STRING } });
+  const path = required(values["keys-file"], "keys-file");
+  const id = await createKeysFile(path);
+  console.log(`rootfence: created key "${id}" in ${path} (mode 0600)`);
+}
+
+/** Runs one generator and returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const [command, ...rest] = args;
+  const run = { sudoers, systemd, keygen }[command as "sudoers"];
+  if (run === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof Usage || error instanceof RangeError || error instanceof TypeError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,138 @@
+/**
+ * The audit against deliberately broken inputs: each must make it fail with a clear message.
+ * The passing audit on the real project runs in CI (`.ci/run`), and once here too.
+ */
+import assert from "node:assert/strict";
+import { OPS } from "../ops/mod.ts";
+import type { AnyOp } from "../ops/types.ts";
+import { runAudit } from "../runtime/audit/mod.ts";
+import type { Launcher } from "../runtime/launcher.ts";
+import { checkInstall } from "../runtime/audit/install.ts";
+import type { AuditReport } from "../runtime/audit/types.ts";
+import { fakeBin } from "./_fakes.ts";
+
+const fixture = (name: string) =>
+  decodeURIComponent(new URL(`./audit_fixtures/${name}`, import.meta.url).pathname);
+
+const fakes = await fakeBin();
+await fakes.write("pct", "exit 0");
+const binPath = `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+function check(report: AuditReport, id: string) {
+  const found = report.checks.find((c) => c.id === id);
+  assert.ok(found, id);
+  return found;
+}
+
+function failsWith(report: AuditReport, id: string, pattern: RegExp) {
+  const found = check(report, id);
+  assert.equal(found.status, "fail", `${id} should fail: ${found.messages.join("; ")}`);
+  assert.ok(found.messages.some((m) => pattern.test(m)), found.messages.join("\n"));
+  assert.equal(report.ok, false);
+}
+
+Deno.test("audit passes on the project itself, every check named", async () => {
+  const report = await runAudit({ binPath });
+  for (const c of report.checks) assert.notEqual(c.status, "fail", `${c.name}: ${c.messages}`);
+  assert.deepEqual(report.checks.map((c) => c.id), [
+    "declared-fence",
+    "actual-flags",
+    "import-graph",
+    "live-probe",
+    "argument-fence",
+    "install",
+    "readme-drift",
+  ]);
+  assert.equal(report.ok, true);
+});
+
+Deno.test("audit fails on an op that asks for --allow-net", async () => {
+  const rogue = {
+    ...OPS.find((o) => o.name === "sensors")!,
+    name: "rogue",
+    permissions: { run: ["mkdir"], net: ["0.0.0.0:443"] },
+  } as unknown as AnyOp;
+  const report = await runAudit({ binPath, ops: [...OPS, rogue], skipProbe: true });
+  failsWith(report, "declared-fence", /rogue: grants "net", which the fence never allows/);
+  failsWith(report, "actual-flags", /rogue \(direct\): the builder refused it/);
+});
+
+Deno.test("audit fails on an op importing hono into the child", async () => {
+  const report = await runAudit({ binPath, childEntry: fixture("child_hono.ts"), skipProbe: true });
+  failsWith(report, "import-graph", /child import "hono" in tests\/audit_fixtures\/hono_op\.ts/);
+});
+
+Deno.test("audit fails on a computed dynamic import in the child's graph", async () => {
+  const report = await runAudit({
+    binPath,
+    childEntry: fixture("child_computed.ts"),
+    skipProbe: true,
+  });
+  failsWith(
+    report,
+    "import-graph",
+    /computed dynamic import in tests\/audit_fixtures\/child_computed\.ts at line 3/,
+  );
+});
+
+Deno.test("audit fails on a launcher change that adds --allow-read", async () => {
+  const widened = (flag: string) => ({
+    binPath,
+    skipProbe: true,
+    childCommand(launcher: Launcher, op: AnyOp) {
+      const command = launcher.childCommand(op);
+      const at = command.args.indexOf(command.denoFlags.at(-1)!) + 1;
+      return {
+        ...command,
+        args: [...command.args.slice(0, at), flag, ...command.args.slice(at)],
+        denoFlags: [...command.denoFlags, flag],
+      };
+    },
+  });
+  failsWith(await runAudit(widened("--allow-read")), "actual-flags", /unscoped grant --allow-read/);
+  failsWith(
+    await runAudit(widened("--allow-read=/etc")),
+    "actual-flags",
+    /undeclared grant --allow-read=\/etc/,
+  );
+});
+
+Deno.test("audit fails when the README's flags table drifts from the declared sets", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const drifted = await Deno.makeTempFile({ suffix: ".md" });
+  try {
+    await Deno.writeTextFile(
+      drifted,
+      readme.replace("`--allow-run=<sensors>`", "`--allow-run=<sensors>,<sh>`"),
+    );
+    const report = await runAudit({ binPath, readmePath: drifted, skipProbe: true });
+    failsWith(report, "readme-drift", /differs from `deno task audit --markdown`/);
+  } finally {
+    await Deno.remove(drifted);
+  }
+});
+
+Deno.test("install check fails when the service user could rewrite what root runs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-install-" });
+  const nobody = { name: "nobody", uid: 65534, gids: [65534] };
+  try {
+    await Deno.mkdir(`${dir}/ops`);
+    await Deno.writeTextFile(`${dir}/ops/mod.ts`, "export {};\n");
+    await Deno.chmod(dir, 0o755);
+    assert.equal((await checkInstall([dir], nobody)).status, "pass");
+    await Deno.chmod(`${dir}/ops/mod.ts`, 0o666);
+    const open = await checkInstall([dir], nobody);
+    assert.equal(open.status, "fail");
+    assert.match(open.messages.join("\n"), /ops\/mod\.ts is writable by nobody/);
+    await Deno.chmod(`${dir}/ops/mod.ts`, 0o644);
+    await Deno.chown(`${dir}/ops`, 65534, 65534);
+    const owned = await checkInstall([dir], nobody);
+    assert.match(owned.messages.join("\n"), /\/ops is writable by nobody/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("audit: tear-down", async () => {
+  await fakes.remove();
+});
