@@ -118,6 +118,7 @@ Deno.test("install check fails when the service user could rewrite what root run
   try {
     await Deno.mkdir(`${dir}/ops`);
     await Deno.writeTextFile(`${dir}/ops/mod.ts`, "export {};\n");
+    await Deno.symlink("/usr/bin/true", `${dir}/ops/link`);
     await Deno.chmod(dir, 0o755);
     assert.equal((await checkInstall([dir], nobody)).status, "pass");
     await Deno.chmod(`${dir}/ops/mod.ts`, 0o666);

@@ -32,6 +32,8 @@ export async function account(name: string): Promise<Account> {
 export function writableBy(info: Deno.FileInfo, who: Account): boolean {
   const mode = info.mode ?? 0;
   if (who.uid === 0) return true;
+  // A symlink's own mode means nothing; replacing it needs its directory, checked separately.
+  if (info.isSymlink) return false;
   if (info.isDirectory && (mode & 0o1000) !== 0 && info.uid !== who.uid) return false;
   if (info.uid === who.uid) return (mode & 0o200) !== 0;
   if (info.gid !== null && who.gids.includes(info.gid)) return (mode & 0o020) !== 0;
