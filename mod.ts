@@ -36,7 +36,10 @@ export type {
 } from "./ops/types.ts";
 export { RootfenceError } from "./runtime/errors.ts";
 export type { ErrorDetail } from "./runtime/errors.ts";
-export { FencedChild, Launcher } from "./runtime/launcher.ts";
+export { Launcher } from "./runtime/launcher.ts";
+export { FencedChild } from "./runtime/fenced_child.ts";
+export { ChildPool } from "./runtime/pool.ts";
+export type { PoolOptions } from "./runtime/pool.ts";
 export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/launcher.ts";
 export { buildChildCommand } from "./runtime/flags.ts";
 export type { ChildCommand, ChildCommandOptions, RunnerMode } from "./runtime/flags.ts";

@@ -10,17 +10,12 @@
  */
 import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../ops/mount_usb/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { MIB, readCapped } from "./capped_read.ts";
+import { FencedChild } from "./fenced_child.ts";
+import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "./fence.ts";
 import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
-import { ChildReply, type CommandReport, issuesOf } from "./protocol.ts";
-
-/** The most bytes the launcher accepts as a child's reply. */
-export const MAX_REPLY_BYTES = 4 * MIB;
-
-/** The longest timeout anyone may ask for. */
-export const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
+import { type CommandReport, issuesOf } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
 export interface LauncherOptions {
@@ -65,6 +60,11 @@ export interface LauncherOptions {
    * @default {/usr/bin/kill or /bin/kill, resolved}
    */
   readonly killPath?: string;
+  /**
+   * Pre-started children; leave out for one child per invocation (the CLI's one-shot case).
+   * @default {no pool}
+   */
+  readonly pool?: PoolOptions;
 }
 
 /** The outcome of one invocation, as the CLI prints it. */
@@ -139,24 +139,33 @@ export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): un
   return parsed.data;
 }
 
-type ResolvedOptions = Required<Omit<LauncherOptions, "denoDir" | "binaries" | "killPath">> & {
-  readonly denoDir: string | undefined;
-};
+type ResolvedOptions =
+  & Required<
+    Omit<LauncherOptions, "denoDir" | "binaries" | "killPath" | "pool">
+  >
+  & {
+    readonly denoDir: string | undefined;
+  };
 
 /** Starts and runs fenced children. Create one with {@linkcode Launcher.create}. */
 export class Launcher {
   readonly #binaries: ResolvedBinaries;
   readonly #options: ResolvedOptions;
   readonly #killPath: string | undefined;
+  readonly #pool: ChildPool | undefined;
 
   private constructor(
     binaries: ResolvedBinaries,
     options: ResolvedOptions,
     killPath: string | undefined,
+    pool: PoolOptions | undefined,
   ) {
     this.#binaries = binaries;
     this.#options = options;
     this.#killPath = killPath;
+    this.#pool = pool && (pool.size ?? 1) > 0
+      ? new ChildPool((op) => this.start(op), pool)
+      : undefined;
   }
 
   /**
@@ -184,7 +193,27 @@ export class Launcher {
       binaries,
       { binPath, mountBase, runner, sudoPath, denoPath, denoDir },
       killPath,
+      options.pool,
     );
+  }
+
+  /** The pool, when pooling is on. */
+  get pool(): ChildPool | undefined {
+    return this.#pool;
+  }
+
+  /** Pre-starts pooled children for these ops (whose binaries were found). */
+  warm(ops: readonly AnyOp[]): void {
+    for (const op of ops) {
+      if (op.permissions.run.every((name) => this.#binaries[name] !== undefined)) {
+        this.#pool?.refill(op);
+      }
+    }
+  }
+
+  /** Ends every pooled child. */
+  async close(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** The `kill` binary this launcher uses, if one was found. */
@@ -241,7 +270,36 @@ export class Launcher {
    * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
    */
   start(op: AnyOp): FencedChild {
-    return new FencedChild(op, this.childCommand(op), this.#killPath);
+    const command = this.childCommand(op);
+    const process = new Deno.Command(command.command, {
+      args: [...command.args],
+      clearEnv: true,
+      env: { ...command.env },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // Its own process group, so a timeout can kill the whole tree.
+      detached: true,
+    }).spawn();
+    return new FencedChild(op, process, (p) => this.#killTree(p));
+  }
+
+  async #killTree(process: Deno.ChildProcess): Promise<void> {
+    if (this.#killPath !== undefined) {
+      // Deno.kill on a group needs an unscoped run grant; the kill binary does not.
+      await new Deno.Command(this.#killPath, {
+        args: ["-KILL", "--", `-${process.pid}`],
+        clearEnv: true,
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => undefined);
+    }
+    try {
+      // For sudo, which cannot be signalled across users but relays SIGTERM to its command.
+      process.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
   }
 
   /**
@@ -254,7 +312,14 @@ export class Launcher {
     try {
       argv = this.hostArgv(op, raw);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
-      const reply = await this.start(op).run(raw, timeoutMs, options.signal);
+      const child = this.#pool?.acquire(op) ?? this.start(op);
+      let reply;
+      try {
+        reply = await child.run(raw, timeoutMs, options.signal);
+      } finally {
+        if (this.#pool) this.#pool.release(child);
+        else void child.close();
+      }
       const durationMs = Math.round(performance.now() - started);
       if (reply.ok) {
         return {
@@ -274,136 +339,6 @@ export class Launcher {
       if (!(error instanceof RootfenceError)) throw error;
       const durationMs = Math.round(performance.now() - started);
       return { op: op.name, ok: false, argv, error: error.toJSON(), durationMs };
-    }
-  }
-}
-
-/** A spawned child waiting for its one request. */
-export class FencedChild {
-  readonly #op: AnyOp;
-  readonly #process: Deno.ChildProcess;
-  readonly #stdout: Promise<{ bytes: Uint8Array; truncated: boolean }>;
-  readonly #stderr: Promise<{ bytes: Uint8Array }>;
-  readonly #killPath: string | undefined;
-
-  /** Spawns the child in a new process group so the whole tree can be killed. */
-  constructor(op: AnyOp, command: ChildCommand, killPath: string | undefined) {
-    this.#op = op;
-    this.#killPath = killPath;
-    this.#process = new Deno.Command(command.command, {
-      args: [...command.args],
-      clearEnv: true,
-      env: { ...command.env },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true,
-    }).spawn();
-    // Drain both pipes from the start: a child blocked on a full pipe would look hung.
-    this.#stdout = readCapped(this.#process.stdout, MAX_REPLY_BYTES);
-    this.#stderr = readCapped(this.#process.stderr, 64 * 1024);
-  }
-
-  /** The child's process id (also its process group id). */
-  get pid(): number {
-    return this.#process.pid;
-  }
-
-  /**
-   * Sends the input, waits for the reply and validates it.
-   *
-   * @throws {RootfenceError} `timeout`, `output_too_large` or `child_failed`.
-   */
-  async run(input: unknown, timeoutMs: number, signal?: AbortSignal): Promise<ChildReply> {
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      throw new RangeError(`Cannot use timeout ${timeoutMs} ms: must be in (0, ${MAX_TIMEOUT_MS}]`);
-    }
-    let timedOut = false;
-    let interrupted = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      void this.kill();
-    }, timeoutMs);
-    const onAbort = () => {
-      interrupted = true;
-      void this.kill();
-    };
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      await this.#send(JSON.stringify({ input }));
-      const [status, stdout, stderr] = await Promise.all([
-        this.#process.status,
-        this.#stdout,
-        this.#stderr,
-      ]);
-      if (interrupted) {
-        throw new RootfenceError(
-          "interrupted",
-          `Cannot finish "${this.#op.name}": interrupted (its process tree was killed)`,
-        );
-      }
-      if (timedOut) {
-        throw new RootfenceError(
-          "timeout",
-          `Cannot finish "${this.#op.name}": killed after ${timeoutMs} ms`,
-          { timeoutMs },
-        );
-      }
-      if (stdout.truncated) {
-        throw new RootfenceError(
-          "output_too_large",
-          `Cannot read the reply of "${this.#op.name}": larger than ${MAX_REPLY_BYTES} bytes`,
-        );
-      }
-      return this.#reply(status, stdout.bytes, stderr.bytes);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
-  async #send(text: string): Promise<void> {
-    const writer = this.#process.stdin.getWriter();
-    try {
-      await writer.write(new TextEncoder().encode(text));
-      await writer.close();
-    } catch {
-      // The child died before reading; its status and stderr tell why.
-    }
-  }
-
-  #reply(status: Deno.CommandStatus, stdout: Uint8Array, stderr: Uint8Array): ChildReply {
-    const text = new TextDecoder();
-    try {
-      return ChildReply.parse(JSON.parse(text.decode(stdout)));
-    } catch {
-      const why = text.decode(stderr).trim().split("\n").slice(-5).join("\n");
-      throw new RootfenceError(
-        "child_failed",
-        `Cannot read the reply of "${this.#op.name}": child exited with code ${status.code}` +
-          (why ? `: ${why}` : ""),
-        { exitCode: status.code, signal: status.signal },
-      );
-    }
-  }
-
-  /** Kills the child and everything it started (its whole process group). */
-  async kill(): Promise<void> {
-    if (this.#killPath !== undefined) {
-      // Deno.kill on a group needs an unscoped run grant; the kill binary does not.
-      await new Deno.Command(this.#killPath, {
-        args: ["-KILL", "--", `-${this.#process.pid}`],
-        clearEnv: true,
-        stdout: "null",
-        stderr: "null",
-      }).output().catch(() => undefined);
-    }
-    try {
-      // For sudo, which cannot be signalled across users but relays SIGTERM to its command.
-      this.#process.kill("SIGTERM");
-    } catch {
-      // already gone
     }
   }
 }

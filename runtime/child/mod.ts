@@ -1,6 +1,7 @@
 /**
- * The fenced child's entry: checks its own grants, reads one request from stdin, validates it
- * again with the op's schema, runs the op's one host command and writes one reply to stdout.
+ * The fenced child's entry: checks its own grants, then for each request line on stdin validates
+ * the input again with the op's schema, runs the op's one host command and writes one reply
+ * line to stdout. It exits when stdin ends.
  *
  * Run only by the launcher, as
  * `deno run <flags from buildChildCommand> runtime/child/mod.ts --op=<name> --bin=<name>=<path>
@@ -11,7 +12,7 @@
 import { findOp } from "../../ops/mod.ts";
 import type { AnyOp, BinaryName, OpSettings } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
-import { readCapped } from "../capped_read.ts";
+import { LineReader } from "../lines.ts";
 import { tail } from "../../ops/_output.ts";
 import { ChildReply, ChildRequest, issuesOf, MAX_REQUEST_BYTES } from "../protocol.ts";
 import { killHostCommand, runHostCommand } from "./host_command.ts";
@@ -149,14 +150,17 @@ async function main(): Promise<void> {
     killHostCommand();
     Deno.exit(143);
   });
-  const stdin = await readCapped(Deno.stdin.readable, MAX_REQUEST_BYTES);
-  const reply: ChildReply = stdin.truncated
-    ? {
-      ok: false,
-      error: { code: "invalid_input", message: "Cannot read request: larger than 1 MiB" },
-    }
-    : await handleRequest(context, new TextDecoder().decode(stdin.bytes));
-  await writeAll(JSON.stringify(reply) + "\n");
+  // One request per line, one reply per line; a pooled child serves several before stdin ends.
+  const requests = new LineReader(Deno.stdin.readable, MAX_REQUEST_BYTES);
+  for (let next = await requests.next(); next !== undefined; next = await requests.next()) {
+    const reply: ChildReply = "tooLong" in next
+      ? {
+        ok: false,
+        error: { code: "invalid_input", message: "Cannot read request: larger than 1 MiB" },
+      }
+      : await handleRequest(context, next.line);
+    await writeAll(JSON.stringify(reply) + "\n");
+  }
   Deno.exit(0);
 }
 

@@ -1,0 +1,75 @@
+/**
+ * Newline-delimited JSON framing between the launcher and a fenced child: one request per line
+ * in, one reply per line out, so a child can serve several requests (pooling).
+ *
+ * @module
+ */
+
+/** What {@linkcode LineReader.next} returns: a line, a line that was too long, or the end. */
+export type Line = { readonly line: string } | { readonly tooLong: true } | undefined;
+
+/**
+ * Reads lines from a byte stream, one at a time, dropping any line longer than the cap (its
+ * bytes are discarded up to the next newline) so a runaway writer cannot grow our memory.
+ *
+ * @example
+ * ```ts
+ * import { LineReader } from "./lines.ts";
+ * import assert from "node:assert/strict";
+ * const reader = new LineReader(new Blob(["a\nbb\n"]).stream(), 10);
+ * assert.deepEqual(await reader.next(), { line: "a" });
+ * assert.deepEqual(await reader.next(), { line: "bb" });
+ * assert.equal(await reader.next(), undefined);
+ * ```
+ */
+export class LineReader {
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  readonly #max: number;
+  #buffer = "";
+  #skipping = false;
+  #done = false;
+
+  /**
+   * @param stream The bytes to read.
+   * @param maxChars The longest line kept.
+   */
+  constructor(stream: ReadableStream<Uint8Array>, maxChars: number) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    this.#max = maxChars;
+  }
+
+  /** The next line, `{ tooLong: true }` for an oversized one, or `undefined` at the end. */
+  async next(): Promise<Line> {
+    while (true) {
+      const end = this.#buffer.indexOf("\n");
+      if (end >= 0) {
+        const line = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end + 1);
+        if (this.#skipping) {
+          this.#skipping = false;
+          return { tooLong: true };
+        }
+        return { line };
+      }
+      if (this.#buffer.length > this.#max) {
+        this.#buffer = "";
+        this.#skipping = true;
+      }
+      if (this.#done) {
+        if (this.#skipping) {
+          this.#skipping = false;
+          return { tooLong: true };
+        }
+        return undefined;
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) this.#done = true;
+      else this.#buffer += value;
+    }
+  }
+
+  /** Stops reading. */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => undefined);
+  }
+}
