@@ -312,13 +312,25 @@ export class Launcher {
     try {
       argv = this.hostArgv(op, raw);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
-      const child = this.#pool?.acquire(op) ?? this.start(op);
+      const attempt = async () => {
+        const child = this.#pool?.acquire(op) ?? this.start(op);
+        try {
+          return await child.run(raw, timeoutMs, options.signal);
+        } finally {
+          if (this.#pool) this.#pool.release(child);
+          else void child.close();
+        }
+      };
       let reply;
       try {
-        reply = await child.run(raw, timeoutMs, options.signal);
-      } finally {
-        if (this.#pool) this.#pool.release(child);
-        else void child.close();
+        reply = await attempt();
+      } catch (error) {
+        // A pooled child can die while idle (OOM killer, an operator's kill) and be handed out
+        // before anyone notices. A read-only op may safely run again; a mutating one never.
+        const retry = this.#pool !== undefined && !op.mutates &&
+          error instanceof RootfenceError && error.code === "child_failed";
+        if (!retry) throw error;
+        reply = await attempt();
       }
       const durationMs = Math.round(performance.now() - started);
       if (reply.ok) {

@@ -61,7 +61,10 @@ export class ChildPool {
     return this.#list(op).length;
   }
 
-  /** Takes a ready child for `op`, or starts one; then refills in the background. */
+  /**
+   * Takes a ready child for `op`, or starts one. A mutating op's child never comes back, so
+   * the pool starts its successor now; a read-only op's child returns on release.
+   */
   acquire(op: AnyOp): FencedChild {
     const list = this.#list(op);
     let taken: FencedChild | undefined;
@@ -72,7 +75,7 @@ export class ChildPool {
       else void child.kill();
     }
     const child = taken ?? this.#start(op);
-    this.refill(op);
+    if (op.mutates) this.refill(op);
     return child;
   }
 

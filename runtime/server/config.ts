@@ -23,6 +23,9 @@ export interface ServerConfig {
   readonly maxRunning: number;
   readonly maxQueued: number;
   readonly graceMs: number;
+  readonly poolSize: number;
+  readonly poolUses: number;
+  readonly poolIdleMs: number;
 }
 
 /** Each flag: its environment variable, default and help. */
@@ -38,6 +41,9 @@ export const SERVER_FLAGS = {
   "max-running": ["ROOTFENCE_MAX_RUNNING", "4", "ops running at once"],
   "max-queued": ["ROOTFENCE_MAX_QUEUED", "64", "jobs waiting before 429"],
   grace: ["ROOTFENCE_GRACE", "30", "seconds running jobs get on shutdown"],
+  "pool-size": ["ROOTFENCE_POOL_SIZE", "1", "pre-started children kept ready per op (0: off)"],
+  "pool-uses": ["ROOTFENCE_POOL_USES", "100", "invocations a read-only op's child serves"],
+  "pool-idle": ["ROOTFENCE_POOL_IDLE", "300", "seconds before an idle child is ended"],
 } as const;
 
 /** The `--help` text. */
@@ -105,5 +111,8 @@ export function parseServerConfig(
     maxRunning: count("max-running", get("max-running"), 1, 256),
     maxQueued: count("max-queued", get("max-queued"), 0, 100_000),
     graceMs: count("grace", get("grace"), 0, 3600) * 1000,
+    poolSize: count("pool-size", get("pool-size"), 0, 64),
+    poolUses: count("pool-uses", get("pool-uses"), 1, 1_000_000),
+    poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
   };
 }

@@ -16,6 +16,9 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     maxRunning: 4,
     maxQueued: 64,
     graceMs: 30_000,
+    poolSize: 1,
+    poolUses: 100,
+    poolIdleMs: 300_000,
   });
 });
 

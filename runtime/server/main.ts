@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { findOp } from "../../ops/mod.ts";
+import { findOp, OPS } from "../../ops/mod.ts";
 import type { BinaryName } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
 import { Launcher } from "../launcher.ts";
@@ -38,6 +38,9 @@ async function main(args: string[]): Promise<void> {
       "deno-path": STRING,
       "deno-dir": STRING,
       "kill-path": STRING,
+      "pool-size": STRING,
+      "pool-uses": STRING,
+      "pool-idle-ms": STRING,
       bin: { type: "string", multiple: true },
     },
   });
@@ -57,7 +60,13 @@ async function main(args: string[]): Promise<void> {
     denoDir: v["deno-dir"]!,
     killPath: v["kill-path"]!,
     binaries,
+    pool: {
+      size: Number(v["pool-size"] ?? 1),
+      maxUses: Number(v["pool-uses"] ?? 100),
+      idleMs: Number(v["pool-idle-ms"] ?? 300_000),
+    },
   });
+  launcher.warm(OPS);
   const scheduler = new Scheduler({
     journal,
     log,
@@ -98,6 +107,7 @@ async function main(args: string[]): Promise<void> {
     stopping = true;
     log({ t: new Date().toISOString(), kind: "stopping", signal, ...scheduler.load });
     await scheduler.shutdown(Number(v["grace-ms"]));
+    await launcher.close();
     closing.abort();
     stop.abort();
     await server.finished;

@@ -14,6 +14,9 @@ const config: ServerConfig = {
   maxRunning: 4,
   maxQueued: 64,
   graceMs: 30_000,
+  poolSize: 1,
+  poolUses: 100,
+  poolIdleMs: 300_000,
 };
 const options: ReceiverCommandOptions = {
   config,

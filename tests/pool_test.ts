@@ -1,0 +1,150 @@
+/**
+ * Pre-started fenced children: refill, reuse and recycle for read-only ops, single use for
+ * mutating ops, recovery from crashes, and idle expiry. The fakes record $PPID, which is the
+ * fenced child that ran them.
+ */
+import assert from "node:assert/strict";
+import { findOp } from "../ops/mod.ts";
+import { Launcher } from "../runtime/launcher.ts";
+import type { PoolOptions } from "../runtime/pool.ts";
+import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
+
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+const sensors = findOp("sensors")!;
+const mount = findOp("mount-usb")!;
+
+async function withPool(
+  pool: PoolOptions,
+  fn: (launcher: Launcher, fakes: FakeBin, parents: () => Promise<number[]>) => Promise<void>,
+) {
+  const fakes = await fakeBin();
+  const log = `${fakes.dir}/parents`;
+  await fakes.write("sensors", `echo $PPID >> ${shQuote(log)}; printf '{}'; exit 1`);
+  await fakes.write("mount", `echo $PPID >> ${shQuote(log)}`);
+  const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool });
+  const parents = async () =>
+    (await Deno.readTextFile(log).catch(() => "")).split("\n").filter(Boolean).map(Number);
+  try {
+    await fn(launcher, fakes, parents);
+  } finally {
+    await launcher.close();
+    await fakes.remove();
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+};
+
+async function until(probe: () => boolean | Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("pool: warm children are ready, refilled after use, and reused by read-only ops", async () => {
+  await withPool({ size: 1 }, async (launcher, _fakes, parents) => {
+    launcher.warm([sensors]);
+    assert.equal(launcher.pool!.idle(sensors), 1);
+    for (let i = 0; i < 3; i++) {
+      const run = await launcher.invoke(sensors, {});
+      assert.equal(run.ok, true, JSON.stringify(run.error));
+    }
+    const seen = await parents();
+    assert.equal(seen.length, 3);
+    assert.equal(new Set(seen).size, 1, "one child served all three");
+    assert.equal(launcher.pool!.idle(sensors), 1);
+  });
+});
+
+Deno.test("pool: a read-only child is recycled after maxUses", async () => {
+  await withPool({ size: 1, maxUses: 2 }, async (launcher, _fakes, parents) => {
+    for (let i = 0; i < 5; i++) assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const seen = await parents();
+    assert.deepEqual([seen[0] === seen[1], seen[1] === seen[2], seen[2] === seen[3]], [
+      true,
+      false,
+      true,
+    ]);
+    await until(() => !alive(seen[0]!));
+  });
+});
+
+Deno.test("pool: mutating ops get a fresh pre-started child every time", async () => {
+  await withPool({ size: 1 }, async (launcher, _fakes, parents) => {
+    launcher.warm([mount]);
+    const input = { uuid: "1298-0BD4", target: "/mnt/usb/cam", fsType: "vfat" };
+    for (let i = 0; i < 3; i++) assert.equal((await launcher.invoke(mount, input)).ok, true);
+    const seen = await parents();
+    assert.equal(new Set(seen).size, 3, "no child served twice");
+    assert.equal(launcher.pool!.idle(mount), 1, "the next one is already started");
+    for (const pid of seen) await until(() => !alive(pid));
+  });
+});
+
+Deno.test("pool: a child that crashes mid-invocation fails it cleanly and the pool recovers", async () => {
+  await withPool({ size: 1 }, async (launcher, fakes, parents) => {
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const [first] = await parents();
+    // The next call kills the very child that runs it.
+    await fakes.write("sensors", `kill -9 $PPID; sleep 1`);
+    const crashed = await launcher.invoke(sensors, {});
+    assert.equal(crashed.error?.code, "child_failed", JSON.stringify(crashed));
+    assert.match(String(crashed.error?.message), /child exited/);
+    await fakes.write(
+      "sensors",
+      `echo $PPID >> ${shQuote(`${fakes.dir}/parents`)}; printf '{}'; exit 1`,
+    );
+    const after = await launcher.invoke(sensors, {});
+    assert.equal(after.ok, true, JSON.stringify(after.error));
+    const seen = await parents();
+    assert.notEqual(seen.at(-1), first);
+  });
+});
+
+Deno.test("pool: an idle child killed from outside is replaced at once", async () => {
+  await withPool({ size: 1 }, async (launcher, _fakes, parents) => {
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const [first] = await parents();
+    Deno.kill(first!, "SIGKILL");
+    await until(() => !alive(first!));
+    await until(() => launcher.pool!.idle(sensors) === 1);
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const seen = await parents();
+    assert.notEqual(seen.at(-1), first);
+  });
+});
+
+Deno.test("pool: idle children expire and are not replaced until the op is used again", async () => {
+  await withPool({ size: 1, idleMs: 300 }, async (launcher, _fakes, parents) => {
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const [first] = await parents();
+    assert.equal(launcher.pool!.idle(sensors), 1);
+    await until(() => launcher.pool!.idle(sensors) === 0);
+    await until(() => !alive(first!));
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    assert.equal(launcher.pool!.idle(sensors), 1);
+  });
+});
+
+Deno.test("pool: a timeout kills a reused child and the next invocation gets a new one", async () => {
+  await withPool({ size: 1 }, async (launcher, fakes, parents) => {
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    await fakes.write("sensors", `sleep 30`);
+    const slow = await launcher.invoke(sensors, {}, { timeoutMs: 500 });
+    assert.equal(slow.error?.code, "timeout");
+    await fakes.write(
+      "sensors",
+      `echo $PPID >> ${shQuote(`${fakes.dir}/parents`)}; printf '{}'; exit 1`,
+    );
+    assert.equal((await launcher.invoke(sensors, {})).ok, true);
+    const seen = await parents();
+    assert.notEqual(seen[0], seen.at(-1));
+  });
+});
