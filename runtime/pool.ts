@@ -39,6 +39,8 @@ export class ChildPool {
   readonly #maxUses: number;
   readonly #idleMs: number;
   readonly #idle = new Map<string, Idle[]>();
+  /** Read-only ops' children that are out on an invocation and will come back. */
+  readonly #out = new Map<string, number>();
   #closed = false;
 
   /**
@@ -76,12 +78,14 @@ export class ChildPool {
     }
     const child = taken ?? this.#start(op);
     if (op.mutates) this.refill(op);
+    else this.#out.set(op.name, (this.#out.get(op.name) ?? 0) + 1);
     return child;
   }
 
   /** Gives a child back after an invocation: kept for reuse, or ended. */
   release(child: FencedChild): void {
     const op = child.op;
+    if (!op.mutates) this.#out.set(op.name, (this.#out.get(op.name) ?? 1) - 1);
     const reusable = !op.mutates && child.available && child.uses < this.#maxUses &&
       !this.#closed && this.#list(op).length < this.#size;
     if (reusable) this.#keep(child);
@@ -89,10 +93,11 @@ export class ChildPool {
     this.refill(op);
   }
 
-  /** Starts children until `op` has `size` ready. */
+  /** Starts children until `op` has `size` ready (counting read-only children out on a call). */
   refill(op: AnyOp): void {
     if (this.#closed) return;
-    while (this.#list(op).length < this.#size) this.#keep(this.#start(op));
+    const out = op.mutates ? 0 : this.#out.get(op.name) ?? 0;
+    while (this.#list(op).length + out < this.#size) this.#keep(this.#start(op));
   }
 
   /** Ends every idle child; later releases end theirs too. */

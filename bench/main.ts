@@ -1,0 +1,287 @@
+/**
+ * `deno task bench [--quick] [--json] [--write]`: the same workloads three ways on loopback:
+ * the bare binary (floor), Debian's `webhook` (peer) and rootfence (signed request through the
+ * fenced launcher), interleaved so machine drift hits all three alike. Prints one table of
+ * ratios and, on a full run (or with --write), writes BENCHMARKS.md.
+ *
+ * @module
+ */
+import { parseArgs } from "../runtime/args.ts";
+import { drive, percentile } from "./stats.ts";
+import { floor, rootfence, type System, webhook, type Workload } from "./systems.ts";
+
+interface Row {
+  system: string;
+  workload: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  rps: number;
+}
+
+const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+const fixtures = Deno.env.get("ROOTFENCE_FIXTURES") ?? `${root}../shared/fixtures`;
+
+async function sh(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr).trim();
+}
+
+async function ensurePeer(): Promise<void> {
+  try {
+    await sh("webhook", "-version");
+  } catch {
+    console.error("bench: installing Debian's webhook package (apt-get install -y webhook)");
+    const out = await new Deno.Command("apt-get", { args: ["install", "-y", "-qq", "webhook"] })
+      .output();
+    if (out.code !== 0) throw new Error("Cannot install webhook; install it and run again");
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/^model name\s*:\s*(.*)$/m)?.[1];
+  return {
+    cpu: `${navigator.hardwareConcurrency} × ${cpu ?? "unknown"}`,
+    memory: `${Math.round(Deno.systemMemoryInfo().total / 2 ** 30)} GiB`,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    webhook: await sh("webhook", "-version"),
+    sensors: (await sh("sensors", "-v")).split("\n")[0] ?? "",
+    date: new Date().toISOString(),
+  };
+}
+
+function row(
+  system: string,
+  workload: string,
+  c: number,
+  lat: number[],
+  wall: number,
+  errors: number,
+): Row {
+  return {
+    system,
+    workload,
+    concurrency: c,
+    requests: lat.length,
+    errors,
+    p50Ms: +percentile(lat, 50).toFixed(2),
+    p90Ms: +percentile(lat, 90).toFixed(2),
+    p99Ms: +percentile(lat, 99).toFixed(2),
+    rps: +(lat.length / (wall / 1000)).toFixed(1),
+  };
+}
+
+/** Runs `total` requests per system at concurrency `c`, interleaved in `rounds`. */
+async function measure(
+  systems: readonly System[],
+  workload: Workload,
+  c: number,
+  total: number,
+  rounds: number,
+): Promise<Row[]> {
+  const acc = new Map(systems.map((s) => [s.name, { lat: [] as number[], wall: 0, errors: 0 }]));
+  const chunk = Math.ceil(total / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const system of systems) {
+      const result = await drive(chunk, c, (i) => system.request(workload, r * chunk + i));
+      const a = acc.get(system.name)!;
+      a.lat.push(...result.latencies);
+      a.wall += result.wallMs;
+      a.errors += result.errors;
+    }
+  }
+  return systems.map((s) => {
+    const a = acc.get(s.name)!;
+    return row(s.name, workload.name, c, a.lat, a.wall, a.errors);
+  });
+}
+
+/** A workload rootfence serves from a fake on the bin path (the floor and peer are not run). */
+const FAKE_SENSORS: Workload = { name: "sensors", op: "sensors", input: {}, binary: "", args: [] };
+
+async function memoryUnderLoad(binDir: string, dir: string, inFlight: number) {
+  await Deno.writeTextFile(`${binDir}/sensors`, "#!/bin/sh\nsleep 1\nprintf '{}'\nexit 1\n");
+  await Deno.chmod(`${binDir}/sensors`, 0o755);
+  const server = await rootfence(`${binDir}:/usr/sbin:/usr/bin:/sbin:/bin`, `${dir}/slow`, [
+    "--pool-size",
+    "4",
+  ]);
+  const idle = await server.rss();
+  const results = await Promise.all(Array.from({ length: inFlight }, async () => {
+    try {
+      await server.request(FAKE_SENSORS, 0);
+      return "200";
+    } catch (error) {
+      return /rootfence (\d+)/.exec(String(error))?.[1] ?? "error";
+    }
+  }));
+  const statuses: Record<string, number> = {};
+  for (const status of results) statuses[status] = (statuses[status] ?? 0) + 1;
+  const after = await server.rss();
+  await server.stop();
+  return { inFlight, idle, after, statuses };
+}
+
+async function flood(binDir: string, dir: string) {
+  await Deno.writeTextFile(
+    `${binDir}/sensors`,
+    "#!/bin/sh\nhead -c 104857600 /dev/zero | tr '\\0' 'x'\n",
+  );
+  await Deno.chmod(`${binDir}/sensors`, 0o755);
+  const server = await rootfence(`${binDir}:/usr/sbin:/usr/bin:/sbin:/bin`, `${dir}/flood`);
+  const before = await server.rss();
+  const error = await server.request(FAKE_SENSORS, 0).then(() => "none", (e) => String(e));
+  const after = await server.rss();
+  await server.stop();
+  return { before, after, error };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { quick: { type: "boolean" }, json: { type: "boolean" }, write: { type: "boolean" } },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  const n = quick ? { warm: 10, latency: 60, throughput: 120, rounds: 3, inFlight: 300 } : {
+    warm: 30,
+    latency: 400,
+    throughput: 800,
+    rounds: 5,
+    inFlight: 1000,
+  };
+  await ensurePeer();
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-bench-" });
+  const binDir = `${dir}/bin`;
+  await Deno.mkdir(binDir);
+  const workloads: Workload[] = [
+    { name: "sensors", op: "sensors", input: {}, binary: "/usr/bin/sensors", args: ["-j"] },
+  ];
+  const capture = `${fixtures}/smartctl/nvme-samsung-970evo-plus-250g-7.3.json`;
+  if (await exists(capture)) {
+    await Deno.writeTextFile(`${binDir}/smartctl`, `#!/bin/sh\ncat '${capture}'\n`);
+    await Deno.chmod(`${binDir}/smartctl`, 0o755);
+    workloads.push({
+      name: "smart",
+      op: "smart",
+      input: { device: "/dev/nvme0" },
+      binary: `${binDir}/smartctl`,
+      args: ["-a", "-j", "/dev/nvme0"],
+    });
+  } else {
+    console.error(`bench: skipping the smart workload: no capture at ${capture}`);
+  }
+  const systems: System[] = [
+    floor(),
+    await webhook(workloads, dir),
+    await rootfence(`${binDir}:/usr/sbin:/usr/bin:/sbin:/bin`, dir, ["--pool-size", "4"]),
+  ];
+  const idleRss = (systems[2] as Awaited<ReturnType<typeof rootfence>>).idleRss;
+  const rows: Row[] = [];
+  let peakRss;
+  try {
+    for (const workload of workloads) {
+      for (const system of systems) await drive(n.warm, 1, (i) => system.request(workload, i));
+      rows.push(...await measure(systems, workload, 1, n.latency, n.rounds));
+      for (const c of [8, 32]) {
+        rows.push(...await measure(systems, workload, c, n.throughput, n.rounds));
+      }
+    }
+    peakRss = await systems[2]!.rss();
+  } finally {
+    for (const system of systems) await system.stop();
+  }
+  const underLoad = await memoryUnderLoad(binDir, dir, n.inFlight);
+  const flooded = await flood(binDir, dir);
+  await Deno.remove(dir, { recursive: true });
+
+  const ratios: Record<string, Record<string, number>> = {};
+  for (const workload of workloads) {
+    for (const c of [1, 8, 32]) {
+      const get = (s: string) =>
+        rows.find((r) => r.system === s && r.workload === workload.name && r.concurrency === c)!;
+      const [f, w, r] = [get("floor"), get("webhook"), get("rootfence")];
+      ratios[`${workload.name}@c${c}`] = {
+        p50VsFloor: +(r.p50Ms / f.p50Ms).toFixed(2),
+        p50VsPeer: +(r.p50Ms / w.p50Ms).toFixed(2),
+        p99MinusPeerMs: +(r.p99Ms - w.p99Ms).toFixed(2),
+        rpsVsFloor: +(r.rps / f.rps).toFixed(2),
+        rpsVsPeer: +(r.rps / w.rps).toFixed(2),
+      };
+    }
+  }
+  const memory = { idleRss, peakRss, underLoad, flood: flooded };
+  if (values.json) {
+    console.log(JSON.stringify({ rows, ratios, memory }, null, 2));
+  } else {
+    console.log(renderTable(rows));
+    console.log(JSON.stringify({ ratios, memory }, null, 2));
+  }
+  if (!quick || values.write) {
+    await Deno.writeTextFile(
+      `${root}BENCHMARKS.md`,
+      renderMarkdown(await machine(), n, rows, ratios, memory),
+    );
+    console.error("bench: wrote BENCHMARKS.md");
+  }
+  return 0;
+}
+
+function renderTable(rows: readonly Row[]): string {
+  const head = ["workload", "c", "system", "n", "err", "p50 ms", "p90 ms", "p99 ms", "req/s"];
+  const body = rows.map((r) => [
+    r.workload,
+    String(r.concurrency),
+    r.system,
+    String(r.requests),
+    String(r.errors),
+    r.p50Ms.toFixed(2),
+    r.p90Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.rps.toFixed(1),
+  ]);
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i]!.length)));
+  return [head, ...body].map((row) => row.map((c, i) => c.padStart(widths[i]!)).join("  ")).join(
+    "\n",
+  );
+}
+
+function renderMarkdown(
+  info: Record<string, string>,
+  n: Record<string, number>,
+  rows: readonly Row[],
+  ratios: Record<string, Record<string, number>>,
+  memory: Record<string, unknown>,
+): string {
+  const table = [
+    "| workload | concurrency | system | requests | errors | p50 ms | p90 ms | p99 ms | req/s |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) =>
+      `| ${r.workload} | ${r.concurrency} | ${r.system} | ${r.requests} | ${r.errors} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.rps} |`
+    ),
+  ].join("\n");
+  const ratioTable = [
+    "| workload@c | p50 / floor | p50 / peer | p99 − peer (ms) | req/s / floor | req/s / peer |",
+    "|---|---|---|---|---|---|",
+    ...Object.entries(ratios).map(([k, v]) =>
+      `| ${k} | ${v.p50VsFloor} | ${v.p50VsPeer} | ${v.p99MinusPeerMs} | ${v.rpsVsFloor} | ${v.rpsVsPeer} |`
+    ),
+  ].join("\n");
+  return `# Benchmarks\n\nGENERATED\n\n${
+    Object.entries(info).map(([k, v]) => `- ${k}: ${v}`).join("\n")
+  }\n- counts: ${
+    JSON.stringify(n)
+  }\n\n## Latency and throughput\n\n${table}\n\n## Ratios\n\n${ratioTable}\n\n## Memory\n\n\`\`\`json\n${
+    JSON.stringify(memory, null, 2)
+  }\n\`\`\`\n`;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
