@@ -182,6 +182,7 @@ export async function main(args: string[]): Promise<number> {
   const systems: System[] = [
     floor(),
     await webhook(workloads, dir),
+    // Four ready children per op, as many as ops may run at once (--max-running default).
     await rootfence(`${binDir}:/usr/sbin:/usr/bin:/sbin:/bin`, dir, ["--pool-size", "4"]),
   ];
   const idleRss = (systems[2] as Awaited<ReturnType<typeof rootfence>>).idleRss;

@@ -127,10 +127,11 @@ export class Journal {
   }
 
   /**
-   * Stores a new job as `queued`, unless the key already sent this delivery id: then the same
-   * job comes back (same body) or a conflict (another body). Atomic.
+   * Stores a new job as `queued` (or directly as `running`, when it starts at once: one write
+   * instead of two), unless the key already sent this delivery id: then the same job comes back
+   * (same body) or a conflict (another body). Atomic.
    */
-  accept(job: NewJob, now: number): Accepted {
+  accept(job: NewJob, now: number, status: "queued" | "running" = "queued"): Accepted {
     const existing = this.findDelivery(job.keyId, job.deliveryId);
     if (existing !== undefined) {
       return { kind: existing.bodyHash === job.bodyHash ? "existing" : "conflict", job: existing };
@@ -138,7 +139,7 @@ export class Journal {
     const id = crypto.randomUUID();
     this.#db.prepare(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
-        created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+        created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       id,
       job.keyId,
@@ -147,7 +148,9 @@ export class Journal {
       job.op,
       JSON.stringify(job.input),
       JSON.stringify(job.resourceKeys),
+      status,
       now,
+      status === "running" ? now : null,
     );
     return { kind: "created", job: this.get(id)! };
   }

@@ -50,7 +50,7 @@ function statusOf(invocation: Invocation): JobStatus {
 /** The job runner. */
 export class Scheduler {
   readonly #journal: Journal;
-  readonly #run: SchedulerOptions["run"];
+  readonly #runJob: SchedulerOptions["run"];
   readonly #maxRunning: number;
   readonly #maxQueued: number;
   readonly #log: SchedulerOptions["log"];
@@ -68,7 +68,7 @@ export class Scheduler {
       throw new RangeError("Cannot schedule: need maxRunning >= 1 and maxQueued >= 0");
     }
     this.#journal = options.journal;
-    this.#run = options.run;
+    this.#runJob = options.run;
     this.#maxRunning = maxRunning;
     this.#maxQueued = maxQueued;
     this.#log = options.log;
@@ -105,11 +105,17 @@ export class Scheduler {
       return { kind: prior.bodyHash === job.bodyHash ? "existing" : "conflict", job: prior };
     }
     if (!this.#accepting) return { kind: "shutting_down" };
-    if (this.#queue.length >= this.#maxQueued) return { kind: "queue_full" };
-    const accepted = this.#journal.accept(job, this.#now());
-    if (accepted.kind === "created") {
+    // A job that can start now is stored as running in one write; any queued job left is
+    // blocked on a resource or a slot, so starting this one keeps the pump's order.
+    const startNow = this.#running.size < this.#maxRunning &&
+      !job.resourceKeys.some((key) => this.#busy.has(key));
+    if (!startNow && this.#queue.length >= this.#maxQueued) return { kind: "queue_full" };
+    const accepted = this.#journal.accept(job, this.#now(), startNow ? "running" : "queued");
+    if (accepted.kind !== "created") return accepted;
+    this.#transition("queued", accepted.job);
+    if (startNow) this.#run(accepted.job);
+    else {
       this.#queue.push(accepted.job);
-      this.#transition("queued", accepted.job);
       this.#pump();
     }
     return accepted;
@@ -192,11 +198,15 @@ export class Scheduler {
   }
 
   #start(queued: Job): void {
-    for (const key of queued.resourceKeys) this.#busy.add(key);
-    const job = this.#journal.markRunning(queued.id, this.#now());
+    this.#run(this.#journal.markRunning(queued.id, this.#now()));
+  }
+
+  /** Runs a job already recorded as running. */
+  #run(job: Job): void {
+    for (const key of job.resourceKeys) this.#busy.add(key);
     this.#transition("started", job);
     const controller = new AbortController();
-    const done = this.#run(job, controller.signal)
+    const done = this.#runJob(job, controller.signal)
       .catch((error): Invocation => ({
         op: job.op,
         ok: false,
