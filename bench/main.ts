@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from "../runtime/args.ts";
+import { breakdown } from "./breakdown.ts";
 import { drive, percentile } from "./stats.ts";
 import { floor, rootfence, type System, webhook, type Workload } from "./systems.ts";
 
@@ -200,6 +201,7 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     for (const system of systems) await system.stop();
   }
+  const parts = await breakdown("/usr/sbin:/usr/bin:/sbin:/bin", quick ? 50 : 200);
   const underLoad = await memoryUnderLoad(binDir, dir, n.inFlight);
   const flooded = await flood(binDir, dir);
   await Deno.remove(dir, { recursive: true });
@@ -220,16 +222,17 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const memory = { idleRss, peakRss, underLoad, flood: flooded };
+  const targets = judgeTargets(rows, memory);
   if (values.json) {
-    console.log(JSON.stringify({ rows, ratios, memory }, null, 2));
+    console.log(JSON.stringify({ rows, ratios, breakdown: parts, memory, targets }, null, 2));
   } else {
     console.log(renderTable(rows));
-    console.log(JSON.stringify({ ratios, memory }, null, 2));
+    console.log(JSON.stringify({ ratios, breakdown: parts, targets }, null, 2));
   }
   if (!quick || values.write) {
     await Deno.writeTextFile(
       `${root}BENCHMARKS.md`,
-      renderMarkdown(await machine(), n, rows, ratios, memory),
+      renderMarkdown(await machine(), n, rows, ratios, parts, memory, targets),
     );
     console.error("bench: wrote BENCHMARKS.md");
   }
@@ -255,12 +258,74 @@ function renderTable(rows: readonly Row[]): string {
   );
 }
 
+interface Target {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+type Memory = {
+  idleRss: { peakMiB: number; nowMiB: number };
+  peakRss: { peakMiB: number; nowMiB: number } | undefined;
+  underLoad: {
+    inFlight: number;
+    after: { peakMiB: number } | undefined;
+    statuses: Record<string, number>;
+  };
+  flood: {
+    before: { nowMiB: number } | undefined;
+    after: { peakMiB: number } | undefined;
+    error: string;
+  };
+};
+
+function judgeTargets(rows: readonly Row[], memory: Memory): Target[] {
+  const get = (s: string, c: number) =>
+    rows.find((r) => r.system === s && r.workload === "sensors" && r.concurrency === c)!;
+  const [r1, w1, r32, w32] = [
+    get("rootfence", 1),
+    get("webhook", 1),
+    get("rootfence", 32),
+    get("webhook", 32),
+  ];
+  const peak = memory.underLoad.after?.peakMiB ?? NaN;
+  return [
+    {
+      target: "sensors p50 at c=1 <= 1.2 x peer",
+      measured: `${r1.p50Ms} ms vs ${w1.p50Ms} ms (${(r1.p50Ms / w1.p50Ms).toFixed(2)} x)`,
+      met: r1.p50Ms <= 1.2 * w1.p50Ms,
+    },
+    {
+      target: "sensors p99 at c=1 within 3 ms of peer",
+      measured: `${r1.p99Ms} ms vs ${w1.p99Ms} ms (+${(r1.p99Ms - w1.p99Ms).toFixed(2)} ms)`,
+      met: r1.p99Ms - w1.p99Ms <= 3,
+    },
+    {
+      target: "sensors req/s at c=32 >= peer",
+      measured: `${r32.rps} vs ${w32.rps} (${(r32.rps / w32.rps).toFixed(2)} x)`,
+      met: r32.rps >= w32.rps,
+    },
+    {
+      target: "receiver idle RSS <= 80 MiB",
+      measured: `${memory.idleRss.nowMiB.toFixed(1)} MiB`,
+      met: memory.idleRss.nowMiB <= 80,
+    },
+    {
+      target: `receiver RSS with ${memory.underLoad.inFlight} requests in flight <= 200 MiB`,
+      measured: `peak ${peak.toFixed(1)} MiB; answers ${JSON.stringify(memory.underLoad.statuses)}`,
+      met: peak <= 200,
+    },
+  ];
+}
+
 function renderMarkdown(
   info: Record<string, string>,
   n: Record<string, number>,
   rows: readonly Row[],
   ratios: Record<string, Record<string, number>>,
-  memory: Record<string, unknown>,
+  parts: Awaited<ReturnType<typeof breakdown>>,
+  memory: Memory,
+  targets: readonly Target[],
 ): string {
   const table = [
     "| workload | concurrency | system | requests | errors | p50 ms | p90 ms | p99 ms | req/s |",
@@ -276,13 +341,86 @@ function renderMarkdown(
       `| ${k} | ${v.p50VsFloor} | ${v.p50VsPeer} | ${v.p99MinusPeerMs} | ${v.rpsVsFloor} | ${v.rpsVsPeer} |`
     ),
   ].join("\n");
-  return `# Benchmarks\n\nGENERATED\n\n${
-    Object.entries(info).map(([k, v]) => `- ${k}: ${v}`).join("\n")
-  }\n- counts: ${
-    JSON.stringify(n)
-  }\n\n## Latency and throughput\n\n${table}\n\n## Ratios\n\n${ratioTable}\n\n## Memory\n\n\`\`\`json\n${
-    JSON.stringify(memory, null, 2)
-  }\n\`\`\`\n`;
+  const targetTable = [
+    "| target | measured | met |",
+    "|---|---|---|",
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
+  ].join("\n");
+  const r1 = rows.find((r) =>
+    r.system === "rootfence" && r.workload === "sensors" && r.concurrency === 1
+  )!;
+  const rest = r1.p50Ms - parts.fencedInvokeMs - 2 * parts.journalCommitMs;
+  const growth = (memory.flood.after?.peakMiB ?? NaN) - (memory.flood.before?.nowMiB ?? NaN);
+  return `# Benchmarks
+
+Generated by \`deno task bench\` (see \`bench/\`). Every figure below is from that run, as
+measured, including the targets it misses.
+
+${Object.entries(info).map(([k, v]) => `- ${k}: ${v}`).join("\n")}
+- requests per system: ${n.latency} at concurrency 1, ${n.throughput} at 8 and at 32, after
+  ${n.warm} warm-up requests, interleaved in ${n.rounds} rounds (floor, webhook, rootfence, then
+  again) so machine drift hits all three alike
+
+## What is compared
+
+- **floor**: the host binary spawned directly from the same Deno client (\`sensors -j\`, the
+  real Debian lm-sensors, which exits 1 here because this VM has no sensors; and a fake
+  \`smartctl\` that prints a real capture, \`nvme-samsung-970evo-plus-250g-7.3.json\`).
+- **webhook**: Debian's \`webhook\` ${info.webhook?.replace("webhook version ", "")}, one hook per
+  workload with a \`payload-hmac-sha256\` rule on \`X-Hub-Signature-256\`, running the same binary
+  with the same arguments, output in the response.
+- **rootfence**: \`deno task start\` with \`--pool-size 4\` (defaults otherwise: 4 running ops,
+  64 queued), a signed Standard Webhooks \`POST /hooks/<op>\` with \`Prefer: wait\`, through the
+  real fenced launcher, journaled with \`synchronous=FULL\`.
+
+One Deno client drives all three (fetch with keep-alive; a fresh HMAC per request).
+
+## Latency and throughput
+
+${table}
+
+## Ratios
+
+${ratioTable}
+
+## Targets
+
+${targetTable}
+
+## Where rootfence's time goes (sensors, concurrency 1)
+
+| component | p50 ms |
+|---|---|
+| bare spawn of \`sensors -j\` from Deno | ${parts.bareSpawnMs} |
+| the same through a pooled fenced child (JSON over pipes, zod in the child, the child's spawn) | ${parts.fencedInvokeMs} |
+| so the fence itself adds | ${parts.fenceOverheadMs} |
+| one journal commit (\`synchronous=FULL\`; a job takes two: accepted-and-running, finished) | ${parts.journalCommitMs} |
+| the rest: HTTP, signature check over the raw body, validation, scheduling, response | ${
+    rest.toFixed(2)
+  } |
+
+What limits rootfence: at concurrency 1 the host command and the two fsync'd journal writes
+alone come close to the peer's whole answer, so the 1.2 x target is out of reach while every job
+is durable before it is acknowledged; the peer writes nothing down and has no fence. Under
+concurrency both are bound by the 2 cores: rootfence spends CPU in three processes per request
+(receiver, fenced child, host binary) where the peer spends it in one Go process and the binary,
+and at most 4 ops run at once by default; the \`smart\` workload is further serialised on
+purpose (one SMART read per device).
+
+## Memory
+
+- receiver idle RSS (pool pre-started; the children are separate processes):
+  ${memory.idleRss.nowMiB.toFixed(1)} MiB; peak during the runs above:
+  ${memory.peakRss?.peakMiB.toFixed(1)} MiB
+- ${memory.underLoad.inFlight} requests in flight against a fake \`sensors\` that sleeps 1 s:
+  peak RSS ${memory.underLoad.after?.peakMiB.toFixed(1)} MiB; answers
+  \`${JSON.stringify(memory.underLoad.statuses)}\` (4 running + 64 queued accepted, the rest
+  refused at once with 429: the queue bound, not unbounded promises)
+- a fake that floods 100 MiB on stdout: the job ends as \`${
+    memory.flood.error.replace(/^Error: /, "")
+  }\`
+  (capped at 1 MiB in the child); receiver RSS grew ${growth.toFixed(1)} MiB
+`;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

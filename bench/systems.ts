@@ -192,7 +192,8 @@ export async function rootfence(
       );
       const job = await response.json();
       if (response.status !== 200 || job.status !== "succeeded") {
-        throw new Error(`rootfence ${response.status} ${job.status ?? job.code}`);
+        const code = job.result?.error?.code ?? job.code ?? job.status;
+        throw new Error(`rootfence ${response.status} ${code}`);
       }
     },
     rss: () => rssOf(listening!.pid),

@@ -73,6 +73,8 @@ export function buildReceiverCommand(options: ReceiverCommandOptions): ReceiverC
     "--frozen",
     `--config=${options.configPath}`,
     `--lock=${options.lockPath}`,
+    // A bounded heap: the live set is small (queue-bound), but V8 grows lazily under load.
+    "--v8-flags=--max-old-space-size=128,--max-semi-space-size=4",
     `--allow-net=${netAddress(config.host, config.port)}`,
     `--allow-read=${[...new Set(reads)].join(",")}`,
     `--allow-write=${config.stateDir}`,

@@ -39,6 +39,7 @@ Deno.test("buildReceiverCommand() grants exactly the listen address, the state d
     "--frozen",
     "--config=/opt/rf/deno.json",
     "--lock=/opt/rf/deno.lock",
+    "--v8-flags=--max-old-space-size=128,--max-semi-space-size=4",
     "--allow-net=127.0.0.1:8787",
     "--allow-read=/var/lib/rootfence,/run/credentials/rootfence/monitoring",
     "--allow-write=/var/lib/rootfence",
