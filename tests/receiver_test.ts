@@ -3,6 +3,7 @@
  * fakes: exactly-once runs, crash recovery, the queue bound and its own fence.
  */
 import assert from "node:assert/strict";
+import { serverDefaults } from "../runtime/server/config.ts";
 import { buildReceiverCommand } from "../runtime/server/receiver_flags.ts";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
@@ -198,22 +199,7 @@ Deno.test("the receiver's own flags refuse outbound network, other files, env an
   try {
     const denoPath = await Deno.realPath(Deno.execPath());
     const command = buildReceiverCommand({
-      config: {
-        host: "127.0.0.1",
-        port: 58788,
-        stateDir,
-        keysFile: `${stateDir}/keys.json`,
-        binPath: SYSTEM,
-        mountBase: "/mnt/usb",
-        runner: "direct",
-        sudoPath: "/usr/bin/sudo",
-        maxRunning: 4,
-        maxQueued: 64,
-        graceMs: 1000,
-        poolSize: 1,
-        poolUses: 100,
-        poolIdleMs: 300_000,
-      },
+      config: { ...serverDefaults(stateDir), port: 58788 },
       denoPath,
       configPath: decodeURIComponent(new URL("../deno.json", import.meta.url).pathname),
       lockPath: decodeURIComponent(new URL("../deno.lock", import.meta.url).pathname),

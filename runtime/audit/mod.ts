@@ -9,6 +9,7 @@ import type { AnyOp } from "../../ops/types.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
 import { CHILD_ENTRY, firstExisting, Launcher } from "../launcher.ts";
+import { serverDefaults } from "../server/config.ts";
 import { buildReceiverCommand } from "../server/receiver_flags.ts";
 import { checkArguments } from "./arguments.ts";
 import { checkDeclared } from "./declared.ts";
@@ -69,20 +70,10 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     receiverCommand(runner) {
       const command = buildReceiverCommand({
         config: {
-          host: "127.0.0.1",
-          port: 8787,
-          stateDir,
-          keysFile: `${stateDir}/keys.json`,
+          ...serverDefaults(stateDir),
           binPath,
           mountBase: direct.settings.mountBase,
           runner,
-          sudoPath: "/usr/bin/sudo",
-          maxRunning: 4,
-          maxQueued: 64,
-          graceMs: 30_000,
-          poolSize: 1,
-          poolUses: 100,
-          poolIdleMs: 300_000,
         },
         denoPath,
         configPath: `${root}/deno.json`,

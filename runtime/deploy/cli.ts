@@ -10,6 +10,7 @@ import { parseArgs } from "../args.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import { firstExisting } from "../launcher.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
+import { serverDefaults } from "../server/config.ts";
 import { buildReceiverCommand } from "../server/receiver_flags.ts";
 import { sudoersFile } from "./sudoers.ts";
 import { systemdUnit } from "./systemd.ts";
@@ -104,20 +105,15 @@ async function systemd(args: string[]): Promise<void> {
   const readFiles = [keysFile, ...await secretFilesOf(keysFile).catch(() => [])];
   const receiver = buildReceiverCommand({
     config: {
+      ...serverDefaults(stateDir),
       host: v.host ?? "127.0.0.1",
       port,
-      stateDir,
       keysFile,
       binPath,
       mountBase: v["mount-base"] ?? DEFAULT_MOUNT_BASE,
       runner: mode,
       sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
-      maxRunning: 4,
-      maxQueued: 64,
       graceMs,
-      poolSize: 1,
-      poolUses: 100,
-      poolIdleMs: 300_000,
     },
     denoPath: v.deno ?? await Deno.realPath(Deno.execPath()),
     configPath: `${installDir}/deno.json`,

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
+import { serverDefaults } from "../server/config.ts";
 import { buildReceiverCommand } from "../server/receiver_flags.ts";
 import { systemdUnit, unitWord } from "./systemd.ts";
 
 const receiver = (runner: "sudo" | "direct") =>
   buildReceiverCommand({
-    config: {
-      host: "127.0.0.1",
-      port: 8787,
-      stateDir: "/var/lib/rootfence",
-      keysFile: "/var/lib/rootfence/keys.json",
-      binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
-      mountBase: "/mnt/usb",
-      runner,
-      sudoPath: "/usr/bin/sudo",
-      maxRunning: 4,
-      maxQueued: 64,
-      graceMs: 30_000,
-      poolSize: 1,
-      poolUses: 100,
-      poolIdleMs: 300_000,
-    },
+    config: { ...serverDefaults("/var/lib/rootfence"), runner },
     denoPath: "/bin/true",
     configPath: "/opt/rootfence/deno.json",
     lockPath: "/opt/rootfence/deno.lock",

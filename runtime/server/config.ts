@@ -116,3 +116,17 @@ export function parseServerConfig(
     poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
   };
 }
+
+/**
+ * Every default, for a given state dir: what generators (audit, systemd) start from.
+ *
+ * @example
+ * ```ts
+ * import { serverDefaults } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(serverDefaults("/var/lib/rootfence").keysFile, "/var/lib/rootfence/keys.json");
+ * ```
+ */
+export function serverDefaults(stateDir: string): ServerConfig {
+  return parseServerConfig(["--state-dir", stateDir], () => undefined, "/") as ServerConfig;
+}

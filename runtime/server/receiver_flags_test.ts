@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
-import type { ServerConfig } from "./config.ts";
+import { type ServerConfig, serverDefaults } from "./config.ts";
 import { buildReceiverCommand, type ReceiverCommandOptions } from "./receiver_flags.ts";
 
 const config: ServerConfig = {
-  host: "127.0.0.1",
-  port: 8787,
-  stateDir: "/var/lib/rootfence",
-  keysFile: "/var/lib/rootfence/keys.json",
+  ...serverDefaults("/var/lib/rootfence"),
   binPath: "/usr/sbin:/usr/bin",
-  mountBase: "/mnt/usb",
-  runner: "direct",
-  sudoPath: "/usr/bin/sudo",
-  maxRunning: 4,
-  maxQueued: 64,
-  graceMs: 30_000,
-  poolSize: 1,
-  poolUses: 100,
-  poolIdleMs: 300_000,
 };
 const options: ReceiverCommandOptions = {
   config,
