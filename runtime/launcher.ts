@@ -270,18 +270,27 @@ export class Launcher {
    * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
    */
   start(op: AnyOp): FencedChild {
-    const command = this.childCommand(op);
-    const process = new Deno.Command(command.command, {
+    return new FencedChild(op, this.spawn(op), (p) => this.#killTree(p));
+  }
+
+  /**
+   * Spawns `entryPath` under `op`'s exact child flags, in its own process group (so a timeout
+   * can kill the whole tree), with stdin, stdout and stderr piped. The one place children are
+   * spawned; the audit's probe uses it with its own entry.
+   *
+   * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
+   */
+  spawn(op: AnyOp, entryPath: string = CHILD_ENTRY): Deno.ChildProcess {
+    const command = this.childCommand(op, entryPath);
+    return new Deno.Command(command.command, {
       args: [...command.args],
       clearEnv: true,
       env: { ...command.env },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      // Its own process group, so a timeout can kill the whole tree.
       detached: true,
     }).spawn();
-    return new FencedChild(op, process, (p) => this.#killTree(p));
   }
 
   async #killTree(process: Deno.ChildProcess): Promise<void> {

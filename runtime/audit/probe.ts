@@ -38,15 +38,7 @@ export async function runProbe(
   tryRun: readonly string[],
   tryRead: readonly string[],
 ): Promise<ProbeAttempt[]> {
-  const command = launcher.childCommand(op, PROBE_ENTRY);
-  const child = new Deno.Command(command.command, {
-    args: [...command.args],
-    clearEnv: true,
-    env: { ...command.env },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = launcher.spawn(op, PROBE_ENTRY);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify({ input: { tryRun, tryRead } })));
   await writer.close();
