@@ -31,15 +31,16 @@ async function sh(cmd: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr).trim();
 }
 
-async function ensurePeer(): Promise<void> {
-  try {
-    await sh("webhook", "-version");
-  } catch {
-    console.error("bench: installing Debian's webhook package (apt-get install -y webhook)");
-    const out = await new Deno.Command("apt-get", { args: ["install", "-y", "-qq", "webhook"] })
-      .output();
-    if (out.code !== 0) throw new Error("Cannot install webhook; install it and run again");
-  }
+/** Installs the peer and the real binary from Debian when they are missing. */
+async function ensureTools(): Promise<void> {
+  const missing: string[] = [];
+  if (!await exists("/usr/bin/webhook")) missing.push("webhook");
+  if (!await exists("/usr/bin/sensors")) missing.push("lm-sensors");
+  if (missing.length === 0) return;
+  console.error(`bench: installing ${missing.join(", ")} (apt-get install -y)`);
+  const out = await new Deno.Command("apt-get", { args: ["install", "-y", "-qq", ...missing] })
+    .output();
+  if (out.code !== 0) throw new Error(`Cannot install ${missing.join(", ")}; install and rerun`);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -159,7 +160,7 @@ export async function main(args: string[]): Promise<number> {
     rounds: 5,
     inFlight: 1000,
   };
-  await ensurePeer();
+  await ensureTools();
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bench-" });
   const binDir = `${dir}/bin`;
   await Deno.mkdir(binDir);
