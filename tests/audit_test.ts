@@ -129,6 +129,11 @@ Deno.test("install check fails when the service user could rewrite what root run
     await Deno.chown(`${dir}/ops`, 65534, 65534);
     const owned = await checkInstall([dir], nobody);
     assert.match(owned.messages.join("\n"), /\/ops is writable by nobody/);
+    await Deno.chown(`${dir}/ops`, 0, 0);
+    await Deno.mkdir(`${dir}/usb`, { mode: 0o777 });
+    await Deno.chmod(`${dir}/usb`, 0o777);
+    const base = await checkInstall([], nobody, [`${dir}/usb`]);
+    assert.match(base.messages.join("\n"), /\/usb is writable by nobody/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -56,9 +56,15 @@ async function* walk(path: string, budget: { left: number }): AsyncGenerator<str
 /**
  * Runs check 6 over `roots` (files or directories, walked) for the account.
  *
- * @param roots What root runs: install dir parts, Deno binary, Deno cache.
+ * @param roots What root runs: install dir, Deno binary, Deno cache.
+ * @param shallow Directories checked with their ancestors but not walked: the mount base, where
+ * a user-made symlink would redirect root's `mount --mkdir` (its disks' files are not root's).
  */
-export async function checkInstall(roots: readonly string[], who: Account): Promise<CheckResult> {
+export async function checkInstall(
+  roots: readonly string[],
+  who: Account,
+  shallow: readonly string[] = [],
+): Promise<CheckResult> {
   const problems: string[] = [];
   const budget = { left: 200_000 };
   const seen = new Set<string>();
@@ -75,6 +81,10 @@ export async function checkInstall(roots: readonly string[], who: Account): Prom
       problems.push(`${path}: ${(error as Error).message}`);
     }
   };
+  for (const dir of shallow) {
+    for (const above of ancestors(dir)) await judge(above);
+    if (await Deno.lstat(dir).then(() => true, () => false)) await judge(dir);
+  }
   for (const root of roots) {
     for (const dir of ancestors(root)) await judge(dir);
     try {

@@ -122,7 +122,11 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     );
   } else {
     const { dir, user, denoDir } = options.install;
-    checks.push(await checkInstall([dir, denoPath, denoDir], await account(user)));
+    checks.push(
+      await checkInstall([dir, denoPath, denoDir], await account(user), [
+        direct.settings.mountBase,
+      ]),
+    );
   }
 
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
