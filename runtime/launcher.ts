@@ -1,7 +1,7 @@
 /**
  * The launcher: the only module that starts fenced children. It validates input, builds the
  * child's command line with {@linkcode buildChildCommand}, spawns it in its own process group,
- * talks the one-document protocol and kills the whole tree on timeout.
+ * hands the request to it (pooled, or one child per call) and kills the whole tree on timeout.
  *
  * Needs: read (to resolve binaries and Deno), env (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME`) and run
  * for Deno (or sudo) and `kill`.
