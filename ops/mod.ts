@@ -34,16 +34,3 @@ export const OPS: readonly AnyOp[] = [
 export function findOp(name: string): AnyOp | undefined {
   return OPS.find((op) => op.name === name);
 }
-
-export type {
-  AnyOp,
-  BinaryName,
-  CommandOutput,
-  ErrorCode,
-  HostCommand,
-  OpDefinition,
-  OpSettings,
-  ParseOutcome,
-  PermissionSet,
-} from "./types.ts";
-export { ERROR_CODES, FENCE_BINARIES } from "./types.ts";

@@ -44,6 +44,22 @@ export interface ChildCommand {
 }
 
 /**
+ * The flags every fenced Deno process starts with, before its grants: no prompts, no remote
+ * imports, a frozen lockfile and an explicit config (so a `deno.json` in the working directory
+ * cannot change anything).
+ */
+export function loadingFlags(configPath: string, lockPath: string): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--no-remote",
+    "--frozen",
+    `--config=${configPath}`,
+    `--lock=${lockPath}`,
+  ];
+}
+
+/**
  * Builds the command line that runs one op's child under exactly that op's permission set: its
  * binaries and nothing else, no prompts, no remote imports, a frozen lockfile and an explicit
  * config.
@@ -71,12 +87,7 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
     binArgs.push(`--bin=${name}=${path}`);
   }
   const denoFlags = [
-    "run",
-    "--no-prompt",
-    "--no-remote",
-    "--frozen",
-    `--config=${options.configPath}`,
-    `--lock=${options.lockPath}`,
+    ...loadingFlags(options.configPath, options.lockPath),
     `--allow-run=${granted.join(",")}`,
   ];
   const childArgs = [

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ResolvedBinaries } from "../fence.ts";
+import { loadingFlags } from "../flags.ts";
 import type { ServerConfig } from "./config.ts";
 
 /** Everything the builder needs; all paths absolute and canonical. */
@@ -67,12 +68,7 @@ export function buildReceiverCommand(options: ReceiverCommandOptions): ReceiverC
     ? [config.sudoPath, options.killPath]
     : [options.denoPath, options.killPath];
   const denoFlags = [
-    "run",
-    "--no-prompt",
-    "--no-remote",
-    "--frozen",
-    `--config=${options.configPath}`,
-    `--lock=${options.lockPath}`,
+    ...loadingFlags(options.configPath, options.lockPath),
     // A bounded heap: the live set is small (queue-bound), but V8 grows lazily under load.
     "--v8-flags=--max-old-space-size=128,--max-semi-space-size=4",
     `--allow-net=${netAddress(config.host, config.port)}`,
