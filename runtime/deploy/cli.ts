@@ -7,6 +7,7 @@
 import { OPS } from "../../ops/mod.ts";
 import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../../ops/mount_usb/mod.ts";
 import { parseArgs } from "../args.ts";
+import { RootfenceError } from "../errors.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import { firstExisting } from "../launcher.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
@@ -152,6 +153,13 @@ export async function main(args: readonly string[]): Promise<number> {
     if (error instanceof Usage || error instanceof RangeError || error instanceof TypeError) {
       console.error(`${error.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (error instanceof RootfenceError) {
+      // For example pct missing: the files pin real paths, so generate them on the host itself.
+      console.error(
+        `${error.message} (generate on the host that runs the ops, or pass --bin-path)`,
+      );
+      return 1;
     }
     throw error;
   }
