@@ -149,8 +149,10 @@ export class FencedChild {
     const status = await this.#exited;
     const stderr = new TextDecoder().decode((await this.#stderr).bytes);
     const why = stderr.trim().split("\n").slice(-5).join("\n");
+    // sudo refusing the command line (not pinned in sudoers, or a password asked for).
+    const refused = /^sudo: /m.test(stderr);
     return new RootfenceError(
-      "child_failed",
+      refused ? "denied" : "child_failed",
       `Cannot read the reply of "${this.#op.name}": child exited with code ${status.code}` +
         (why ? `: ${why}` : ""),
       { exitCode: status.code, signal: status.signal },

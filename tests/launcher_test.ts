@@ -247,3 +247,23 @@ Deno.test("sudo mode runs the same fenced child through sudo -n (recording fake 
     await fakes.remove();
   }
 });
+
+Deno.test("sudo refusing the command line is denied, with sudo's own message", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write("sensors", `printf '{}'`);
+    // What Debian's sudo -n prints when the line is not in sudoers.
+    const sudo = await fakes.write("sudo", `echo "sudo: a password is required" >&2; exit 1`);
+    const launcher = await Launcher.create({
+      binPath: `${fakes.dir}:${SYSTEM}`,
+      runner: "sudo",
+      sudoPath: sudo,
+    });
+    const run = await launcher.invoke(findOp("sensors")!, {});
+    assert.equal(run.error?.code, "denied", JSON.stringify(run));
+    assert.match(String(run.error?.message), /sudo: a password is required/);
+    assert.deepEqual(await fakes.calls("sensors"), []);
+  } finally {
+    await fakes.remove();
+  }
+});
