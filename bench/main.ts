@@ -405,8 +405,9 @@ alone come close to the peer's whole answer, so the 1.2 x target is out of reach
 is durable before it is acknowledged; the peer writes nothing down and has no fence. Under
 concurrency both are bound by the 2 cores: rootfence spends CPU in three processes per request
 (receiver, fenced child, host binary) where the peer spends it in one Go process and the binary,
-and at most 4 ops run at once by default; the \`smart\` workload is further serialised on
-purpose (one SMART read per device).
+and each synchronous journal commit also holds the receiver's event loop for its fsync (the next
+lever: group commits across concurrent jobs). At most 4 ops run at once by default, and the
+\`smart\` workload is further serialised on purpose (one SMART read per device).
 
 ## Memory
 

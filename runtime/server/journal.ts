@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "interrupted";
@@ -89,9 +89,20 @@ function toJob(row: Row): Job {
 /** The journal. Open one with {@linkcode Journal.open}. */
 export class Journal {
   readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
+  }
+
+  /** A prepared statement, prepared once (preparing costs more than running, per call). */
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
   }
 
   /** Opens (creating if needed) the journal at `path`. */
@@ -121,7 +132,7 @@ export class Journal {
 
   /** The job a key already started with this delivery id, if any. */
   findDelivery(keyId: string, deliveryId: string): Job | undefined {
-    const row = this.#db.prepare("SELECT * FROM jobs WHERE key_id = ? AND delivery_id = ?")
+    const row = this.#sql("SELECT * FROM jobs WHERE key_id = ? AND delivery_id = ?")
       .get(keyId, deliveryId) as Row | undefined;
     return row === undefined ? undefined : toJob(row);
   }
@@ -137,7 +148,7 @@ export class Journal {
       return { kind: existing.bodyHash === job.bodyHash ? "existing" : "conflict", job: existing };
     }
     const id = crypto.randomUUID();
-    this.#db.prepare(
+    this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
         created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
@@ -157,7 +168,7 @@ export class Journal {
 
   /** Records that a queued job started. */
   markRunning(id: string, now: number): Job {
-    this.#db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(
+    this.#sql("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(
       now,
       id,
     );
@@ -166,7 +177,7 @@ export class Journal {
 
   /** Records how a job ended. */
   markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
-    this.#db.prepare("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
+    this.#sql("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
       .run(status, now, JSON.stringify(result), id);
     return this.get(id)!;
   }
@@ -176,12 +187,12 @@ export class Journal {
    * re-run on their own). Returns those jobs.
    */
   interruptRunning(now: number): Job[] {
-    const rows = this.#db.prepare("SELECT * FROM jobs WHERE status = 'running'").all() as unknown[];
+    const rows = this.#sql("SELECT * FROM jobs WHERE status = 'running'").all() as unknown[];
     const result = {
       ok: false,
       error: { code: "interrupted", message: "Cannot finish: the receiver stopped while it ran" },
     };
-    this.#db.prepare(
+    this.#sql(
       "UPDATE jobs SET status = 'interrupted', finished_at = ?, result = ? WHERE status = 'running'",
     ).run(now, JSON.stringify(result));
     return (rows as Row[]).map((row) => ({ ...toJob(row), status: "interrupted" as const }));
@@ -189,7 +200,7 @@ export class Journal {
 
   /** Queued jobs, oldest first. */
   queued(): Job[] {
-    const rows = this.#db.prepare(
+    const rows = this.#sql(
       "SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid",
     )
       .all() as unknown[];
@@ -198,7 +209,7 @@ export class Journal {
 
   /** One job, or `undefined`. */
   get(id: string): Job | undefined {
-    const row = this.#db.prepare("SELECT * FROM jobs WHERE id = ?").get(id) as Row | undefined;
+    const row = this.#sql("SELECT * FROM jobs WHERE id = ?").get(id) as Row | undefined;
     return row === undefined ? undefined : toJob(row);
   }
 
@@ -214,7 +225,7 @@ export class Journal {
       where.push("status = ?");
       args.push(query.status);
     }
-    const rows = this.#db.prepare(
+    const rows = this.#sql(
       `SELECT * FROM jobs WHERE ${
         where.join(" AND ")
       } ORDER BY created_at DESC, rowid DESC LIMIT ?`,
