@@ -280,6 +280,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
 
+  app.all("/hooks/:op", (c) => {
+    throw new Problem("method_not_allowed", `Use POST for /hooks/${c.req.param("op")}`);
+  });
+  for (const path of ["/jobs", "/jobs/:id", "/jobs/:id/events", "/healthz", "/openapi.json"]) {
+    app.all(path, () => {
+      throw new Problem("method_not_allowed", `Use GET for ${path}`);
+    });
+  }
+
   return app;
 }
 

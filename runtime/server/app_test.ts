@@ -101,11 +101,13 @@ Deno.test("403 when the key may not trigger the op; the monitoring key may read 
   }
 });
 
-Deno.test("400, 404, 413, 415 and 422 with the zod issue paths", async () => {
+Deno.test("400, 404, 405, 413, 415 and 422 with the zod issue paths", async () => {
   const b = await bench();
   try {
     await problem(await b.app.request(await signedPost("sensors", "{nope")), 400, "bad_json");
     await problem(await b.app.request(await signedPost("reboot", "{}")), 404, "unknown_op");
+    await problem(await b.app.request("/hooks/sensors"), 405, "method_not_allowed");
+    await problem(await b.app.request("/jobs", { method: "DELETE" }), 405, "method_not_allowed");
     const big = JSON.stringify({ device: "/dev/sda", pad: "x".repeat(70_000) });
     await problem(await b.app.request(await signedPost("smart", big)), 413, "body_too_large");
     const text = await signedPost("sensors", "{}", { headers: { "content-type": "text/plain" } });
