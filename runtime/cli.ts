@@ -12,7 +12,7 @@ import { parseArgs } from "./args.ts";
 import { fieldFlags, fieldOptions, inputFrom, UsageError } from "./input_flags.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH } from "./fence.ts";
-import { Launcher, validateInput } from "./launcher.ts";
+import { Launcher } from "./launcher.ts";
 import { MAX_TIMEOUT_MS } from "./fenced_child.ts";
 import { sensorsTable, smartTable } from "./format/table.ts";
 import type { SensorsReport } from "../ops/sensors/parse_sensors.ts";
@@ -159,10 +159,9 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
 function dryRun(launcher: Launcher, op: AnyOp, input: unknown): number {
   let argv: string[] = [];
   try {
-    validateInput(op, launcher.settings, input);
     argv = launcher.hostArgv(op, input);
-    const child = launcher.childCommand(op);
-    print({ op: op.name, ok: true, dryRun: true, argv, denoFlags: child.denoFlags, child });
+    const { command, args, env, denoFlags } = launcher.childCommand(op);
+    print({ op: op.name, ok: true, dryRun: true, argv, denoFlags, child: { command, args, env } });
     return 0;
   } catch (error) {
     if (!(error instanceof RootfenceError)) throw error;

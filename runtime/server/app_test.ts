@@ -227,7 +227,6 @@ Deno.test("reads are signed, and a key sees only its own jobs", async () => {
       headers: replayedPath.headers,
     });
     await problem(await b.app.request(elsewhere), 401, "signature_invalid");
-    void AUTOMATION;
   } finally {
     await b.close();
   }
