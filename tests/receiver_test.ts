@@ -229,3 +229,37 @@ Deno.test("the receiver's own flags refuse outbound network, other files, env an
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "the real Debian sensors and smartctl through the receiver, no fakes anywhere",
+  ignore: (() => {
+    for (const path of ["/usr/bin/sensors", "/usr/sbin/smartctl"]) {
+      try {
+        Deno.statSync(path);
+      } catch {
+        console.log(`skip: ${path} is not installed (apt-get install lm-sensors smartmontools)`);
+        return true;
+      }
+    }
+    return false;
+  })(),
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "rootfence-receiver-real-" });
+    const receiver = await startReceiver(stateDir);
+    try {
+      const sensors = await (await receiver.send("sensors", {}, { wait: 20 })).json();
+      assert.equal(sensors.status, "succeeded", JSON.stringify(sensors));
+      assert.equal(sensors.result.argv[0], await Deno.realPath("/usr/bin/sensors"));
+      assert.ok(Array.isArray(sensors.result.result.chips));
+      // No disk /dev/sdzz exists: smartctl's own open failure, classified, as a failed job.
+      const smart = await (await receiver.send("smart", { device: "/dev/sdzz" }, { wait: 20 }))
+        .json();
+      assert.equal(smart.status, "failed", JSON.stringify(smart));
+      assert.equal(smart.result.error.code, "device_open_failed");
+      assert.equal(smart.result.command.exitCode, 2);
+    } finally {
+      await receiver.stop();
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});
