@@ -5,23 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { OPS } from "../ops/mod.ts";
-import { type FakeBin, fakeBin } from "./_fakes.ts";
+import { fakeBin } from "./_fakes.ts";
 import { Launcher } from "../runtime/launcher.ts";
 import { probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/probe.ts";
 
-let fakes: FakeBin;
-let launcher: Launcher;
-let stateDir: string;
-
-Deno.test({
-  name: "fence: set-up with a fake pct (the one binary that cannot be installed here)",
-  async fn() {
-    fakes = await fakeBin();
-    await fakes.write("pct", "exit 0");
-    stateDir = await Deno.makeTempDir({ prefix: "rootfence-state-" });
-    launcher = await Launcher.create({ binPath: `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin` });
-  },
-});
+// pct cannot be installed off Proxmox: it is the one binary faked.
+const fakes = await fakeBin();
+await fakes.write("pct", "exit 0");
+const stateDir = await Deno.makeTempDir({ prefix: "rootfence-state-" });
+const launcher = await Launcher.create({ binPath: `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin` });
 
 for (const op of OPS) {
   Deno.test(`fence: ${op.name} child refuses everything outside its set (NotCapable)`, async () => {
