@@ -15,19 +15,13 @@ export type RunnerMode = "direct" | "sudo";
 export interface ChildCommandOptions {
   /** The Deno binary the child runs on. */
   readonly denoPath: string;
-  /** The child's own config: zod only, lockfile frozen. */
-  readonly configPath: string;
-  /** The child's lockfile. */
-  readonly lockPath: string;
-  /** The child entry module. */
+  /** What the child runs: the sealed bundle (`dist/child.js`), or the fence probe. */
   readonly entryPath: string;
   readonly binaries: ResolvedBinaries;
   readonly settings: OpSettings;
   readonly runner: RunnerMode;
   /** Used in `sudo` mode. */
   readonly sudoPath: string;
-  /** The Deno cache the child reads zod from; left out when unknown. */
-  readonly denoDir: string | undefined;
   /** PATH of the child's environment. */
   readonly binPath: string;
 }
@@ -60,9 +54,31 @@ export function loadingFlags(configPath: string, lockPath: string): string[] {
 }
 
 /**
+ * The loading flags of a sealed child: it runs one self-contained file, so it resolves no npm
+ * package, reads no config or lockfile and uses no V8 code cache. Nothing in any Deno cache can
+ * change the code it runs.
+ */
+export const SEALED_FLAGS: readonly string[] = [
+  "run",
+  "--no-prompt",
+  "--no-remote",
+  "--no-npm",
+  "--no-config",
+  "--no-lock",
+  "--no-code-cache",
+];
+
+/**
+ * Where a child's Deno cache points: below a character device, so it can never be created and
+ * nothing can be planted there. The sealed child needs no cache; Deno keeps its analysis caches
+ * in memory instead.
+ */
+export const NO_DENO_DIR = "/dev/null/deno";
+
+/**
  * Builds the command line that runs one op's child under exactly that op's permission set: its
- * binaries and nothing else, no prompts, no remote imports, a frozen lockfile and an explicit
- * config.
+ * binaries and nothing else, no prompts, no remote imports, and sealed code (see
+ * {@linkcode SEALED_FLAGS}).
  *
  * @param op The op whose permission set is granted.
  * @param options Paths and settings.
@@ -87,7 +103,7 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
     binArgs.push(`--bin=${name}=${path}`);
   }
   const denoFlags = [
-    ...loadingFlags(options.configPath, options.lockPath),
+    ...SEALED_FLAGS,
     `--allow-run=${granted.join(",")}`,
   ];
   const childArgs = [
@@ -101,8 +117,8 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
     LC_ALL: "C",
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
+    DENO_DIR: NO_DENO_DIR,
   };
-  if (options.denoDir !== undefined) env.DENO_DIR = options.denoDir;
   const denoArgs = [...denoFlags, ...childArgs];
   if (options.runner === "sudo") {
     return {

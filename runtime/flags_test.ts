@@ -6,9 +6,7 @@ import { buildChildCommand, type ChildCommandOptions } from "./flags.ts";
 
 const options: ChildCommandOptions = {
   denoPath: "/opt/deno/deno",
-  configPath: "/opt/rootfence/runtime/fence.json",
-  lockPath: "/opt/rootfence/runtime/fence.lock",
-  entryPath: "/opt/rootfence/runtime/child/mod.ts",
+  entryPath: "/opt/rootfence/dist/child.js",
   binaries: {
     pct: "/usr/sbin/pct",
     mount: "/usr/bin/mount",
@@ -19,7 +17,6 @@ const options: ChildCommandOptions = {
   settings: { mountBase: "/mnt/usb" },
   runner: "direct",
   sudoPath: "/usr/bin/sudo",
-  denoDir: "/var/cache/deno",
   binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
 };
 
@@ -38,13 +35,14 @@ for (const [name, path] of Object.entries(expectedRun)) {
       "run",
       "--no-prompt",
       "--no-remote",
-      "--frozen",
-      "--config=/opt/rootfence/runtime/fence.json",
-      "--lock=/opt/rootfence/runtime/fence.lock",
+      "--no-npm",
+      "--no-config",
+      "--no-lock",
+      "--no-code-cache",
       `--allow-run=${path}`,
     ]);
     assert.deepEqual(command.args.slice(command.denoFlags.length), [
-      "/opt/rootfence/runtime/child/mod.ts",
+      "/opt/rootfence/dist/child.js",
       `--op=${name}`,
       `--bin=${path.split("/").pop()}=${path}`,
       "--mount-base=/mnt/usb",
@@ -54,14 +52,14 @@ for (const [name, path] of Object.entries(expectedRun)) {
   });
 }
 
-Deno.test("buildChildCommand() rebuilds the environment from a fixed list", () => {
+Deno.test("buildChildCommand() rebuilds the environment from a fixed list, with no usable cache", () => {
   const command = buildChildCommand(findOp("smart")!, options);
   assert.deepEqual(command.env, {
     PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
     LC_ALL: "C",
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
-    DENO_DIR: "/var/cache/deno",
+    DENO_DIR: "/dev/null/deno",
   });
 });
 

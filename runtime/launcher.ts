@@ -10,6 +10,7 @@
  */
 import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../ops/mount_usb/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
+import { CHILD_BUNDLE } from "./paths.ts";
 import { FencedChild } from "./fenced_child.ts";
 import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
@@ -44,11 +45,6 @@ export interface LauncherOptions {
    * @default {the canonical path of the running Deno}
    */
   readonly denoPath?: string;
-  /**
-   * The Deno cache children load zod from.
-   * @default {$DENO_DIR, else $XDG_CACHE_HOME/deno, else $HOME/.cache/deno}
-   */
-  readonly denoDir?: string;
   /**
    * Binaries already resolved (by a parent that may read the bin path); skips resolution, so
    * this process needs no read permission.
@@ -94,8 +90,8 @@ function projectPath(relative: string): string {
   return decodeURIComponent(new URL(relative, import.meta.url).pathname);
 }
 
-/** The fenced child's entry module. */
-export const CHILD_ENTRY: string = projectPath("./child/mod.ts");
+/** What every fenced child runs: the sealed bundle (see `runtime/child/bundle.ts`). */
+export const CHILD_ENTRY: string = CHILD_BUNDLE;
 
 /** The fence probe, started under an op's exact flags by tests and the audit. */
 export const PROBE_ENTRY: string = projectPath("./probe.ts");
@@ -141,11 +137,8 @@ export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): un
 
 type ResolvedOptions =
   & Required<
-    Omit<LauncherOptions, "denoDir" | "binaries" | "killPath" | "pool">
-  >
-  & {
-    readonly denoDir: string | undefined;
-  };
+    Omit<LauncherOptions, "binaries" | "killPath" | "pool">
+  >;
 
 /** Starts and runs fenced children. Create one with {@linkcode Launcher.create}. */
 export class Launcher {
@@ -180,7 +173,6 @@ export class Launcher {
       mountBase = DEFAULT_MOUNT_BASE,
       runner = "direct",
       sudoPath = "/usr/bin/sudo",
-      denoDir = defaultDenoDir(),
     } = options;
     const problem = mountBaseProblem(mountBase);
     if (problem !== undefined) {
@@ -191,7 +183,7 @@ export class Launcher {
     const killPath = options.killPath ?? await firstExisting(["/usr/bin/kill", "/bin/kill"]);
     return new Launcher(
       binaries,
-      { binPath, mountBase, runner, sudoPath, denoPath, denoDir },
+      { binPath, mountBase, runner, sudoPath, denoPath },
       killPath,
       options.pool,
     );
@@ -241,14 +233,11 @@ export class Launcher {
   childCommand(op: AnyOp, entryPath: string = CHILD_ENTRY): ChildCommand {
     return buildChildCommand(op, {
       denoPath: this.#options.denoPath,
-      configPath: projectPath("./fence.json"),
-      lockPath: projectPath("./fence.lock"),
       entryPath,
       binaries: this.#binaries,
       settings: this.settings,
       runner: this.#options.runner,
       sudoPath: this.#options.sudoPath,
-      denoDir: this.#options.denoDir,
       binPath: this.#options.binPath,
     });
   }

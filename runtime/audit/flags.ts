@@ -24,6 +24,15 @@ export interface FlagSources {
 }
 
 const REQUIRED = ["--no-prompt", "--no-remote", "--frozen"];
+/** A child runs sealed code: one bundle, no npm, no config, no lockfile, no code cache. */
+const SEALED = [
+  "--no-prompt",
+  "--no-remote",
+  "--no-npm",
+  "--no-config",
+  "--no-lock",
+  "--no-code-cache",
+];
 
 /** Returns every `--allow-*`/`-A` grant in a flag list, as name → value ("" when unscoped). */
 export function grantsOf(flags: readonly string[]): Map<string, string> {
@@ -36,10 +45,16 @@ export function grantsOf(flags: readonly string[]): Map<string, string> {
   return grants;
 }
 
-function loadingProblems(flags: readonly string[]): string[] {
-  const problems = REQUIRED.filter((f) => !flags.includes(f)).map((f) => `missing ${f}`);
-  if (!flags.some((f) => /^--config=\//.test(f))) problems.push("no explicit absolute --config");
-  if (!flags.some((f) => /^--lock=\//.test(f))) problems.push("no explicit absolute --lock");
+function loadingProblems(flags: readonly string[], sealed: boolean): string[] {
+  const required = sealed ? SEALED : REQUIRED;
+  const problems = required.filter((f) => !flags.includes(f)).map((f) => `missing ${f}`);
+  if (sealed) {
+    const loads = flags.filter((f) => /^--(config|lock|import-map|cached-only)(=|$)/.test(f));
+    if (loads.length > 0) problems.push(`loads code through ${loads.join(" ")}`);
+  } else {
+    if (!flags.some((f) => /^--config=\//.test(f))) problems.push("no explicit absolute --config");
+    if (!flags.some((f) => /^--lock=\//.test(f))) problems.push("no explicit absolute --lock");
+  }
   if (flags.some((f) => /^-P|^--permission-set|^--unstable/.test(f))) {
     problems.push("a permission set or unstable flag");
   }
@@ -50,8 +65,9 @@ function compare(
   label: string,
   flags: readonly string[],
   expected: Record<string, string>,
+  sealed = false,
 ): string[] {
-  const problems = loadingProblems(flags).map((p) => `${label}: ${p}`);
+  const problems = loadingProblems(flags, sealed).map((p) => `${label}: ${p}`);
   const actual = grantsOf(flags);
   for (const [kind, value] of actual) {
     if (value === "") problems.push(`${label}: unscoped grant --allow-${kind}`);
@@ -88,7 +104,15 @@ export function checkFlags(sources: FlagSources): CheckResult {
       if (runner === "sudo" && (command.args[0] !== "-n" || command.args[1] !== "--")) {
         problems.push(`${label}: not run as sudo -n -- <deno>`);
       }
-      problems.push(...compare(label, all, { run }));
+      problems.push(...compare(label, all, { run }, true));
+      const entry = all.find((a) => /^\/.*\.[jt]s$/.test(a));
+      if (entry === undefined || !entry.endsWith("/dist/child.js")) {
+        problems.push(`${label}: runs ${entry ?? "no module"}, not the sealed dist/child.js`);
+      }
+      const cache = command.env.DENO_DIR;
+      if (cache !== undefined && !cache.startsWith("/dev/null/")) {
+        problems.push(`${label}: DENO_DIR ${cache} is a cache the child could load code from`);
+      }
       evidence[label] = all;
       verified.push(`${label}: --allow-run=${run} and nothing else`);
     }

@@ -8,7 +8,8 @@ import { OPS } from "../../ops/mod.ts";
 import type { AnyOp } from "../../ops/types.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
-import { CHILD_ENTRY, firstExisting, Launcher } from "../launcher.ts";
+import { CHILD_BUNDLE, CHILD_SOURCE } from "../paths.ts";
+import { firstExisting, Launcher } from "../launcher.ts";
 import { serverDefaults } from "../server/config.ts";
 import { buildReceiverCommand } from "../server/receiver_flags.ts";
 import { checkArguments } from "./arguments.ts";
@@ -18,6 +19,7 @@ import { checkGraph } from "./graph.ts";
 import { account, checkInstall } from "./install.ts";
 import { checkProbe } from "./probe.ts";
 import { checkReadme } from "./readme.ts";
+import { checkSealed } from "./sealed.ts";
 import type { AuditReport, CheckResult } from "./types.ts";
 
 const root = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
@@ -28,7 +30,7 @@ export interface AuditOptions {
   readonly ops?: readonly AnyOp[];
   /** @default {"/usr/sbin:/usr/bin:/sbin:/bin"} */
   readonly binPath?: string;
-  /** @default {runtime/child/mod.ts} */
+  /** The child's source entry, for the import graph. @default {runtime/child/mod.ts} */
   readonly childEntry?: string;
   /** @default {the project's README.md} */
   readonly readmePath?: string;
@@ -36,6 +38,8 @@ export interface AuditOptions {
   readonly install?: { readonly dir: string; readonly user: string; readonly denoDir: string };
   /** The builder under audit; tests swap in a broken one. @default {the launcher's} */
   readonly childCommand?: (launcher: Launcher, op: AnyOp) => ChildCommand;
+  /** The sealed child under audit (check 8). @default {dist/child.js} */
+  readonly bundlePath?: string;
   /** Skip the live probe (check 4). @default {false} */
   readonly skipProbe?: boolean;
 }
@@ -96,7 +100,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     await checkGraph({
       projectRoot: root,
       denoPath,
-      childEntry: options.childEntry ?? CHILD_ENTRY,
+      childEntry: options.childEntry ?? CHILD_SOURCE,
       childConfig: `${root}/runtime/fence.json`,
       receiverEntry: `${root}/runtime/server/main.ts`,
       receiverConfig: `${root}/deno.json`,
@@ -128,6 +132,8 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
       ]),
     );
   }
+
+  checks.push(await checkSealed(options.bundlePath ?? CHILD_BUNDLE));
 
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
   checks.push(checkReadme(readme, ops));

@@ -16,7 +16,8 @@ export const REFUSED_WITH: Readonly<Record<string, RegExp>> = {
   "Deno.listen 127.0.0.1:0": /^NotCapable: Requires net access/,
   "Deno.connect 127.0.0.1:9": /^NotCapable: Requires net access/,
   "import(https://esm.sh/zod@4.6.7)": /--no-remote is specified/,
-  "import(computed npm specifier)": /lockfile is out of date/,
+  // The sealed child runs with --no-npm: no npm package resolves at all, cached or not.
+  "import(computed npm specifier)": /--no-npm is specified/,
   "read /etc/passwd": /^NotCapable: Requires read access/,
   "write /tmp/rootfence-probe": /^NotCapable: Requires write access/,
   "env HOME": /^NotCapable: Requires env access/,

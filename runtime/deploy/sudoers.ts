@@ -54,14 +54,11 @@ export function sudoersFile(ops: readonly AnyOp[], options: SudoersOptions): str
   for (const op of ops) {
     const command = buildChildCommand(op, {
       denoPath: options.denoPath,
-      configPath: `${options.installDir}/runtime/fence.json`,
-      lockPath: `${options.installDir}/runtime/fence.lock`,
-      entryPath: `${options.installDir}/runtime/child/mod.ts`,
+      entryPath: `${options.installDir}/dist/child.js`,
       binaries: options.binaries,
       settings: options.settings,
       runner: "sudo",
       sudoPath: options.sudoPath,
-      denoDir: undefined,
       binPath: options.binPath,
     });
     // What sudo runs is everything after "-n --": the Deno binary and its arguments.

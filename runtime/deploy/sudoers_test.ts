@@ -58,11 +58,8 @@ Deno.test("sudoers pins every argument of each op's fenced child, from the launc
   for (const [i, op] of OPS.entries()) {
     const command = buildChildCommand(op, {
       ...options,
-      configPath: "/opt/rootfence/runtime/fence.json",
-      lockPath: "/opt/rootfence/runtime/fence.lock",
-      entryPath: "/opt/rootfence/runtime/child/mod.ts",
+      entryPath: "/opt/rootfence/dist/child.js",
       runner: "sudo",
-      denoDir: undefined,
     });
     const pinned = command.args.slice(2).map(sudoersArg).join(" ");
     assert.ok(aliases[i]!.endsWith(`= ${pinned}`), aliases[i]);
