@@ -11,12 +11,18 @@ const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 /** A running receiver. */
 export interface Receiver {
   readonly url: string;
-  /** The fenced receiver process (not the starter). */
+  /** The executor (keys, journal, children): neither the starter nor the listener. */
   readonly pid: number;
+  /** The listener (HTTP). */
+  readonly listenerPid: number;
+  /** The executor's ready line: recovery counts, keys. */
+  readonly ready: Record<string, unknown>;
   readonly stateDir: string;
   readonly secret: string;
   /** Every JSON line it logged so far. */
   readonly lines: Record<string, unknown>[];
+  /** What the starter and its processes wrote to stderr so far. */
+  stderr(): string;
   send(op: string, body: unknown, options?: { id?: string; wait?: number }): Promise<Response>;
   read(path: string): Promise<Response>;
   /** SIGTERM, then wait for the starter to exit; returns its exit code. */
@@ -26,8 +32,12 @@ export interface Receiver {
 }
 
 /** Starts a receiver; `args` go to `deno task start` after the state dir and port. */
-export async function startReceiver(stateDir: string, args: string[] = []): Promise<Receiver> {
-  const starter = new Deno.Command(Deno.execPath(), {
+export async function startReceiver(
+  stateDir: string,
+  args: string[] = [],
+  options: { readonly deno?: string } = {},
+): Promise<Receiver> {
+  const starter = new Deno.Command(options.deno ?? Deno.execPath(), {
     args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", ...args],
     cwd: root,
     stdout: "piped",
@@ -38,6 +48,8 @@ export async function startReceiver(stateDir: string, args: string[] = []): Prom
   void (async () => {
     for await (const chunk of starter.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
   })();
+  let ready: Record<string, unknown> | undefined;
+  let heard: Record<string, unknown> | undefined;
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
     void (async () => {
       let buffer = "";
@@ -48,22 +60,28 @@ export async function startReceiver(stateDir: string, args: string[] = []): Prom
           const line = JSON.parse(buffer.slice(0, end));
           buffer = buffer.slice(end + 1);
           lines.push(line);
-          if (line.kind === "listening") resolve(line);
+          if (line.kind === "ready") ready = line;
+          if (line.kind === "listening") heard = line;
+          if (ready !== undefined && heard !== undefined) resolve(heard);
         }
       }
       reject(new Error(`receiver exited before listening: ${stderr}`));
     })();
   });
-  const ready = await listening;
-  const url = `http://127.0.0.1:${ready.port}`;
+  const listened = await listening;
+  const url = `http://127.0.0.1:${listened.port}`;
+  const executor = ready!;
   const keys = JSON.parse(await Deno.readTextFile(`${stateDir}/keys.json`));
   const secret: string = keys.keys[0].secrets[0];
   return {
     url,
-    pid: ready.pid as number,
+    pid: executor.pid as number,
+    listenerPid: listened.pid as number,
+    ready: executor,
     stateDir,
     secret,
     lines,
+    stderr: () => stderr,
     async send(op, body, options = {}) {
       return await fetch(
         await signedRequest(`${url}/hooks/${op}`, {
@@ -82,7 +100,7 @@ export async function startReceiver(stateDir: string, args: string[] = []): Prom
       return (await starter.status).code;
     },
     async crash() {
-      Deno.kill(ready.pid as number, "SIGKILL");
+      Deno.kill(executor.pid as number, "SIGKILL");
       await starter.status;
     },
   };

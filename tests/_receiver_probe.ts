@@ -1,8 +1,10 @@
 /**
- * Started under the receiver's exact flags (only the entry swapped): tries what the receiver
- * must not do, and what it must, and prints the outcomes as one JSON object.
+ * Started under one receiver process's exact flags (only the entry swapped): tries what that
+ * process must not do, and what it must, and prints the outcomes as one JSON object.
+ *
+ * Arguments: the state dir, the Deno binary, the executor's socket and the listen port.
  */
-const stateDir = Deno.args[0]!;
+const [stateDir, denoPath, socket, port] = Deno.args as [string, string, string, string];
 const results: Record<string, string> = {};
 
 async function attempt(name: string, action: () => unknown): Promise<void> {
@@ -15,15 +17,28 @@ async function attempt(name: string, action: () => unknown): Promise<void> {
   }
 }
 
+// The attack on the old receiver: a run grant for Deno is a run grant for `deno eval -A`.
+await attempt("run deno eval -A", () => {
+  const output = new Deno.Command(denoPath, {
+    args: ["eval", "-A", "Deno.readTextFileSync('/etc/shadow')"],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  if (output.code !== 0) throw new Error(`exit ${output.code}`);
+});
+await attempt("run /bin/sh", () => new Deno.Command("/bin/sh").outputSync());
 await attempt("fetch http://127.0.0.1:9999/", () => fetch("http://127.0.0.1:9999/"));
 await attempt("connect 1.1.1.1:443", () => Deno.connect({ hostname: "1.1.1.1", port: 443 }));
 await attempt("read /etc/passwd", () => Deno.readTextFile("/etc/passwd"));
 await attempt("write /tmp/x", () => Deno.writeTextFile("/tmp/x", "x"));
 await attempt("env HOME", () => Deno.env.get("HOME"));
-await attempt("run /bin/sh", () => new Deno.Command("/bin/sh").outputSync());
 await attempt("write state dir", () => Deno.writeTextFile(`${stateDir}/probe`, "x"));
+await attempt("read state dir", () => Deno.readDir(stateDir)[Symbol.asyncIterator]().next());
 await attempt(
-  "listen 127.0.0.1:58788",
-  () => Deno.listen({ hostname: "127.0.0.1", port: 58788 }).close(),
+  `listen 127.0.0.1:${port}`,
+  () => Deno.listen({ hostname: "127.0.0.1", port: Number(port) }).close(),
 );
+await attempt("listen unix socket", () => {
+  Deno.listen({ transport: "unix", path: socket }).close();
+});
 console.log(JSON.stringify(results));

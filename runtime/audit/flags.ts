@@ -1,10 +1,12 @@
 /**
  * Check 2, the actual flags: the exact command lines the launcher's own builder produces, for
- * every op in both runner modes, and the receiver's own command line in both modes.
+ * every op in both runner modes, and the receiver's two command lines (listener and executor) in
+ * both modes. The listener must hold no run grant at all: Deno cannot restrict a run grant's
+ * arguments, so `--allow-run=<deno>` in the network-facing process would be `--allow-all`.
  *
  * @module
  */
-import type { AnyOp } from "../../ops/types.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import type { ChildCommand } from "../flags.ts";
 import type { ReceiverCommand } from "../server/receiver_flags.ts";
 import type { ResolvedBinaries } from "../fence.ts";
@@ -14,13 +16,16 @@ import { type CheckResult, result } from "./types.ts";
 export interface FlagSources {
   readonly ops: readonly AnyOp[];
   readonly binaries: ResolvedBinaries;
+  /** The settings the children are built for: an op's declared paths depend on them. */
+  readonly settings: OpSettings;
   /** The launcher's builder, per runner mode. */
   childCommand(op: AnyOp, runner: "direct" | "sudo"): ChildCommand;
-  /** The receiver's builder, per runner mode, and what it was told. */
-  receiverCommand(runner: "direct" | "sudo"): {
+  /** The receiver's builders, per runner mode: each process, and what it was told. */
+  receiverCommands(runner: "direct" | "sudo"): readonly {
+    process: "listener" | "executor";
     command: ReceiverCommand;
     expected: Record<string, string>;
-  };
+  }[];
 }
 
 const REQUIRED = ["--no-prompt", "--no-remote", "--frozen"];
@@ -104,7 +109,11 @@ export function checkFlags(sources: FlagSources): CheckResult {
       if (runner === "sudo" && (command.args[0] !== "-n" || command.args[1] !== "--")) {
         problems.push(`${label}: not run as sudo -n -- <deno>`);
       }
-      problems.push(...compare(label, all, { run }, true));
+      const paths = op.paths?.(sources.settings);
+      const expected: Record<string, string> = { run };
+      if (paths?.read.length) expected.read = paths.read.join(",");
+      if (paths?.write.length) expected.write = paths.write.join(",");
+      problems.push(...compare(label, all, expected, true));
       const entry = all.find((a) => /^\/.*\.[jt]s$/.test(a));
       if (entry === undefined || !entry.endsWith("/dist/child.js")) {
         problems.push(`${label}: runs ${entry ?? "no module"}, not the sealed dist/child.js`);
@@ -114,17 +123,27 @@ export function checkFlags(sources: FlagSources): CheckResult {
         problems.push(`${label}: DENO_DIR ${cache} is a cache the child could load code from`);
       }
       evidence[label] = all;
-      verified.push(`${label}: --allow-run=${run} and nothing else`);
+      const grants = Object.entries(expected).map(([kind, value]) => `--allow-${kind}=${value}`);
+      verified.push(`${label}: ${grants.join(" ")} and nothing else`);
     }
   }
   for (const runner of ["direct", "sudo"] as const) {
-    const label = `receiver (${runner})`;
-    const { command, expected } = sources.receiverCommand(runner);
-    problems.push(...compare(label, command.denoFlags, expected));
-    evidence[label] = command.denoFlags;
-    verified.push(
-      `${label}: ${command.denoFlags.filter((f) => f.startsWith("--allow")).join(" ")}`,
-    );
+    for (const { process, command, expected } of sources.receiverCommands(runner)) {
+      const label = `${process} (${runner})`;
+      const sealed = process === "listener";
+      problems.push(...compare(label, command.denoFlags, expected, sealed));
+      if (process === "listener" && grantsOf(command.denoFlags).has("run")) {
+        problems.push(`${label}: holds a run grant, which is --allow-all for a Deno binary`);
+      }
+      const net = grantsOf(command.denoFlags).get("net") ?? "";
+      if (process === "executor" && net.split(",").some((n) => !n.startsWith("unix:"))) {
+        problems.push(`${label}: --allow-net=${net} reaches an IP network`);
+      }
+      evidence[label] = command.denoFlags;
+      verified.push(
+        `${label}: ${command.denoFlags.filter((f) => f.startsWith("--allow")).join(" ")}`,
+      );
+    }
   }
   return result("actual-flags", "Actual flags", problems, verified, evidence);
 }

@@ -17,9 +17,19 @@ export interface GraphSources {
   readonly childConfig: string;
   readonly receiverEntry: string;
   readonly receiverConfig: string;
+  /** The listener's source entry (same config as the receiver). */
+  readonly listenerEntry: string;
   /** Project-relative modules that may spawn processes in the receiver's graph. */
   readonly spawners: readonly string[];
 }
+
+/** Project modules the listener may load: HTTP in, one bridge line out, nothing else. */
+export const LISTENER_MODULES: readonly string[] = [
+  "runtime/server/listener.ts",
+  "runtime/server/bridge.ts",
+  "runtime/lines.ts",
+  "runtime/capped_read.ts",
+];
 
 /** npm packages a child may load. */
 export const CHILD_PACKAGES: readonly string[] = ["zod"];
@@ -90,9 +100,11 @@ export async function checkGraph(sources: GraphSources): Promise<CheckResult> {
   const rel = (specifier: string) => specifier.replace(root, "");
   let child: Info;
   let receiver: Info;
+  let listener: Info;
   try {
     child = await info(sources, sources.childEntry, sources.childConfig);
     receiver = await info(sources, sources.receiverEntry, sources.receiverConfig);
+    listener = await info(sources, sources.listenerEntry, sources.receiverConfig);
   } catch (error) {
     return result("import-graph", "Import graph", [
       `deno info failed: ${(error as Error).message}`,
@@ -149,6 +161,18 @@ export async function checkGraph(sources: GraphSources): Promise<CheckResult> {
     }
   }
   verified.push(`receiver graph: only ${spawning.join(", ")} spawns processes`);
+  const listenerModules = listener.modules.filter((m) => m.kind === "esm").map((m) =>
+    rel(m.specifier)
+  );
+  for (const module of listenerModules) {
+    if (!LISTENER_MODULES.includes(module)) {
+      problems.push(`listener loads ${module}: only the bridge and line reading belong there`);
+    }
+  }
+  for (const name of reachedPackages(listener)) {
+    if (!CHILD_PACKAGES.includes(name)) problems.push(`listener loads the npm package ${name}`);
+  }
+  verified.push(`listener graph: ${listenerModules.join(", ")} (no keys, journal or launcher)`);
   return result("import-graph", "Import graph", problems, verified, {
     childModules,
     childPackages: reachedPackages(child),

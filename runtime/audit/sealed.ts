@@ -1,13 +1,15 @@
 /**
- * Check 8, the sealed child: the code every fenced child runs is `dist/child.js`, one file with
- * no imports but Node built-ins, byte for byte what a fresh build of the source gives, owned by
- * root and writable by nobody else, in directories writable by nobody else. `--frozen` never
- * re-checks a Deno cache, so the child must not load from one at all (the flags check proves
- * that it runs with `--no-npm --no-config --no-code-cache` and an impossible `DENO_DIR`).
+ * The sealed-code check: the code every fenced child runs is `dist/child.js` (and the listener's
+ * `dist/listener.js`), one file with no imports but Node built-ins, byte for byte what a fresh
+ * build of the source gives, owned by root and writable by nobody else, in directories writable
+ * by nobody else. `--frozen` never re-checks a Deno cache, so these must not load from one at
+ * all (the flags check proves `--no-npm --no-config --no-code-cache` and an impossible
+ * `DENO_DIR`).
  *
  * @module
  */
 import { type BundleOptions, bundleProblem } from "../child/bundle.ts";
+import type { SealedBundle } from "../paths.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** Specifiers a bundle imports, found the way the minifier writes them. */
@@ -43,34 +45,40 @@ export async function rootOwnedProblems(path: string): Promise<string[]> {
 }
 
 /**
- * Runs check 8 on a bundle.
+ * Runs the sealed-code check on bundles: the child (root runs it) and the listener (it faces
+ * the network, and a service user must be able to read it and nothing else).
  *
- * @param bundlePath The file the children run.
- * @param options How the fresh build is made (a temporary Deno cache by default).
+ * @param bundles Each bundle and the file under audit (tests pass a broken copy).
+ * @param options How the fresh builds are made (a temporary Deno cache by default).
  */
 export async function checkSealed(
-  bundlePath: string,
+  bundles: readonly { readonly what: SealedBundle; readonly path: string }[],
   options: BundleOptions = {},
 ): Promise<CheckResult> {
   const problems: string[] = [];
-  let code = "";
-  try {
-    code = await Deno.readTextFile(bundlePath);
-  } catch (error) {
-    problems.push(`Cannot read "${bundlePath}": ${(error as Error).message}`);
+  const sizes: Record<string, number> = {};
+  for (const { what, path } of bundles) {
+    let code = "";
+    try {
+      code = await Deno.readTextFile(path);
+    } catch (error) {
+      problems.push(`Cannot read "${path}": ${(error as Error).message}`);
+    }
+    sizes[path] = code.length;
+    const imports = bundleImports(code).filter((s) => !s.startsWith("node:"));
+    if (imports.length > 0) problems.push(`${path} imports ${imports.join(", ")}`);
+    try {
+      const stale = await bundleProblem(path, { ...options, what });
+      if (stale !== undefined) problems.push(stale);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+    problems.push(...await rootOwnedProblems(path));
   }
-  const imports = bundleImports(code).filter((s) => !s.startsWith("node:"));
-  if (imports.length > 0) problems.push(`the bundle imports ${imports.join(", ")}`);
-  try {
-    const stale = await bundleProblem(bundlePath, options);
-    if (stale !== undefined) problems.push(stale);
-  } catch (error) {
-    problems.push((error as Error).message);
-  }
-  problems.push(...await rootOwnedProblems(bundlePath));
-  return result("sealed-child", "Sealed child", problems, [
-    `${bundlePath} has no imports but node: built-ins`,
-    "it is byte for byte a fresh build of runtime/child/mod.ts (zod checked against fence.lock)",
-    "it and every directory above it are root's and writable by nobody else",
-  ], { bundle: bundlePath, bytes: code.length });
+  const names = bundles.map((b) => b.path).join(", ");
+  return result("sealed-code", "Sealed code", problems, [
+    `${names}: no imports but node: built-ins`,
+    "each is byte for byte a fresh build of its source (packages checked against the lockfile)",
+    "each, and every directory above it, is root's and writable by nobody else",
+  ], { bytes: sizes });
 }

@@ -1,23 +1,23 @@
 /**
- * The sealed child: `dist/child.js`, the child entry and everything it imports (zod included)
- * bundled into one minified file with no imports but Node built-ins. Children run that file
- * with `--no-npm --no-config --no-code-cache`, so no Deno cache (which `--frozen` never
- * re-verifies, and which a non-root user may own) can change the code root runs.
+ * Sealed bundles: `dist/child.js` (the fenced child) and `dist/listener.js` (the network-facing
+ * listener), each its source entry and everything it imports (zod included) in one minified
+ * file with no imports but Node built-ins. They run with `--no-npm --no-config --no-code-cache`,
+ * so no Deno cache (which `--frozen` never re-verifies, and which a non-root user may own) can
+ * change the code, and a service user needs to read just that one file.
  *
- * The bundle is committed. {@linkcode bundleChild} rebuilds it from source with the child's own
- * config and frozen lockfile in a cache of its own; the audit and the tests rebuild it into a
- * temporary file and compare bytes, so a stale or edited bundle fails both.
+ * The bundles are committed. {@linkcode bundle} rebuilds one from source with its own config and
+ * frozen lockfile in a cache of its own; the audit and the tests rebuild into a temporary file
+ * and compare bytes, so a stale or edited bundle fails both.
  *
- * `deno task bundle` writes it; `deno task bundle --check` only compares. Needs: read and write
- * (the project, a temporary dir), env, and run for Deno itself.
+ * `deno task bundle` writes them; `deno task bundle --check` only compares. Needs: read and
+ * write (the project, a temporary dir), env, and run for Deno itself.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { BUNDLES, CHILD, type SealedBundle } from "../paths.ts";
 
-import { CHILD_BUNDLE, CHILD_SOURCE, projectPath } from "../paths.ts";
-
-/** Options of {@linkcode bundleChild}. */
+/** Options of {@linkcode bundle}. */
 export interface BundleOptions {
   /**
    * The Deno binary that bundles.
@@ -25,19 +25,23 @@ export interface BundleOptions {
    */
   readonly denoPath?: string;
   /**
-   * The Deno cache the build reads zod from. A fresh one downloads zod and checks it against
-   * `runtime/fence.lock`, so a poisoned cache cannot leak into the build.
+   * The Deno cache the build reads packages from. A fresh one downloads them and checks them
+   * against the lockfile, so a poisoned cache cannot leak into the build.
    * @default {a new temporary directory, removed afterwards}
    */
   readonly denoDir?: string;
 }
 
 /**
- * Builds the sealed child from source into `outPath`.
+ * Builds a sealed bundle from source into `outPath`.
  *
  * @throws {Error} With Deno's first error line when bundling fails.
  */
-export async function bundleChild(outPath: string, options: BundleOptions = {}): Promise<void> {
+export async function bundle(
+  what: SealedBundle,
+  outPath: string,
+  options: BundleOptions = {},
+): Promise<void> {
   const { denoPath = Deno.execPath() } = options;
   const fresh = options.denoDir === undefined ? await Deno.makeTempDir() : undefined;
   try {
@@ -47,11 +51,11 @@ export async function bundleChild(outPath: string, options: BundleOptions = {}):
         "--quiet",
         "--minify",
         "--frozen",
-        `--config=${projectPath("runtime/fence.json")}`,
-        `--lock=${projectPath("runtime/fence.lock")}`,
+        `--config=${what.config}`,
+        `--lock=${what.lock}`,
         "--output",
         outPath,
-        CHILD_SOURCE,
+        what.source,
       ],
       // The build keeps the caller's environment (proxy, CA settings): it fetches, it is not
       // fenced. Only the cache is its own.
@@ -61,25 +65,31 @@ export async function bundleChild(outPath: string, options: BundleOptions = {}):
     }).output();
     if (output.code !== 0) {
       const first = new TextDecoder().decode(output.stderr).trim().split("\n")[0];
-      throw new Error(`Cannot bundle the child: ${first}`);
+      throw new Error(`Cannot bundle ${what.source}: ${first}`);
     }
   } finally {
     if (fresh !== undefined) await Deno.remove(fresh, { recursive: true });
   }
 }
 
+/** Builds the sealed child into `outPath` (see {@linkcode bundle}). */
+export function bundleChild(outPath: string, options: BundleOptions = {}): Promise<void> {
+  return bundle(CHILD, outPath, options);
+}
+
 /**
- * Why a bundle does not match a fresh build of the source, or `undefined` when it matches byte
- * for byte.
+ * Why a bundle file does not match a fresh build of its source, or `undefined` when it matches
+ * byte for byte.
  */
 export async function bundleProblem(
-  bundlePath: string = CHILD_BUNDLE,
-  options: BundleOptions = {},
+  bundlePath: string = CHILD.bundle,
+  options: BundleOptions & { readonly what?: SealedBundle } = {},
 ): Promise<string | undefined> {
+  const what = options.what ?? CHILD;
   const dir = await Deno.makeTempDir();
   try {
-    const fresh = `${dir}/child.js`;
-    await bundleChild(fresh, options);
+    const fresh = `${dir}/fresh.js`;
+    await bundle(what, fresh, options);
     let shipped: Uint8Array;
     try {
       shipped = await Deno.readFile(bundlePath);
@@ -90,8 +100,7 @@ export async function bundleProblem(
     if (shipped.length === built.length && shipped.every((b, i) => b === built[i])) {
       return undefined;
     }
-    return `"${bundlePath}" differs from a fresh build of ${CHILD_SOURCE} ` +
-      "(run: deno task bundle)";
+    return `"${bundlePath}" differs from a fresh build of ${what.source} (run: deno task bundle)`;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -99,14 +108,18 @@ export async function bundleProblem(
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { check: { type: "boolean" } }, strict: true });
-  if (values.check) {
-    const problem = await bundleProblem();
-    console.log(problem ?? `${CHILD_BUNDLE} matches a fresh build`);
-    return problem === undefined ? 0 : 1;
+  let failed = false;
+  for (const what of BUNDLES) {
+    if (values.check) {
+      const problem = await bundleProblem(what.bundle, { what });
+      console.log(problem ?? `${what.bundle} matches a fresh build`);
+      failed ||= problem !== undefined;
+    } else {
+      await bundle(what, what.bundle);
+      console.log(`wrote ${what.bundle}`);
+    }
   }
-  await bundleChild(CHILD_BUNDLE);
-  console.log(`wrote ${CHILD_BUNDLE}`);
-  return 0;
+  return failed ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

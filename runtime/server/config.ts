@@ -15,6 +15,10 @@ export interface ServerConfig {
   readonly host: string;
   readonly port: number;
   readonly stateDir: string;
+  /** The executor's Unix socket, which the listener connects to. */
+  readonly socket: string;
+  /** Who the listener runs as when the starter is root; `root` keeps it as root. */
+  readonly listenerUser: string;
   readonly keysFile: string;
   readonly binPath: string;
   readonly mountBase: string;
@@ -34,6 +38,12 @@ export const SERVER_FLAGS = {
   port: ["ROOTFENCE_PORT", "8787", "port to listen on (0 picks a free one)"],
   "state-dir": ["ROOTFENCE_STATE_DIR", "./.rootfence", "journal and default keys file"],
   "keys-file": ["ROOTFENCE_KEYS_FILE", "<state dir>/keys.json", "who may trigger which ops"],
+  socket: ["ROOTFENCE_SOCKET", "<state dir>/executor.sock", "the executor's Unix socket"],
+  "listener-user": [
+    "ROOTFENCE_LISTENER_USER",
+    "nobody",
+    "user the listener runs as (root: as root)",
+  ],
   "bin-path": ["ROOTFENCE_BIN_PATH", DEFAULT_BIN_PATH, "where fenced binaries are found"],
   "mount-base": ["ROOTFENCE_MOUNT_BASE", DEFAULT_MOUNT_BASE, "mount targets must be inside it"],
   runner: ["ROOTFENCE_RUNNER", "direct", "direct (run as root) or sudo (service user)"],
@@ -99,10 +109,17 @@ export function parseServerConfig(
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new RangeError(`Cannot listen on "${host}"`);
   const stateDir = resolve(cwd, get("state-dir"));
   const keysFlag = (values["keys-file"] as string | undefined) ?? env("ROOTFENCE_KEYS_FILE");
+  const socketFlag = (values.socket as string | undefined) ?? env("ROOTFENCE_SOCKET");
+  const listenerUser = get("listener-user");
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(listenerUser)) {
+    throw new RangeError(`Cannot use --listener-user "${listenerUser}": not a user name`);
+  }
   return {
     host,
     port: count("port", get("port"), 0, 65535),
     stateDir,
+    socket: socketFlag === undefined ? `${stateDir}/executor.sock` : resolve(cwd, socketFlag),
+    listenerUser,
     keysFile: keysFlag === undefined ? `${stateDir}/keys.json` : resolve(cwd, keysFlag),
     binPath: get("bin-path"),
     mountBase: get("mount-base"),

@@ -1,29 +1,19 @@
 /**
- * The pure builder of the receiver's own command line: it is fenced too. Network only for its
- * listen address, read and write only for its state dir (and read for its keys), run only for
- * Deno (or sudo) and `kill`, and no env, sys or ffi at all.
+ * The pure builders of the receiver's two command lines. The receiver is split the way
+ * Proxmox splits pveproxy from pvedaemon and OpenSSH its privilege-separated child:
+ *
+ * - the **listener** parses HTTP: network for its listen address and its executor's Unix socket,
+ *   nothing else (no run, no files, no env); it runs the sealed `dist/listener.js`, as an
+ *   unprivileged user wherever the install allows;
+ * - the **executor** owns the keys, the journal and the child pool: no IP network (only its own
+ *   Unix socket), read and write only its state, and the only run grant: Deno (or sudo) and
+ *   `kill`.
  *
  * @module
  */
 import type { ResolvedBinaries } from "../fence.ts";
-import { loadingFlags } from "../flags.ts";
+import { loadingFlags, NO_DENO_DIR, SEALED_FLAGS } from "../flags.ts";
 import type { ServerConfig } from "./config.ts";
-
-/** Everything the builder needs; all paths absolute and canonical. */
-export interface ReceiverCommandOptions {
-  readonly config: ServerConfig;
-  readonly denoPath: string;
-  /** The project's `deno.json` and `deno.lock`. */
-  readonly configPath: string;
-  readonly lockPath: string;
-  /** `runtime/server/main.ts`. */
-  readonly entryPath: string;
-  readonly killPath: string;
-  readonly binaries: ResolvedBinaries;
-  readonly denoDir: string;
-  /** Files outside the state dir the receiver reads: the keys file and secret files. */
-  readonly readFiles: readonly string[];
-}
 
 /** A ready-to-spawn command line. */
 export interface ReceiverCommand {
@@ -33,37 +23,60 @@ export interface ReceiverCommand {
   readonly denoFlags: readonly string[];
 }
 
+/** What the executor's builder needs; all paths absolute and canonical. */
+export interface ExecutorCommandOptions {
+  readonly config: ServerConfig;
+  readonly denoPath: string;
+  /** The project's `deno.json` and `deno.lock`. */
+  readonly configPath: string;
+  readonly lockPath: string;
+  /** `runtime/server/executor.ts`. */
+  readonly entryPath: string;
+  readonly killPath: string;
+  readonly binaries: ResolvedBinaries;
+  /** The Deno cache the executor loads hono and zod from (checked by the starter). */
+  readonly denoDir: string;
+  /** Files outside the state dir the executor reads: the keys file and secret files. */
+  readonly readFiles: readonly string[];
+  /** The group allowed to connect to the socket (the listener's), when it is another user. */
+  readonly socketGroup?: number;
+}
+
+/** What the listener's builder needs. */
+export interface ListenerCommandOptions {
+  readonly config: ServerConfig;
+  readonly denoPath: string;
+  /** `dist/listener.js`. */
+  readonly entryPath: string;
+}
+
 function netAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
- * Builds the receiver's command line. Everything it needs arrives as arguments, so it reads no
+ * Builds the executor's command line. Everything it needs arrives as arguments, so it reads no
  * environment and resolves nothing on disk.
  *
  * @example
  * ```ts
- * import { buildReceiverCommand } from "./receiver_flags.ts";
+ * import { buildExecutorCommand } from "./receiver_flags.ts";
+ * import { serverDefaults } from "./config.ts";
  * import assert from "node:assert/strict";
- * const command = buildReceiverCommand({
- *   config: {
- *     host: "127.0.0.1", port: 8787, stateDir: "/var/lib/rootfence",
- *     keysFile: "/var/lib/rootfence/keys.json", binPath: "/usr/sbin:/usr/bin",
- *     mountBase: "/mnt/usb", runner: "direct", sudoPath: "/usr/bin/sudo",
- *     maxRunning: 4, maxQueued: 64, graceMs: 30000, poolSize: 1, poolUses: 100,
- *     poolIdleMs: 300000,
- *   },
+ * const command = buildExecutorCommand({
+ *   config: serverDefaults("/var/lib/rootfence"),
  *   denoPath: "/usr/bin/deno", configPath: "/opt/rf/deno.json", lockPath: "/opt/rf/deno.lock",
- *   entryPath: "/opt/rf/runtime/server/main.ts", killPath: "/usr/bin/kill", binaries: {},
+ *   entryPath: "/opt/rf/runtime/server/executor.ts", killPath: "/usr/bin/kill", binaries: {},
  *   denoDir: "/var/cache/deno", readFiles: [],
  * });
- * assert.ok(command.denoFlags.includes("--allow-net=127.0.0.1:8787"));
+ * assert.ok(command.denoFlags.includes("--allow-net=unix:/var/lib/rootfence/executor.sock"));
  * ```
  */
-export function buildReceiverCommand(options: ReceiverCommandOptions): ReceiverCommand {
+export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverCommand {
   const { config } = options;
   const inside = (path: string) => path.startsWith(`${config.stateDir}/`);
-  const reads = [config.stateDir, ...options.readFiles.filter((f) => !inside(f))];
+  const socket = inside(config.socket) ? [] : [config.socket];
+  const reads = [config.stateDir, ...socket, ...options.readFiles.filter((f) => !inside(f))];
   const runs = config.runner === "sudo"
     ? [config.sudoPath, options.killPath]
     : [options.denoPath, options.killPath];
@@ -71,17 +84,18 @@ export function buildReceiverCommand(options: ReceiverCommandOptions): ReceiverC
     ...loadingFlags(options.configPath, options.lockPath),
     // A bounded heap: the live set is small (queue-bound), but V8 grows lazily under load.
     "--v8-flags=--max-old-space-size=128,--max-semi-space-size=4",
-    `--allow-net=${netAddress(config.host, config.port)}`,
+    // A Unix socket needs a net grant in Deno; this one names a path, no address.
+    `--allow-net=unix:${config.socket}`,
     `--allow-read=${[...new Set(reads)].join(",")}`,
-    `--allow-write=${config.stateDir}`,
+    `--allow-write=${[config.stateDir, ...socket].join(",")}`,
     `--allow-run=${runs.join(",")}`,
   ];
   const binArgs = Object.entries(options.binaries).map(([name, path]) => `--bin=${name}=${path}`);
   const args = [
     ...denoFlags,
     options.entryPath,
-    `--host=${config.host}`,
-    `--port=${config.port}`,
+    `--socket=${config.socket}`,
+    ...(options.socketGroup === undefined ? [] : [`--socket-group=${options.socketGroup}`]),
     `--state-dir=${config.stateDir}`,
     `--keys-file=${config.keysFile}`,
     `--bin-path=${config.binPath}`,
@@ -95,10 +109,45 @@ export function buildReceiverCommand(options: ReceiverCommandOptions): ReceiverC
     `--pool-uses=${config.poolUses}`,
     `--pool-idle-ms=${config.poolIdleMs}`,
     `--deno-path=${options.denoPath}`,
-    `--deno-dir=${options.denoDir}`,
     `--kill-path=${options.killPath}`,
     ...binArgs,
   ];
   const env = { DENO_DIR: options.denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  return { command: options.denoPath, args, env, denoFlags };
+}
+
+/**
+ * Builds the listener's command line: the sealed bundle, its listen address and its executor's
+ * socket, and no other grant of any kind.
+ *
+ * @example
+ * ```ts
+ * import { buildListenerCommand } from "./receiver_flags.ts";
+ * import { serverDefaults } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * const command = buildListenerCommand({
+ *   config: serverDefaults("/var/lib/rootfence"),
+ *   denoPath: "/usr/bin/deno", entryPath: "/opt/rf/dist/listener.js",
+ * });
+ * assert.ok(!command.denoFlags.some((f) => f.startsWith("--allow-run")));
+ * ```
+ */
+export function buildListenerCommand(options: ListenerCommandOptions): ReceiverCommand {
+  const { config } = options;
+  const denoFlags = [
+    ...SEALED_FLAGS,
+    "--v8-flags=--max-old-space-size=64,--max-semi-space-size=4",
+    `--allow-net=${netAddress(config.host, config.port)},unix:${config.socket}`,
+    `--allow-read=${config.socket}`,
+    `--allow-write=${config.socket}`,
+  ];
+  const args = [
+    ...denoFlags,
+    options.entryPath,
+    `--host=${config.host}`,
+    `--port=${config.port}`,
+    `--socket=${config.socket}`,
+  ];
+  const env = { DENO_DIR: NO_DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };
 }

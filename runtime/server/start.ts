@@ -1,19 +1,18 @@
 /**
- * `deno task start`: prepares the state dir and keys, resolves every path once, then runs the
- * receiver under its own narrow flags (see `receiver_flags.ts`) and relays signals to it. This
- * starter reads, writes the first key and spawns; it never listens or connects.
+ * `deno task start`: prepares the state dir and keys, resolves every path once, then starts the
+ * receiver's two processes under their own narrow flags (see `receiver_flags.ts`): first the
+ * executor, then, once its socket exists, the listener, as an unprivileged user when the starter
+ * is root and that user can run it. It relays signals, and when either process ends it ends the
+ * other. This starter reads, writes the first key and spawns; it never listens or connects.
  *
  * @module
  */
 import { resolveBinaries } from "../fence.ts";
 import { defaultDenoDir, firstExisting } from "../launcher.ts";
-import { parseServerConfig, serverHelp } from "./config.ts";
+import { LISTENER, projectPath } from "../paths.ts";
+import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { createKeysFile, loadKeys } from "./keys.ts";
-import { buildReceiverCommand } from "./receiver_flags.ts";
-
-function projectPath(relative: string): string {
-  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
-}
+import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -22,6 +21,93 @@ async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
+  }
+}
+
+/** An account the listener can be switched to. */
+export interface ListenerAccount {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+async function idOf(flag: string, name: string): Promise<number | undefined> {
+  let output;
+  try {
+    output = await new Deno.Command("id", { args: [flag, "--", name], stderr: "null" }).output();
+  } catch {
+    return undefined;
+  }
+  if (output.code !== 0) return undefined;
+  const value = Number(new TextDecoder().decode(output.stdout).trim());
+  return Number.isInteger(value) ? value : undefined;
+}
+
+async function canAs(who: ListenerAccount, command: string, args: string[]): Promise<boolean> {
+  try {
+    const output = await new Deno.Command(command, {
+      args,
+      uid: who.uid,
+      gid: who.gid,
+      clearEnv: true,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return output.code === 0;
+  } catch {
+    // Spawning as the user failed outright (EACCES on the binary or a directory above it).
+    return false;
+  }
+}
+
+/**
+ * Decides who the listener runs as. Only a root starter can switch users; the account must be
+ * able to execute Deno, read the listener bundle and reach the socket's directory. Returns the
+ * account, or the one line that says why the listener stays with the starter's user.
+ */
+export async function listenerAccount(
+  config: ServerConfig,
+  denoPath: string,
+): Promise<ListenerAccount | string> {
+  if (Deno.uid() !== 0) return "";
+  const fix = "; give --listener-user a user that can (see README: Deployment)";
+  const name = config.listenerUser;
+  if (name === "root") return "rootfence: the listener runs as root (--listener-user root)";
+  const uid = await idOf("-u", name);
+  const gid = await idOf("-g", name);
+  if (uid === undefined || gid === undefined) {
+    return `rootfence: the listener runs as root: no user "${name}"${fix}`;
+  }
+  const who = { name, uid, gid };
+  const socketDir = config.socket.slice(0, config.socket.lastIndexOf("/")) || "/";
+  const checks: [string, string[], string][] = [
+    [denoPath, ["--version"], `cannot execute ${denoPath}`],
+    ["test", ["-r", LISTENER.bundle], `cannot read ${LISTENER.bundle}`],
+    ["test", ["-x", socketDir], `cannot reach ${socketDir}`],
+  ];
+  for (const [command, args, why] of checks) {
+    if (!await canAs(who, command, args)) {
+      return `rootfence: the listener runs as root: user "${name}" ${why}${fix}`;
+    }
+  }
+  return who;
+}
+
+async function waitForSocket(path: string, executor: Deno.ChildProcess): Promise<boolean> {
+  let exited = false;
+  void executor.status.then(() => exited = true);
+  for (let i = 0; i < 1500 && !exited; i++) {
+    if ((await Deno.lstat(path).catch(() => undefined))?.isSocket) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+function signal(process: Deno.ChildProcess, name: Deno.Signal): void {
+  try {
+    process.kill(name);
+  } catch {
+    // already gone
   }
 }
 
@@ -66,36 +152,68 @@ export async function main(args: readonly string[]): Promise<number> {
   const sudoPath = config.runner === "sudo"
     ? await firstExisting([config.sudoPath]) ?? config.sudoPath
     : config.sudoPath;
-  const command = buildReceiverCommand({
+  const denoPath = await Deno.realPath(Deno.execPath());
+  const socketInState = config.socket.startsWith(`${config.stateDir}/`);
+  // Traverse-only for others, so the listener's user can reach the socket and nothing else.
+  if (socketInState && Deno.uid() === 0) await Deno.chmod(config.stateDir, 0o711);
+  const account = await listenerAccount(config, denoPath);
+  if (typeof account === "string") {
+    if (socketInState) await Deno.chmod(config.stateDir, 0o700);
+    if (account !== "") console.error(account);
+  }
+  const switched = typeof account === "string" ? undefined : account;
+  const executorCommand = buildExecutorCommand({
     config: { ...config, sudoPath },
-    denoPath: await Deno.realPath(Deno.execPath()),
-    configPath: projectPath("../../deno.json"),
-    lockPath: projectPath("../../deno.lock"),
-    entryPath: projectPath("./main.ts"),
+    denoPath,
+    configPath: projectPath("deno.json"),
+    lockPath: projectPath("deno.lock"),
+    entryPath: projectPath("runtime/server/executor.ts"),
     killPath,
     binaries: await resolveBinaries(config.binPath),
     denoDir,
     readFiles: files,
+    ...(switched === undefined ? {} : { socketGroup: switched.gid }),
   });
+  const listenerCommand = buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle });
   console.error(
-    `rootfence: receiver on http://${config.host}:${config.port} (state ${config.stateDir})`,
+    `rootfence: receiver on http://${config.host}:${config.port} (state ${config.stateDir}; ` +
+      `listener as ${switched?.name ?? (Deno.uid() === 0 ? "root" : "this user")})`,
   );
-  const child = new Deno.Command(command.command, {
-    args: [...command.args],
+  const executor = new Deno.Command(executorCommand.command, {
+    args: [...executorCommand.args],
     clearEnv: true,
-    env: { ...command.env },
+    env: { ...executorCommand.env },
     stdin: "null",
   }).spawn();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
+  if (!await waitForSocket(config.socket, executor)) {
+    signal(executor, "SIGTERM");
+    console.error(`Cannot start: the executor did not open ${config.socket}`);
+    return (await executor.status).code || 1;
+  }
+  const listener = new Deno.Command(listenerCommand.command, {
+    args: [...listenerCommand.args],
+    clearEnv: true,
+    env: { ...listenerCommand.env },
+    stdin: "null",
+    ...(switched === undefined ? {} : { uid: switched.uid, gid: switched.gid }),
+  }).spawn();
+  let stopping = false;
+  for (const name of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(name, () => {
+      stopping = true;
+      // The executor drains first (new triggers get 503 through the listener), then the
+      // listener goes.
+      signal(executor, name);
     });
   }
-  return (await child.status).code;
+  void listener.status.then(() => {
+    if (!stopping) console.error("rootfence: the listener ended; stopping the executor");
+    signal(executor, "SIGTERM");
+  });
+  const code = (await executor.status).code;
+  signal(listener, "SIGTERM");
+  await listener.status;
+  return code;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,102 @@
+/**
+ * The one message schema between the listener (network, unprivileged) and the executor (keys,
+ * journal, children; no IP network). The listener parses HTTP and forwards each request as one
+ * JSON line on its own Unix-socket connection; the executor answers with a head line, body
+ * chunk lines and an end line. Both sides validate every line with these schemas and cap its
+ * size, so a compromised listener can send nothing but a well-formed request, whose signature
+ * the executor then checks itself.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Largest request body the receiver accepts. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Largest body chunk in one line; longer bodies are split. */
+export const CHUNK_BYTES = 48 * 1024;
+
+/** Largest line either side reads: a full request (body in base64 plus headers) fits. */
+export const MAX_LINE_BYTES = 192 * 1024;
+
+/** Request headers the listener forwards; the app reads nothing else. */
+export const FORWARDED_HEADERS: readonly string[] = [
+  "accept",
+  "cache-control",
+  "content-type",
+  "last-event-id",
+  "prefer",
+  "webhook-id",
+  "webhook-signature",
+  "webhook-timestamp",
+  "x-request-id",
+];
+
+const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
+const Headers = z.array(z.tuple([z.string().regex(HEADER_NAME), z.string().max(8192)])).max(64);
+const base64 = (maxBytes: number) => z.base64().max(Math.ceil(maxBytes / 3) * 4);
+
+/** One HTTP request, as the listener forwards it. */
+export const BridgeRequest = z.strictObject({
+  method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+  /** Path and query, exactly as received. */
+  path: z.string().max(4096).regex(/^\/[\x21-\x7e]*$/),
+  headers: Headers,
+  body: base64(MAX_BODY_BYTES),
+});
+/** A request line, decoded. */
+export type BridgeRequest = z.infer<typeof BridgeRequest>;
+
+/** What the executor answers, line by line: a head, then chunks, then the end. */
+export const BridgeReply = z.union([
+  z.strictObject({ status: z.int().min(100).max(599), headers: Headers }),
+  z.strictObject({ chunk: base64(CHUNK_BYTES) }),
+  z.strictObject({ end: z.literal(true) }),
+]);
+/** A reply line, decoded. */
+export type BridgeReply = z.infer<typeof BridgeReply>;
+
+/** Encodes bytes as base64 for a line. */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+/** Decodes a validated base64 field. */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * The forwarded request as the listener builds it from an HTTP request, validated.
+ *
+ * @throws {z.ZodError} When the method, path or a header is outside the schema.
+ *
+ * @example
+ * ```ts
+ * import { bridgeRequest, BridgeRequest } from "./bridge.ts";
+ * import assert from "node:assert/strict";
+ * const line = bridgeRequest("POST", "/hooks/sensors", new Headers({ "webhook-id": "m1",
+ *   cookie: "dropped" }), new TextEncoder().encode("{}"));
+ * assert.deepEqual(BridgeRequest.parse(line).headers, [["webhook-id", "m1"]]);
+ * ```
+ */
+export function bridgeRequest(
+  method: string,
+  path: string,
+  headers: Headers,
+  body: Uint8Array,
+): BridgeRequest {
+  const kept: [string, string][] = [];
+  for (const name of FORWARDED_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) kept.push([name, value]);
+  }
+  return BridgeRequest.parse({ method, path, headers: kept, body: toBase64(body) });
+}
