@@ -12,17 +12,18 @@ import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import { firstExisting } from "../launcher.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
-import { buildReceiverCommand } from "../server/receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
 import { sudoersFile } from "./sudoers.ts";
-import { systemdUnit } from "./systemd.ts";
+import { systemdUnits } from "./systemd.ts";
 
 const USAGE = `Usage:
   deno task sudoers --user <svc> --install-dir <dir> [--deno <path>] [--bin-path <dirs>]
                     [--mount-base <dir>] [--sudo-path <path>] [--out <file>]
-  deno task systemd --install-dir <dir> [--mode sudo|direct] [--user <svc>] [--state-dir <dir>]
+  deno task systemd --install-dir <dir> [--mode sudo|direct] [--user <svc>]
+                    [--listener-user <user>] [--state-dir <dir>] [--socket <path>]
                     [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
                     [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] [--mount-base <dir>]
-                    [--out <file>]
+                    [--out-dir <dir>]
   deno task keygen --keys-file <file>`;
 
 const STRING = { type: "string" } as const;
@@ -78,9 +79,11 @@ async function systemd(args: string[]): Promise<void> {
     options: {
       mode: STRING,
       user: STRING,
+      "listener-user": STRING,
       "install-dir": STRING,
       "state-dir": STRING,
       "keys-file": STRING,
+      socket: STRING,
       host: STRING,
       port: STRING,
       allow: { type: "string", multiple: true },
@@ -90,12 +93,13 @@ async function systemd(args: string[]): Promise<void> {
       "bin-path": STRING,
       "mount-base": STRING,
       "sudo-path": STRING,
-      out: STRING,
+      "out-dir": STRING,
     },
   });
   const mode = v.mode ?? "sudo";
   if (mode !== "sudo" && mode !== "direct") throw new Usage("--mode is sudo or direct");
   const user = mode === "sudo" ? required(v.user, "user") : "root";
+  const listenerUser = v["listener-user"] ?? "rootfence-http";
   const installDir = required(v["install-dir"], "install-dir", true);
   const stateDir = v["state-dir"] ?? "/var/lib/rootfence";
   const keysFile = v["keys-file"] ?? `${stateDir}/keys.json`;
@@ -104,31 +108,72 @@ async function systemd(args: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Usage("--port is 1..65535");
   const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
   const readFiles = [keysFile, ...await secretFilesOf(keysFile).catch(() => [])];
-  const receiver = buildReceiverCommand({
-    config: {
-      ...serverDefaults(stateDir),
-      host: v.host ?? "127.0.0.1",
-      port,
-      keysFile,
-      binPath,
-      mountBase: v["mount-base"] ?? DEFAULT_MOUNT_BASE,
-      runner: mode,
-      sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
-      graceMs,
-    },
-    denoPath: v.deno ?? await Deno.realPath(Deno.execPath()),
+  const denoPath = v.deno ?? await Deno.realPath(Deno.execPath());
+  const config = {
+    ...serverDefaults(stateDir),
+    host: v.host ?? "127.0.0.1",
+    port,
+    keysFile,
+    socket: v.socket ?? "/run/rootfence/executor.sock",
+    listenerUser,
+    binPath,
+    mountBase: v["mount-base"] ?? DEFAULT_MOUNT_BASE,
+    runner: mode,
+    sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
+    graceMs,
+  } as const;
+  const gid = await groupId(listenerUser);
+  const executor = buildExecutorCommand({
+    config,
+    denoPath,
     configPath: `${installDir}/deno.json`,
     lockPath: `${installDir}/deno.lock`,
-    entryPath: `${installDir}/runtime/server/main.ts`,
+    entryPath: `${installDir}/runtime/server/executor.ts`,
     killPath: await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill",
     binaries: await resolveBinaries(binPath),
     denoDir: v["deno-dir"] ?? "/var/cache/rootfence/deno",
     readFiles,
+    socketGroup: gid,
   });
-  await emit(
-    systemdUnit({ mode, user, receiver, stateDir, graceMs, allow: v.allow ?? [] }),
-    v.out,
-  );
+  const listener = buildListenerCommand({
+    config,
+    denoPath,
+    entryPath: `${installDir}/dist/listener.js`,
+  });
+  const units = systemdUnits({
+    mode,
+    user,
+    listenerUser,
+    executor,
+    listener,
+    stateDir,
+    graceMs,
+    allow: v.allow ?? [],
+  });
+  const outDir = v["out-dir"];
+  for (const [name, text] of Object.entries(units)) {
+    if (outDir === undefined) console.log(`# ${name}\n${text.trimEnd()}\n`);
+    else {
+      await Deno.writeTextFile(`${outDir}/${name}`, text);
+      console.log(`wrote ${outDir}/${name}`);
+    }
+  }
+}
+
+async function groupId(name: string): Promise<number> {
+  let output;
+  try {
+    output = await new Deno.Command("id", { args: ["-g", "--", name], stderr: "null" }).output();
+  } catch {
+    throw new Usage("Cannot look up the listener's user: no id binary");
+  }
+  if (output.code !== 0) {
+    throw new Usage(
+      `Cannot find user "${name}": create it first (useradd --system --no-create-home ` +
+        `--shell /usr/sbin/nologin ${name}) or pass --listener-user`,
+    );
+  }
+  return Number(new TextDecoder().decode(output.stdout).trim());
 }
 
 async function keygen(args: string[]): Promise<void> {

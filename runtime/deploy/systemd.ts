@@ -1,27 +1,39 @@
 /**
- * The systemd unit for the receiver. Its `ExecStart` is the receiver's exact fenced command line
- * (the same builder `deno task start` and the audit use).
+ * The systemd units for the receiver's two processes, each `ExecStart` the exact fenced command
+ * line from the same builders `deno task start` and the audit use:
  *
- * In sudo mode only hardening that keeps sudo working is used: `NoNewPrivileges=` and every
- * option that implies it (`RestrictAddressFamilies=`, `SystemCallFilter=`, `Protect*=`,
- * `PrivateDevices=`, ...) would stop sudo, and a private mount namespace would keep mounts away
- * from the host. The direct-mode variant (root, no sudo) can add `NoNewPrivileges=` and friends,
- * but still no mount-namespace options: mount-usb and pct must act on the host.
+ * - `rootfence.service`, the executor: keys, journal, children; root (direct) or the service
+ *   user (sudo). Its socket lives in `RuntimeDirectory=rootfence`. In sudo mode only hardening
+ *   that keeps sudo working is used: `NoNewPrivileges=` and every option that implies it would
+ *   stop sudo, and a private mount namespace would keep mounts away from the host. Direct mode
+ *   adds `NoNewPrivileges=` and friends, but still no mount-namespace options: mount-usb and pct
+ *   must act on the host.
+ * - `rootfence-listener.service`, the listener: HTTP only, as its own unprivileged user, with
+ *   everything systemd can take away taken away (it needs one port, one socket and one file).
  *
  * @module
  */
 import type { ReceiverCommand } from "../server/receiver_flags.ts";
 
-/** What the unit is generated from. */
+/** What the units are generated from. */
 export interface UnitOptions {
   readonly mode: "sudo" | "direct";
-  /** The service user (sudo mode); direct mode runs as root. */
+  /** The executor's service user (sudo mode); direct mode runs it as root. */
   readonly user: string;
-  readonly receiver: ReceiverCommand;
+  /** The listener's own unprivileged user; its group may connect to the executor's socket. */
+  readonly listenerUser: string;
+  readonly executor: ReceiverCommand;
+  readonly listener: ReceiverCommand;
   readonly stateDir: string;
   readonly graceMs: number;
   /** Who may connect besides localhost, as IPAddressAllow= entries. */
   readonly allow: readonly string[];
+}
+
+/** The generated units, by file name. */
+export interface Units {
+  readonly "rootfence.service": string;
+  readonly "rootfence-listener.service": string;
 }
 
 /** Quotes one ExecStart word for systemd: `%` and `$` doubled, quotes where needed. */
@@ -30,35 +42,44 @@ export function unitWord(word: string): string {
   return /[\s"'\\;]/.test(escaped) ? `"${escaped.replace(/(["\\])/g, "\\$1")}"` : escaped;
 }
 
-/** Renders `rootfence.service`. */
-export function systemdUnit(options: UnitOptions): string {
-  const { receiver } = options;
-  const env = Object.entries(receiver.env).map(([k, v]) => `${k}=${v}`).join(" ");
+function exec(command: ReceiverCommand): string[] {
+  const env = Object.entries(command.env).map(([k, v]) => `${k}=${v}`).join(" ");
+  return [
+    `ExecStart=${[command.command, ...command.args].map(unitWord).join(" ")}`,
+    `Environment=${env}`,
+  ];
+}
+
+/** Renders `rootfence.service`, the executor. */
+export function executorUnit(options: UnitOptions): string {
   const stateName = options.stateDir.replace(/^\/var\/lib\//, "");
   const stopSeconds = Math.ceil(options.graceMs / 1000) + 15;
   const service = [
     "[Unit]",
-    "Description=rootfence webhook receiver (permission-fenced Proxmox host ops)",
-    "After=network.target",
+    "Description=rootfence executor (keys, journal and permission-fenced Proxmox host ops)",
+    "Wants=rootfence-listener.service",
     "",
     "[Service]",
     "Type=exec",
     ...(options.mode === "sudo"
       ? [`User=${options.user}`, `Group=${options.user}`]
       : ["User=root"]),
-    `ExecStart=${[receiver.command, ...receiver.args].map(unitWord).join(" ")}`,
-    `Environment=${env}`,
+    "# Membership lets the executor hand its socket to the listener's group, and no one else.",
+    `SupplementaryGroups=${options.listenerUser}`,
+    ...exec(options.executor),
     "Restart=on-failure",
     "RestartSec=2s",
-    "# SIGTERM to the receiver alone: it drains for --grace, then kills its children itself.",
+    "# SIGTERM to the executor alone: it drains for --grace, then kills its children itself.",
     "KillMode=mixed",
     `TimeoutStopSec=${stopSeconds}s`,
     "UMask=0077",
     ...(options.stateDir.startsWith("/var/lib/")
       ? [`StateDirectory=${stateName}`, "StateDirectoryMode=0700"]
       : []),
+    "RuntimeDirectory=rootfence",
+    "RuntimeDirectoryMode=0711",
+    "# No IP at all: the executor talks to its listener over a Unix socket only.",
     "IPAddressDeny=any",
-    `IPAddressAllow=localhost${options.allow.map((a) => ` ${a}`).join("")}`,
     "MemoryMax=512M",
     "TasksMax=256",
     "LimitNOFILE=4096",
@@ -67,7 +88,7 @@ export function systemdUnit(options: UnitOptions): string {
     service.push(
       "# Direct mode runs no sudo, so privilege escalation can be closed off entirely.",
       "NoNewPrivileges=yes",
-      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+      "RestrictAddressFamilies=AF_UNIX AF_NETLINK",
       "LockPersonality=yes",
       "RestrictRealtime=yes",
       "SystemCallArchitectures=native",
@@ -79,4 +100,111 @@ export function systemdUnit(options: UnitOptions): string {
     );
   }
   return [...service, "", "[Install]", "WantedBy=multi-user.target", ""].join("\n");
+}
+
+/** Renders `rootfence-listener.service`, the listener. */
+export function listenerUnit(options: UnitOptions): string {
+  return [
+    "[Unit]",
+    "Description=rootfence listener (HTTP only; forwards signed requests to the executor)",
+    "BindsTo=rootfence.service",
+    "After=rootfence.service network.target",
+    "",
+    "[Service]",
+    "Type=exec",
+    `User=${options.listenerUser}`,
+    `Group=${options.listenerUser}`,
+    ...exec(options.listener),
+    "Restart=on-failure",
+    "RestartSec=2s",
+    "UMask=0077",
+    "IPAddressDeny=any",
+    `IPAddressAllow=localhost${options.allow.map((a) => ` ${a}`).join("")}`,
+    "MemoryMax=256M",
+    "TasksMax=64",
+    "LimitNOFILE=4096",
+    "# It needs one port, one socket and one file: take everything else away.",
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "PrivateMounts=yes",
+    "DevicePolicy=closed",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectProc=invisible",
+    "ProcSubset=pid",
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "RemoveIPC=yes",
+    "KeyringMode=private",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @resources @mount @swap @reboot @raw-io @module @obsolete",
+    "SystemCallErrorNumber=EPERM",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** Renders both units. */
+export function systemdUnits(options: UnitOptions): Units {
+  return {
+    "rootfence.service": executorUnit(options),
+    "rootfence-listener.service": listenerUnit(options),
+  };
+}
+
+/** One unit's exposure as `systemd-analyze security` rates it (0 best, 10 worst). */
+export interface Exposure {
+  readonly unit: string;
+  readonly score: number;
+  readonly rating: string;
+}
+
+/**
+ * Rates unit files offline with `systemd-analyze security --offline=true`. Needs run for
+ * systemd-analyze and read/write of a temporary dir.
+ *
+ * @returns One rating per unit, or `undefined` when systemd-analyze is not installed.
+ */
+export async function rateUnits(units: Units): Promise<Exposure[] | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-units-" });
+  try {
+    const rated: Exposure[] = [];
+    for (const [name, text] of Object.entries(units)) {
+      const path = `${dir}/${name}`;
+      await Deno.writeTextFile(path, text);
+      let output;
+      try {
+        output = await new Deno.Command("systemd-analyze", {
+          args: ["security", "--offline=true", "--no-pager", path],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      }
+      const text2 = new TextDecoder().decode(output.stdout);
+      const match = /Overall exposure level for \S+: ([0-9.]+) (\S+)/.exec(text2);
+      if (match === null) throw new Error(`Cannot rate ${name}: ${text2.slice(-200)}`);
+      rated.push({ unit: name, score: Number(match[1]), rating: match[2]!.replace(/\W/g, "") });
+    }
+    return rated;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -1,30 +1,50 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "../server/config.ts";
-import { buildReceiverCommand } from "../server/receiver_flags.ts";
-import { systemdUnit, unitWord } from "./systemd.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { rateUnits, systemdUnits, unitWord } from "./systemd.ts";
 
-const receiver = (runner: "sudo" | "direct") =>
-  buildReceiverCommand({
-    config: { ...serverDefaults("/var/lib/rootfence"), runner },
+const config = (runner: "sudo" | "direct") => ({
+  ...serverDefaults("/var/lib/rootfence"),
+  runner,
+  socket: "/run/rootfence/executor.sock",
+});
+
+const executor = (runner: "sudo" | "direct") =>
+  buildExecutorCommand({
+    config: config(runner),
     denoPath: "/bin/true",
     configPath: "/opt/rootfence/deno.json",
     lockPath: "/opt/rootfence/deno.lock",
-    entryPath: "/opt/rootfence/runtime/server/main.ts",
+    entryPath: "/opt/rootfence/runtime/server/executor.ts",
     killPath: "/usr/bin/kill",
     binaries: { smartctl: "/usr/sbin/smartctl" },
     denoDir: "/var/cache/rootfence/deno",
     readFiles: ["/var/lib/rootfence/keys.json"],
+    socketGroup: 998,
   });
 
-function unit(mode: "sudo" | "direct") {
-  return systemdUnit({
+const listener = (runner: "sudo" | "direct") =>
+  buildListenerCommand({
+    config: config(runner),
+    denoPath: "/bin/true",
+    entryPath: "/opt/rootfence/dist/listener.js",
+  });
+
+function units(mode: "sudo" | "direct") {
+  return systemdUnits({
     mode,
     user: "rootfence",
-    receiver: receiver(mode),
+    listenerUser: "rootfence-http",
+    executor: executor(mode),
+    listener: listener(mode),
     stateDir: "/var/lib/rootfence",
     graceMs: 30_000,
     allow: ["10.0.0.0/24"],
   });
+}
+
+function unit(mode: "sudo" | "direct") {
+  return units(mode)["rootfence.service"];
 }
 
 function keys(text: string): Map<string, string> {
@@ -50,16 +70,35 @@ const BREAK_SUDO = [
   "MemoryDenyWriteExecute",
 ];
 
-Deno.test("sudo-mode unit runs the fenced receiver as the service user, with sudo-safe hardening only", () => {
+Deno.test("sudo-mode executor unit runs as the service user, with sudo-safe hardening only", () => {
   const k = keys(unit("sudo"));
   assert.equal(k.get("User"), "rootfence");
-  assert.equal(k.get("ExecStart"), [receiver("sudo").command, ...receiver("sudo").args].join(" "));
+  assert.equal(k.get("ExecStart"), [executor("sudo").command, ...executor("sudo").args].join(" "));
   assert.equal(k.get("IPAddressDeny"), "any");
-  assert.equal(k.get("IPAddressAllow"), "localhost 10.0.0.0/24");
+  assert.equal(k.has("IPAddressAllow"), false, "the executor reaches no IP address at all");
+  assert.equal(k.get("SupplementaryGroups"), "rootfence-http");
+  assert.equal(k.get("RuntimeDirectory"), "rootfence");
   assert.equal(k.get("UMask"), "0077");
   assert.equal(k.get("KillMode"), "mixed");
   assert.equal(k.get("StateDirectory"), "rootfence");
   for (const key of BREAK_SUDO) assert.equal(k.has(key), false, key);
+});
+
+Deno.test("the listener unit runs the sealed listener as its own user with everything else taken away", () => {
+  for (const mode of ["sudo", "direct"] as const) {
+    const k = keys(units(mode)["rootfence-listener.service"]);
+    assert.equal(k.get("User"), "rootfence-http");
+    assert.equal(
+      k.get("ExecStart"),
+      [listener(mode).command, ...listener(mode).args].join(" "),
+    );
+    assert.equal(k.get("BindsTo"), "rootfence.service");
+    assert.equal(k.get("IPAddressAllow"), "localhost 10.0.0.0/24");
+    for (const key of ["NoNewPrivileges", "ProtectSystem", "PrivateDevices", "PrivateTmp"]) {
+      assert.ok(k.has(key), key);
+    }
+    assert.equal(k.get("CapabilityBoundingSet"), "");
+  }
 });
 
 Deno.test("direct-mode unit runs as root and adds NoNewPrivileges but no mount namespace", () => {
@@ -95,8 +134,12 @@ Deno.test({
       for (const mode of ["sudo", "direct"] as const) {
         const path = `${dir}/rootfence.service`;
         await Deno.writeTextFile(path, unit(mode));
+        await Deno.writeTextFile(
+          `${dir}/rootfence-listener.service`,
+          units(mode)["rootfence-listener.service"],
+        );
         const output = await new Deno.Command("/usr/bin/systemd-analyze", {
-          args: ["verify", path],
+          args: ["verify", path, `${dir}/rootfence-listener.service`],
           stdout: "piped",
           stderr: "piped",
         }).output();
@@ -106,6 +149,28 @@ Deno.test({
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "systemd-analyze security rates the listener unit OK or better in both modes",
+  ignore: (() => {
+    try {
+      Deno.statSync("/usr/bin/systemd-analyze");
+      return false;
+    } catch {
+      console.log("skip: systemd-analyze not installed");
+      return true;
+    }
+  })(),
+  async fn() {
+    for (const mode of ["sudo", "direct"] as const) {
+      const rated = await rateUnits(units(mode));
+      assert.ok(rated !== undefined);
+      const listenerRating = rated.find((r) => r.unit === "rootfence-listener.service")!;
+      assert.ok(listenerRating.score < 2, `${mode}: ${JSON.stringify(rated)}`);
+      assert.match(listenerRating.rating, /^(OK|SAFE)$/);
     }
   },
 });
