@@ -10,34 +10,11 @@ import { BridgeReply, bridgeRequest, fromBase64 } from "../runtime/server/bridge
 import { serverDefaults } from "../runtime/server/config.ts";
 import { buildExecutorCommand, buildListenerCommand } from "../runtime/server/receiver_flags.ts";
 import { LineReader } from "../runtime/lines.ts";
+import { receiverProbeProblems, runReceiverProbe } from "../runtime/audit/receiver_live.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
-const PROBE = projectPath("tests/_receiver_probe.ts");
-
-async function probeUnder(command: { command: string; args: readonly string[]; env: object }, {
-  denoFlags,
-  stateDir,
-  socket,
-  port,
-}: { denoFlags: readonly string[]; stateDir: string; socket: string; port: number }) {
-  const output = await new Deno.Command(command.command, {
-    args: [
-      ...command.args.slice(0, denoFlags.length),
-      PROBE,
-      stateDir,
-      command.command,
-      socket,
-      `${port}`,
-    ],
-    clearEnv: true,
-    env: { ...command.env } as Record<string, string>,
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return JSON.parse(new TextDecoder().decode(output.stdout)) as Record<string, string>;
-}
-
 Deno.test("the listener's flags refuse every run (no deno eval -A), files, env and other hosts", async () => {
   const stateDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-listener-" }));
   try {
@@ -47,21 +24,27 @@ Deno.test("the listener's flags refuse every run (no deno eval -A), files, env a
       denoPath: await Deno.realPath(Deno.execPath()),
       entryPath: LISTENER.bundle,
     });
-    const results = await probeUnder(command, {
-      denoFlags: command.denoFlags,
+    const results = await runReceiverProbe(command, {
       stateDir,
       socket: config.socket,
       port: 58789,
     });
+    assert.deepEqual(receiverProbeProblems("listener", results), []);
+    // The attack on the old receiver flags: Deno's run grant is --allow-all.
     assert.match(results["run deno eval -A"]!, /^NotCapable: Requires run access/);
-    assert.match(results["run /bin/sh"]!, /^NotCapable: Requires run access/);
-    assert.match(results["fetch http://127.0.0.1:9999/"]!, /^NotCapable: Requires net access/);
-    assert.match(results["connect 1.1.1.1:443"]!, /^NotCapable: Requires net access/);
-    assert.match(results["read /etc/passwd"]!, /^NotCapable: Requires read access/);
-    assert.match(results["write state dir"]!, /^NotCapable: Requires write access/);
     assert.match(results["read state dir"]!, /^NotCapable: Requires read access/);
-    assert.match(results["env HOME"]!, /^NotCapable: Requires env access/);
-    assert.equal(results["listen 127.0.0.1:58789"], "allowed");
+    assert.equal(results["listen port"], "allowed");
+
+    // Control: the same probe under the old receiver's grant gets root through deno eval -A.
+    const oldGrant = `--allow-run=${command.command}`;
+    const old = {
+      ...command,
+      args: ["run", oldGrant, ...command.args.slice(1)],
+      denoFlags: ["run", oldGrant, ...command.denoFlags.slice(1)],
+    };
+    const escaped = await runReceiverProbe(old, { stateDir, socket: config.socket, port: 58789 });
+    assert.equal(escaped["run deno eval -A"], "allowed");
+    assert.match(receiverProbeProblems("listener", escaped).join("\n"), /deno eval -A/);
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
@@ -82,20 +65,13 @@ Deno.test("the executor's flags refuse every IP address, other files, env and ot
       denoDir: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
       readFiles: [],
     });
-    const results = await probeUnder(command, {
-      denoFlags: command.denoFlags,
+    const results = await runReceiverProbe(command, {
       stateDir,
       socket: config.socket,
       port: 58790,
     });
-    assert.match(results["listen 127.0.0.1:58790"]!, /^NotCapable: Requires net access/);
-    assert.match(results["fetch http://127.0.0.1:9999/"]!, /^NotCapable: Requires net access/);
-    assert.match(results["connect 1.1.1.1:443"]!, /^NotCapable: Requires net access/);
-    assert.match(results["read /etc/passwd"]!, /^NotCapable: Requires read access/);
-    assert.match(results["write /tmp/x"]!, /^NotCapable: Requires write access/);
-    assert.match(results["env HOME"]!, /^NotCapable: Requires env access/);
-    assert.match(results["run /bin/sh"]!, /^NotCapable: Requires run access/);
-    assert.equal(results["write state dir"], "allowed");
+    assert.deepEqual(receiverProbeProblems("executor", results), []);
+    assert.match(results["listen port"]!, /^NotCapable: Requires net access/);
     assert.equal(results["listen unix socket"], "allowed");
   } finally {
     await Deno.remove(stateDir, { recursive: true });

@@ -1,8 +1,11 @@
 /**
- * Started under one receiver process's exact flags (only the entry swapped): tries what that
- * process must not do, and what it must, and prints the outcomes as one JSON object.
+ * The receiver probe: started under the listener's or the executor's exact flags (only the
+ * entry swapped), it tries what that process must not do, and what it must, and prints the
+ * outcomes as one JSON object. It imports nothing, so it runs under the listener's sealed flags.
  *
  * Arguments: the state dir, the Deno binary, the executor's socket and the listen port.
+ *
+ * @module
  */
 const [stateDir, denoPath, socket, port] = Deno.args as [string, string, string, string];
 const results: Record<string, string> = {};
@@ -35,7 +38,7 @@ await attempt("env HOME", () => Deno.env.get("HOME"));
 await attempt("write state dir", () => Deno.writeTextFile(`${stateDir}/probe`, "x"));
 await attempt("read state dir", () => Deno.readDir(stateDir)[Symbol.asyncIterator]().next());
 await attempt(
-  `listen 127.0.0.1:${port}`,
+  "listen port",
   () => Deno.listen({ hostname: "127.0.0.1", port: Number(port) }).close(),
 );
 await attempt("listen unix socket", () => {
