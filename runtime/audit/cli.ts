@@ -1,11 +1,13 @@
 /**
- * `deno task audit [--out <dir>] [--bin-path <dirs>] [--install <dir> --service-user <user>
- * [--deno-dir <dir>]] [--markdown]`: runs the permission audit, prints a table, writes
- * `audit.json` and `audit.junit.xml`, and exits 0 only when every check holds.
+ * `deno task audit [--out <dir>] [--bin-path <dirs>] [--mount-base <dir>] [--service-user <user>
+ * (--install <dir> [--deno <path>] | --sudoers <file>) [--deno-dir <dir>]] [--markdown]`: runs
+ * the permission audit, prints a table, writes `audit.json` and `audit.junit.xml`, and
+ * exits 0 only when every check holds.
  *
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
+import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../../ops/mount_usb/mod.ts";
 import { parseArgs } from "../args.ts";
 import { junitXml } from "./junit.ts";
 import { runAudit } from "./mod.ts";
@@ -16,9 +18,15 @@ const USAGE = `Usage: deno task audit [options]
 
   --out <dir>            where audit.json and audit.junit.xml go (default ./.rootfence/audit)
   --bin-path <dirs>      where fenced binaries are found (default /usr/sbin:/usr/bin:/sbin:/bin)
-  --install <dir>        check a deployment: nothing root runs may be writable by...
-  --service-user <user>  ...this user (needs --install)
-  --deno-dir <dir>       the Deno cache root uses (default /root/.cache/deno)
+  --service-user <user>  check a sudo deployment: nothing its pinned sudoers lines make root
+                         load or execute may be changeable by this user (needs --install or
+                         --sudoers); decided by access checks run as the user
+  --install <dir>        the install dir; the lines checked are those "deno task sudoers"
+                         generates for it (with --deno, --mount-base and --bin-path)...
+  --sudoers <file>       ...or those of an installed drop-in, e.g. /etc/sudoers.d/rootfence
+  --deno <path>          the Deno binary the generated lines pin (default: this Deno)
+  --mount-base <dir>     the deployment's mount base (default /mnt/usb), for every check
+  --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
   --markdown             print the README's op -> flags table and exit`;
 
 function table(report: AuditReport): string {
@@ -32,6 +40,28 @@ function table(report: AuditReport): string {
   return [...lines, "", report.ok ? "audit: every check holds" : "audit: FAILED"].join("\n");
 }
 
+/** The usage error in the install options, if any. */
+function installProblem(values: Readonly<Record<string, string | boolean | undefined>>) {
+  const given = (name: string) => values[name] !== undefined;
+  if (!given("service-user")) {
+    const stray = ["install", "sudoers", "deno", "deno-dir"].find(given);
+    return stray === undefined ? undefined : `--${stray} needs --service-user`;
+  }
+  if (!given("install") && !given("sudoers")) return "--service-user needs --install or --sudoers";
+  if (given("sudoers") && given("deno")) {
+    return "--deno pins the generated lines; an installed --sudoers already names its Deno";
+  }
+  for (const name of ["install", "sudoers", "deno", "mount-base", "deno-dir"]) {
+    const value = values[name];
+    if (typeof value === "string" && !value.startsWith("/")) {
+      return `--${name} must be an absolute path, not "${value}"`;
+    }
+  }
+  const base = values["mount-base"];
+  const bad = typeof base === "string" ? mountBaseProblem(base) : undefined;
+  return bad === undefined ? undefined : `--mount-base "${base}": ${bad}`;
+}
+
 /** Runs the audit CLI and returns its exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   let values;
@@ -43,6 +73,9 @@ export async function main(args: readonly string[]): Promise<number> {
         "bin-path": { type: "string" },
         install: { type: "string" },
         "service-user": { type: "string" },
+        sudoers: { type: "string" },
+        deno: { type: "string" },
+        "mount-base": { type: "string" },
         "deno-dir": { type: "string" },
         markdown: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -61,16 +94,23 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(flagsTable(OPS));
     return 0;
   }
-  if ((values.install === undefined) !== (values["service-user"] === undefined)) {
-    console.error(`--install and --service-user go together\n\n${USAGE}`);
+  const user = values["service-user"];
+  const problem = installProblem(values);
+  if (problem !== undefined) {
+    console.error(`${problem}\n\n${USAGE}`);
     return 2;
   }
+  const mountBase = values["mount-base"] ?? DEFAULT_MOUNT_BASE;
   const report = await runAudit({
     ...(values["bin-path"] === undefined ? {} : { binPath: values["bin-path"] }),
-    ...(values.install === undefined ? {} : {
+    mountBase,
+    ...(user === undefined ? {} : {
       install: {
-        dir: values.install,
-        user: values["service-user"]!,
+        user,
+        ...(values.install === undefined ? {} : { dir: values.install }),
+        ...(values.sudoers === undefined ? {} : { sudoersPath: values.sudoers }),
+        ...(values.deno === undefined ? {} : { denoPath: values.deno }),
+        mountBase,
         denoDir: values["deno-dir"] ?? "/root/.cache/deno",
       },
     }),
