@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import {
+  BridgeReply,
+  BridgeRequest,
+  bridgeRequest,
+  fromBase64,
+  MAX_BODY_BYTES,
+  toBase64,
+} from "./bridge.ts";
+
+const valid = {
+  method: "POST",
+  path: "/hooks/sensors?x=1",
+  headers: [["webhook-id", "msg_1"]],
+  body: toBase64(new TextEncoder().encode("{}")),
+};
+
+Deno.test("BridgeRequest accepts a forwarded request and nothing beside it", () => {
+  assert.equal(BridgeRequest.safeParse(valid).success, true);
+  const refused: unknown[] = [
+    { ...valid, admin: true },
+    { ...valid, method: "TRACE" },
+    { ...valid, method: "post" },
+    { ...valid, path: "hooks/sensors" },
+    { ...valid, path: "/hooks/sensors\r\nx: y" },
+    { ...valid, path: "/hooks /sensors" },
+    { ...valid, path: "http://evil/hooks/sensors" },
+    { ...valid, headers: [["Webhook-Id", "x"]] },
+    { ...valid, headers: [["webhook-id\r\nx", "x"]] },
+    { ...valid, headers: [["x", "y".repeat(8193)]] },
+    { ...valid, headers: Array.from({ length: 65 }, (_, i) => [`h${i}`, "v"]) },
+    { ...valid, body: "not base64!" },
+    { ...valid, body: toBase64(new Uint8Array(MAX_BODY_BYTES + 3)) },
+    { ...valid, body: undefined },
+  ];
+  for (const frame of refused) {
+    assert.equal(BridgeRequest.safeParse(frame).success, false, JSON.stringify(frame).slice(0, 80));
+  }
+});
+
+Deno.test("BridgeReply is a head, a chunk or the end, exactly", () => {
+  assert.equal(
+    BridgeReply.safeParse({ status: 202, headers: [["location", "/jobs/1"]] }).success,
+    true,
+  );
+  assert.equal(BridgeReply.safeParse({ chunk: toBase64(new Uint8Array([1, 2])) }).success, true);
+  assert.equal(BridgeReply.safeParse({ end: true }).success, true);
+  for (
+    const reply of [{ status: 99, headers: [] }, { end: false }, { chunk: 1 }, {}, {
+      end: true,
+      x: 1,
+    }]
+  ) {
+    assert.equal(BridgeReply.safeParse(reply).success, false, JSON.stringify(reply));
+  }
+});
+
+Deno.test("bridgeRequest() forwards only the headers the app reads, and the body byte for byte", () => {
+  const body = new Uint8Array(256).map((_, i) => i);
+  const line = bridgeRequest(
+    "POST",
+    "/hooks/smart",
+    new Headers({
+      "webhook-id": "msg_2",
+      "webhook-signature": "v1,abc",
+      cookie: "session=1",
+      authorization: "Bearer x",
+      "x-forwarded-for": "10.0.0.1",
+    }),
+    body,
+  );
+  assert.deepEqual(line.headers, [["webhook-id", "msg_2"], ["webhook-signature", "v1,abc"]]);
+  assert.deepEqual(fromBase64(line.body), body);
+});
+
+Deno.test("bridgeRequest() throws for what the schema refuses, so the listener answers 400", () => {
+  assert.throws(() => bridgeRequest("TRACE", "/", new Headers(), new Uint8Array()));
+  assert.throws(() => bridgeRequest("GET", "/a b", new Headers(), new Uint8Array()));
+});
