@@ -133,7 +133,7 @@ export async function webhook(workloads: readonly Workload[], dir: string): Prom
   };
 }
 
-/** rootfence: the real receiver (starter, fenced main, pooled fenced children). */
+/** rootfence: the real receiver (starter, listener, executor, pooled fenced children). */
 export async function rootfence(
   binPath: string,
   dir: string,
@@ -160,13 +160,15 @@ export async function rootfence(
   const lines = starter.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let listening: { port: number; pid: number } | undefined;
-  while (listening === undefined) {
+  let executorPid: number | undefined;
+  while (listening === undefined || executorPid === undefined) {
     const { value, done } = await lines.read();
     if (done) throw new Error("receiver exited before listening");
     buffer += value;
     for (const line of buffer.split("\n").slice(0, -1)) {
       const doc = JSON.parse(line);
       if (doc.kind === "listening") listening = { port: doc.port, pid: doc.pid };
+      if (doc.kind === "ready") executorPid = doc.pid;
     }
     buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
   }
@@ -175,7 +177,12 @@ export async function rootfence(
     while (!(await lines.read()).done);
   })();
   await new Promise((r) => setTimeout(r, 1000)); // let the pool finish pre-starting
-  const idleRss = await rssOf(listening.pid);
+  // The receiver is two processes (listener and executor): both count.
+  const receiverRss = async () => {
+    const [a, b] = await Promise.all([rssOf(listening!.pid), rssOf(executorPid!)]);
+    return { peakMiB: a.peakMiB + b.peakMiB, nowMiB: a.nowMiB + b.nowMiB };
+  };
+  const idleRss = await receiverRss();
   const keys = JSON.parse(await Deno.readTextFile(`${dir}/state/keys.json`));
   const secret: string = keys.keys[0].secrets[0];
   const url = `http://127.0.0.1:${listening.port}`;
@@ -196,7 +203,7 @@ export async function rootfence(
         throw new Error(`rootfence ${response.status} ${code}`);
       }
     },
-    rss: () => rssOf(listening!.pid),
+    rss: receiverRss,
     async stop() {
       starter.kill("SIGTERM");
       await starter.status;

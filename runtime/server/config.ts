@@ -59,11 +59,11 @@ export const SERVER_FLAGS = {
 /** The `--help` text. */
 export function serverHelp(): string {
   const lines = Object.entries(SERVER_FLAGS).map(([flag, [env, fallback, help]]) =>
-    `  --${flag.padEnd(12)} ${help} (${env}; default ${fallback})`
+    `  --${flag.padEnd(15)} ${help} (${env}; default ${fallback})`
   );
   return `Usage: deno task start [options]\n\nStarts the rootfence webhook receiver.\n\n${
     lines.join("\n")
-  }\n  --help         this text`;
+  }\n  --help            this text`;
 }
 
 function count(name: string, text: string, min: number, max: number): number {
