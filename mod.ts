@@ -1,7 +1,7 @@
 /**
  * rootfence: four root-only Proxmox host operations as permission-fenced Deno plugins. Each
  * invocation runs in its own Deno process that may run exactly its op's binaries and nothing
- * else: no network, no files, no environment.
+ * else: no network, no environment, and no files (but `mount-usb`'s mount base).
  *
  * @example
  * ```ts ignore
@@ -30,8 +30,11 @@ export type {
   ErrorCode,
   HostCommand,
   OpDefinition,
+  OpHost,
   OpSettings,
   ParseOutcome,
+  PathGrants,
+  PathInfo,
   PermissionSet,
 } from "./ops/types.ts";
 export { RootfenceError } from "./runtime/errors.ts";

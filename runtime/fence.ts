@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { type AnyOp, type BinaryName, FENCE_BINARIES } from "../ops/types.ts";
+import {
+  type AnyOp,
+  type BinaryName,
+  FENCE_BINARIES,
+  type OpSettings,
+  type PathGrants,
+} from "../ops/types.ts";
 import { RootfenceError } from "./errors.ts";
 
 /** Where fenced binaries are looked for unless `--bin-path` says otherwise. */
@@ -70,6 +76,7 @@ async function executableRealPath(candidate: string): Promise<string | undefined
 
 /**
  * Returns the ways an op's declared permission set breaks the global fence (empty when it holds).
+ * With settings, its declared paths are checked too (see {@linkcode pathGrantProblems}).
  *
  * @example
  * ```ts
@@ -77,13 +84,17 @@ async function executableRealPath(candidate: string): Promise<string | undefined
  * import { findOp } from "../ops/mod.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(fenceProblems(findOp("smart")!), []);
+ * assert.deepEqual(fenceProblems(findOp("mount-usb")!, { mountBase: "/mnt/usb" }), []);
  * ```
  */
-export function fenceProblems(op: AnyOp): string[] {
+export function fenceProblems(op: AnyOp, settings?: OpSettings): string[] {
   const problems: string[] = [];
   const fence: readonly string[] = FENCE_BINARIES;
   const grantKinds = Object.keys(op.permissions).filter((kind) => kind !== "run");
   for (const kind of grantKinds) problems.push(`grants "${kind}", which the fence never allows`);
+  if (settings !== undefined && op.paths !== undefined) {
+    problems.push(...pathGrantProblems(op.paths(settings), settings));
+  }
   const run: unknown = op.permissions.run;
   if (!Array.isArray(run)) return [...problems, "run grant is not a list"];
   for (const name of run) {
@@ -94,13 +105,64 @@ export function fenceProblems(op: AnyOp): string[] {
   return problems;
 }
 
+/** An absolute path without empty, `.` or `..` segments, commas or NUL, and not `/`. */
+function normalisedPath(path: unknown): path is string {
+  return typeof path === "string" && path.startsWith("/") && path !== "/" &&
+    !/[,\0]/.test(path) &&
+    path.slice(1).split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+function within(path: string, root: string): boolean {
+  return path === root || path.startsWith(`${root}/`);
+}
+
 /**
- * Throws unless the op's permission set lies inside the global fence.
+ * Returns the ways an op's declared paths are unsafe to grant (empty when they are fine). Deno
+ * checks file grants against the path as written, so each must be absolute and normalised, never
+ * `/`, and free of commas (Deno's list separator). Every write path must lie inside a read path
+ * and inside the mount base, the one directory whose safety the launcher checks on disk.
+ *
+ * @example
+ * ```ts
+ * import { pathGrantProblems } from "./fence.ts";
+ * import assert from "node:assert/strict";
+ * const settings = { mountBase: "/mnt/usb" };
+ * assert.deepEqual(pathGrantProblems({ read: ["/mnt/usb"], write: ["/mnt/usb"] }, settings), []);
+ * assert.equal(pathGrantProblems({ read: ["/"], write: [] }, settings).length, 1);
+ * ```
+ */
+export function pathGrantProblems(grants: PathGrants, settings: OpSettings): string[] {
+  const problems: string[] = [];
+  const read: unknown = grants?.read;
+  const write: unknown = grants?.write;
+  if (!Array.isArray(read) || !Array.isArray(write)) return ["paths are not read and write lists"];
+  for (const [kind, list] of [["read", read], ["write", write]] as const) {
+    for (const path of list) {
+      if (!normalisedPath(path)) {
+        problems.push(`${kind} path ${JSON.stringify(path)} is not an absolute normalised path`);
+      }
+    }
+    if (new Set(list).size !== list.length) problems.push(`lists a ${kind} path twice`);
+  }
+  for (const path of write.filter(normalisedPath)) {
+    if (!read.some((root) => normalisedPath(root) && within(path, root))) {
+      problems.push(`write path "${path}" is not inside a read path`);
+    }
+    if (!within(path, settings.mountBase)) {
+      problems.push(`write path "${path}" is not inside the mount base "${settings.mountBase}"`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Throws unless the op's permission set (and, with settings, its declared paths) lies inside the
+ * global fence.
  *
  * @throws {RootfenceError} `denied` naming every problem.
  */
-export function assertInsideFence(op: AnyOp): void {
-  const problems = fenceProblems(op);
+export function assertInsideFence(op: AnyOp, settings?: OpSettings): void {
+  const problems = fenceProblems(op, settings);
   if (problems.length > 0) {
     throw new RootfenceError("denied", `Cannot grant op "${op.name}": ${problems.join("; ")}`);
   }

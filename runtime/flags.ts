@@ -76,9 +76,22 @@ export const SEALED_FLAGS: readonly string[] = [
 export const NO_DENO_DIR = "/dev/null/deno";
 
 /**
+ * The file grants of an op that declares paths (checked by {@linkcode assertInsideFence}):
+ * `--allow-read=` and `--allow-write=` with exactly those paths; none for other ops.
+ */
+export function pathFlags(op: AnyOp, settings: OpSettings): string[] {
+  const paths = op.paths?.(settings);
+  if (paths === undefined) return [];
+  return [
+    ...(paths.read.length > 0 ? [`--allow-read=${paths.read.join(",")}`] : []),
+    ...(paths.write.length > 0 ? [`--allow-write=${paths.write.join(",")}`] : []),
+  ];
+}
+
+/**
  * Builds the command line that runs one op's child under exactly that op's permission set: its
- * binaries and nothing else, no prompts, no remote imports, and sealed code (see
- * {@linkcode SEALED_FLAGS}).
+ * binaries and its declared paths (if any) and nothing else, no prompts, no remote imports, and
+ * sealed code (see {@linkcode SEALED_FLAGS}).
  *
  * @param op The op whose permission set is granted.
  * @param options Paths and settings.
@@ -87,7 +100,7 @@ export const NO_DENO_DIR = "/dev/null/deno";
  * of its binaries was not found on the bin path.
  */
 export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): ChildCommand {
-  assertInsideFence(op);
+  assertInsideFence(op, options.settings);
   const granted: string[] = [];
   const binArgs: string[] = [];
   for (const name of op.permissions.run) {
@@ -105,6 +118,7 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
   const denoFlags = [
     ...SEALED_FLAGS,
     `--allow-run=${granted.join(",")}`,
+    ...pathFlags(op, options.settings),
   ];
   const childArgs = [
     options.entryPath,

@@ -10,6 +10,7 @@ const options: ChildCommandOptions = {
   binaries: {
     pct: "/usr/sbin/pct",
     mount: "/usr/bin/mount",
+    findmnt: "/usr/bin/findmnt",
     mkdir: "/usr/bin/mkdir",
     smartctl: "/usr/sbin/smartctl",
     sensors: "/usr/bin/sensors",
@@ -20,15 +21,21 @@ const options: ChildCommandOptions = {
   binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
 };
 
-const expectedRun: Record<string, string> = {
-  "create-golden-lxc": "/usr/sbin/pct",
-  "mount-usb": "/usr/bin/mount",
-  smart: "/usr/sbin/smartctl",
-  sensors: "/usr/bin/sensors",
+const expectedRun: Record<string, string[]> = {
+  "create-golden-lxc": ["/usr/sbin/pct"],
+  "mount-usb": ["/usr/bin/mount", "/usr/bin/findmnt"],
+  smart: ["/usr/sbin/smartctl"],
+  sensors: ["/usr/bin/sensors"],
 };
 
-for (const [name, path] of Object.entries(expectedRun)) {
-  Deno.test(`buildChildCommand() grants ${name} exactly ${path} and nothing else`, () => {
+/** File grants: only mount-usb has any, exactly its mount base. */
+const expectedFiles: Record<string, string[]> = {
+  "mount-usb": ["--allow-read=/mnt/usb", "--allow-write=/mnt/usb"],
+};
+
+for (const [name, paths] of Object.entries(expectedRun)) {
+  const grants = [`--allow-run=${paths.join(",")}`, ...expectedFiles[name] ?? []];
+  Deno.test(`buildChildCommand() grants ${name} exactly ${grants.join(" ")}`, () => {
     const command = buildChildCommand(findOp(name)!, options);
     assert.equal(command.command, "/opt/deno/deno");
     assert.deepEqual(command.denoFlags, [
@@ -39,16 +46,15 @@ for (const [name, path] of Object.entries(expectedRun)) {
       "--no-config",
       "--no-lock",
       "--no-code-cache",
-      `--allow-run=${path}`,
+      ...grants,
     ]);
     assert.deepEqual(command.args.slice(command.denoFlags.length), [
       "/opt/rootfence/dist/child.js",
       `--op=${name}`,
-      `--bin=${path.split("/").pop()}=${path}`,
+      ...paths.map((path) => `--bin=${path.split("/").pop()}=${path}`),
       "--mount-base=/mnt/usb",
     ]);
-    const grants = command.args.filter((a) => /^--allow-|^-A$|^--unstable/.test(a));
-    assert.deepEqual(grants, [`--allow-run=${path}`]);
+    assert.deepEqual(command.args.filter((a) => /^--allow-|^-A$|^--unstable/.test(a)), grants);
   });
 }
 
@@ -96,6 +102,33 @@ Deno.test("buildChildCommand() refuses any grant outside the global fence", () =
       () => buildChildCommand(rogue(permissions), options),
       (error: unknown) => error instanceof RootfenceError && error.code === "denied",
       JSON.stringify(permissions),
+    );
+  }
+});
+
+const withPaths = (
+  paths: unknown,
+): AnyOp => ({ ...findOp("mount-usb")!, paths: () => paths } as AnyOp);
+
+Deno.test("buildChildCommand() refuses declared paths that are not safe to grant", () => {
+  const cases: unknown[] = [
+    { read: ["/"], write: [] },
+    { read: ["/mnt/usb"], write: ["/etc"] },
+    { read: ["/mnt"], write: ["/mnt"] },
+    { read: ["/mnt/usb/../etc"], write: [] },
+    { read: ["/mnt/usb/"], write: [] },
+    { read: ["mnt/usb"], write: [] },
+    { read: ["/mnt/usb,/etc"], write: [] },
+    { read: ["/mnt/usb/a\u0000"], write: [] },
+    { read: ["/mnt/usb/a"], write: ["/mnt/usb"] },
+    { read: ["/mnt/usb", "/mnt/usb"], write: [] },
+    { read: "/mnt/usb", write: [] },
+  ];
+  for (const paths of cases) {
+    assert.throws(
+      () => buildChildCommand(withPaths(paths), options),
+      (error: unknown) => error instanceof RootfenceError && error.code === "denied",
+      JSON.stringify(paths),
     );
   }
 });

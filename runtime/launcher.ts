@@ -3,8 +3,8 @@
  * child's command line with {@linkcode buildChildCommand}, spawns it in its own process group,
  * hands the request to it (pooled, or one child per call) and kills the whole tree on timeout.
  *
- * Needs: read (to resolve binaries and Deno), env (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME`) and run
- * for Deno (or sudo) and `kill`.
+ * Needs: read (to resolve binaries and Deno, and to inspect the mount base), env (`DENO_DIR`,
+ * `HOME`, `XDG_CACHE_HOME`) and run for Deno (or sudo) and `kill`.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "./fence.ts";
 import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
+import { mountBaseProblems } from "./mount_base.ts";
 import { type CommandReport, issuesOf } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
@@ -51,6 +52,13 @@ export interface LauncherOptions {
    * @default {resolved from binPath}
    */
   readonly binaries?: ResolvedBinaries;
+  /**
+   * What is unsafe about the mount base on disk, found by a parent that may read it; skips the
+   * check, so this process needs no read permission there. Ops that write below the base
+   * (`mount-usb`) are refused with `mount_base_unsafe` while this is not empty.
+   * @default {checked now with {@linkcode mountBaseProblems}}
+   */
+  readonly mountBaseProblems?: readonly string[];
   /**
    * The `kill` binary used to end a child's process group.
    * @default {/usr/bin/kill or /bin/kill, resolved}
@@ -135,10 +143,9 @@ export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): un
   return parsed.data;
 }
 
-type ResolvedOptions =
-  & Required<
-    Omit<LauncherOptions, "binaries" | "killPath" | "pool">
-  >;
+type ResolvedOptions = Required<
+  Omit<LauncherOptions, "binaries" | "killPath" | "pool">
+>;
 
 /** Starts and runs fenced children. Create one with {@linkcode Launcher.create}. */
 export class Launcher {
@@ -181,9 +188,10 @@ export class Launcher {
     const denoPath = options.denoPath ?? await Deno.realPath(Deno.execPath());
     const binaries = options.binaries ?? await resolveBinaries(binPath);
     const killPath = options.killPath ?? await firstExisting(["/usr/bin/kill", "/bin/kill"]);
+    const baseProblems = options.mountBaseProblems ?? await mountBaseProblems(mountBase);
     return new Launcher(
       binaries,
-      { binPath, mountBase, runner, sudoPath, denoPath },
+      { binPath, mountBase, runner, sudoPath, denoPath, mountBaseProblems: baseProblems },
       killPath,
       options.pool,
     );
@@ -216,6 +224,27 @@ export class Launcher {
   /** The fenced binaries this launcher resolved. */
   get binaries(): ResolvedBinaries {
     return this.#binaries;
+  }
+
+  /** What is unsafe about the mount base on disk (empty when it is safe). */
+  get mountBaseProblems(): readonly string[] {
+    return this.#options.mountBaseProblems;
+  }
+
+  /**
+   * Refuses an op that writes below the mount base while the base is unsafe.
+   *
+   * @throws {RootfenceError} `mount_base_unsafe` naming every problem.
+   */
+  assertBaseSafe(op: AnyOp): void {
+    const problems = this.#options.mountBaseProblems;
+    if (problems.length === 0 || (op.paths?.(this.settings).write.length ?? 0) === 0) return;
+    throw new RootfenceError(
+      "mount_base_unsafe",
+      `Cannot run "${op.name}": mount base "${this.#options.mountBase}" is unsafe: ` +
+        problems.join("; "),
+      { problems },
+    );
   }
 
   /** The settings every op's schema and argv builder see. */
@@ -309,6 +338,7 @@ export class Launcher {
     let argv: string[] = [];
     try {
       argv = this.hostArgv(op, raw);
+      this.assertBaseSafe(op);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
       const attempt = async () => {
         const child = this.#pool?.acquire(op) ?? this.start(op);

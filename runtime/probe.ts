@@ -2,8 +2,11 @@
  * The fence probe: started by tests and the audit under an op's exact child flags (only the
  * entry swapped), it tries everything a fenced child must not do and reports what happened.
  *
- * Reads `{ "input": { "tryRun": [paths], "tryRead": [paths] } }` on stdin and writes
- * `{ "attempts": [{ "attempt", "allowed", "error" }] }` on stdout.
+ * Reads `{ "input": { "tryRun": [paths], "tryRead": [paths], "tryWrite": [paths],
+ * "granted": { "read": [paths], "write": [paths] } } }` on stdin and writes
+ * `{ "attempts": [{ "attempt", "allowed", "error" }] }` on stdout. `tryRead` lists a directory,
+ * `tryWrite` creates (and removes again) a directory, and `granted` only asks Deno, touching
+ * nothing: the op's own paths must be granted.
  *
  * @module
  */
@@ -26,7 +29,22 @@ async function attempt(name: string, action: () => unknown): Promise<ProbeAttemp
   }
 }
 
-async function probe(tryRun: readonly string[], tryRead: readonly string[]) {
+/** What the probe is asked to try besides its fixed list. */
+interface ProbeInput {
+  readonly tryRun: readonly string[];
+  readonly tryRead: readonly string[];
+  readonly tryWrite: readonly string[];
+  readonly granted: { readonly read: readonly string[]; readonly write: readonly string[] };
+}
+
+function grantedCheck(name: "read" | "write", path: string): () => void {
+  return () => {
+    const state = Deno.permissions.querySync({ name, path }).state;
+    if (state !== "granted") throw new Error(`${name} of ${path} is ${state}`);
+  };
+}
+
+async function probe({ tryRun, tryRead, tryWrite, granted }: ProbeInput) {
   const remote = "https://esm.sh/zod@4.6.7";
   const npmName = ["npm:", "hono", "@4.13.19"].join("");
   const attempts: ProbeAttempt[] = [
@@ -51,6 +69,18 @@ async function probe(tryRun: readonly string[], tryRead: readonly string[]) {
       "write /tmp/rootfence-probe",
       () => Deno.writeTextFile("/tmp/rootfence-probe", "x"),
     ),
+    ...await Promise.all(
+      tryWrite.map((p) =>
+        attempt(`write ${p}`, async () => {
+          await Deno.mkdir(p);
+          await Deno.remove(p);
+        })
+      ),
+    ),
+    ...await Promise.all([
+      ...granted.read.map((p) => attempt(`granted read ${p}`, grantedCheck("read", p))),
+      ...granted.write.map((p) => attempt(`granted write ${p}`, grantedCheck("write", p))),
+    ]),
     await attempt("env HOME", () => Deno.env.get("HOME")),
     await attempt("Deno.osRelease()", () => Deno.osRelease()),
     await attempt("Deno.dlopen libc.so.6", () => Deno.dlopen("libc.so.6", {})),
@@ -81,7 +111,8 @@ async function probe(tryRun: readonly string[], tryRead: readonly string[]) {
 
 if (import.meta.main) {
   const request = JSON.parse(await new Response(Deno.stdin.readable).text());
-  const { tryRun = [], tryRead = [] } = request.input ?? {};
-  console.log(JSON.stringify(await probe(tryRun, tryRead)));
+  const { tryRun = [], tryRead = [], tryWrite = [], granted = {} } = request.input ?? {};
+  const { read = [], write = [] } = granted;
+  console.log(JSON.stringify(await probe({ tryRun, tryRead, tryWrite, granted: { read, write } })));
   Deno.exit(0);
 }

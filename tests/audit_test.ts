@@ -3,7 +3,9 @@
  * The passing audit on the real project runs in CI (`.ci/run`), and once here too.
  */
 import assert from "node:assert/strict";
-import { OPS } from "../ops/mod.ts";
+import { z } from "zod";
+import { findOp, OPS } from "../ops/mod.ts";
+import { FS_TYPES, FS_UUID } from "../ops/mount_usb/mod.ts";
 import type { AnyOp } from "../ops/types.ts";
 import { runAudit } from "../runtime/audit/mod.ts";
 import type { Launcher } from "../runtime/launcher.ts";
@@ -40,6 +42,10 @@ Deno.test("audit passes on the project itself, every check named", async () => {
     "live-probe",
     "argument-fence",
     "install",
+    "sealed-code",
+    "mount-base",
+    "receiver-probe",
+    "units",
     "readme-drift",
   ]);
   assert.equal(report.ok, true);
@@ -109,6 +115,52 @@ Deno.test("audit fails when the README's flags table drifts from the declared se
   } finally {
     await Deno.remove(drifted);
   }
+});
+
+Deno.test("audit fails when the mount base is reached through a symlink or writable", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-base-" }));
+  try {
+    await Deno.chmod(dir, 0o755);
+    await Deno.mkdir(`${dir}/usb`, { mode: 0o755 });
+    await Deno.symlink(`${dir}/usb`, `${dir}/link`);
+    const linked = await runAudit({ binPath, mountBase: `${dir}/link`, skipProbe: true });
+    failsWith(linked, "mount-base", /^mount base: "[^"]*\/link" is a symlink$/);
+    await Deno.chmod(`${dir}/usb`, 0o777);
+    const open = await runAudit({ binPath, mountBase: `${dir}/usb`, skipProbe: true });
+    failsWith(open, "mount-base", /"[^"]*\/usb" is writable by group or others \(mode 777\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("audit fails on a mount op whose targets may reach below another mount", async () => {
+  // The schema before issue 9: up to four levels below the base, so <base>/a/esc passed.
+  const rogue = {
+    ...findOp("mount-usb")!,
+    schema: () =>
+      z.strictObject({
+        uuid: z.string().regex(FS_UUID),
+        target: z.string().regex(/^\/mnt\/usb(?:\/[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}){1,4}$/),
+        fsType: z.enum(FS_TYPES),
+        readOnly: z.boolean().optional(),
+      }),
+  } as unknown as AnyOp;
+  const report = await runAudit({ binPath, ops: [rogue], skipProbe: true });
+  failsWith(
+    report,
+    "argument-fence",
+    /mount-usb\.target accepts path traversal: "\/mnt\/usb\/backup\/etc"/,
+  );
+});
+
+Deno.test("audit fails on an op that may write outside the mount base", async () => {
+  const rogue = {
+    ...findOp("mount-usb")!,
+    paths: () => ({ read: ["/etc"], write: ["/etc"] }),
+  } as unknown as AnyOp;
+  const report = await runAudit({ binPath, ops: [rogue], skipProbe: true });
+  failsWith(report, "declared-fence", /write path "\/etc" is not inside the mount base/);
+  failsWith(report, "mount-base", /write path "\/etc" is not inside the mount base/);
 });
 
 Deno.test("audit: tear-down", async () => {

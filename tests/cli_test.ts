@@ -92,7 +92,9 @@ Deno.test("op --dry-run prints the exact argv and Deno flags and runs nothing", 
     assert.deepEqual(doc.denoFlags.filter((f: string) => f.startsWith("--allow")), [
       `--allow-run=${pct}`,
     ]);
-    for (const flag of ["--no-prompt", "--no-remote", "--frozen"]) {
+    for (
+      const flag of ["--no-prompt", "--no-remote", "--no-npm", "--no-config", "--no-code-cache"]
+    ) {
       assert.ok(doc.denoFlags.includes(flag), flag);
     }
     assert.deepEqual(await fakes.calls("pct"), []);

@@ -1,47 +1,77 @@
 /**
  * The fence, for real: each op's exact child flags, with only the entry swapped for the probe,
  * must refuse network, files, env, sys, ffi, remote and computed imports, every other binary and
- * signals, and must allow the op's own binaries.
+ * signals, and must allow the op's own binaries (and, for mount-usb, exactly its mount base).
  */
 import assert from "node:assert/strict";
-import { OPS } from "../ops/mod.ts";
+import { findOp, OPS } from "../ops/mod.ts";
 import { fakeBin } from "./_fakes.ts";
 import { Launcher } from "../runtime/launcher.ts";
-import { probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/probe.ts";
+import { probePlan, probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/probe.ts";
 
 // pct cannot be installed off Proxmox: it is the one binary faked.
 const fakes = await fakeBin();
 await fakes.write("pct", "exit 0");
 const stateDir = await Deno.makeTempDir({ prefix: "rootfence-state-" });
-const launcher = await Launcher.create({ binPath: `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin` });
+// A base of its own, so even a fence that failed would only touch this temporary directory.
+const mountDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-fence-" }));
+const mountBase = `${mountDir}/usb`;
+const launcher = await Launcher.create({
+  binPath: `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin`,
+  mountBase,
+});
+const settings = launcher.settings;
 
 for (const op of OPS) {
   Deno.test(`fence: ${op.name} child refuses everything outside its set (NotCapable)`, async () => {
-    const own = op.permissions.run.flatMap((name) => launcher.binaries[name] ?? []);
-    if (own.length !== op.permissions.run.length) {
+    const plan = probePlan(op, launcher.binaries, { settings, stateDir });
+    if (plan.own.length !== op.permissions.run.length) {
       console.log(`skip: ${op.permissions.run.join(",")} not installed`);
       return;
     }
-    const others = Object.entries(launcher.binaries)
-      .filter(([name]) => !(op.permissions.run as readonly string[]).includes(name))
-      .map(([, path]) => path!);
-    const attempts = await runProbe(launcher, op, [...own, ...others], [stateDir]);
+    const attempts = await runProbe(launcher, op, plan);
     const byName = new Map(attempts.map((a) => [a.attempt, a]));
-    assert.deepEqual(probeProblems(attempts, own, others, [stateDir]), []);
+    assert.deepEqual(probeProblems(attempts, plan), []);
     // The judge above is shared with the audit; assert the key refusals here too.
     for (const attempt of Object.keys(REFUSED_WITH)) {
       assert.equal(byName.get(attempt)?.allowed, false, attempt);
     }
     assert.match(byName.get(`read ${stateDir}`)!.error, /^NotCapable: Requires read access/);
-    assert.ok(others.length >= 3, "other ops' binaries were tried");
+    assert.match(byName.get(`read /`)!.error, /^NotCapable: Requires read access/);
+    assert.ok(plan.others.length >= 3, "other ops' binaries were tried");
   });
 }
 
-Deno.test("fence: a child started with extra grants refuses to run", async () => {
-  const op = OPS.find((o) => o.name === "sensors")!;
-  const command = launcher.childCommand(op);
+Deno.test("fence: mount-usb holds its mount base and nothing beside or above it", async () => {
+  const op = findOp("mount-usb")!;
+  const plan = probePlan(op, launcher.binaries, { settings, stateDir });
+  if (plan.own.length !== op.permissions.run.length) {
+    console.log("skip: mount or findmnt not installed");
+    return;
+  }
+  assert.deepEqual(launcher.childCommand(op).denoFlags.filter((f) => /^--allow-/.test(f)), [
+    `--allow-run=${plan.own.join(",")}`,
+    `--allow-read=${mountBase}`,
+    `--allow-write=${mountBase}`,
+  ]);
+  const attempts = await runProbe(launcher, op, plan);
+  const byName = new Map(attempts.map((a) => [a.attempt, a]));
+  for (const kind of ["read", "write"]) {
+    assert.equal(byName.get(`granted ${kind} ${mountBase}`)?.allowed, true, kind);
+  }
+  for (const path of [mountDir, `${mountBase}-probe`]) {
+    assert.match(byName.get(`read ${path}`)!.error, /^NotCapable: Requires read access/, path);
+  }
+  for (const path of [`${mountDir}/rootfence-probe`, `${mountBase}-probe`]) {
+    assert.match(byName.get(`write ${path}`)!.error, /^NotCapable: Requires write access/, path);
+  }
+  assert.deepEqual([...Deno.readDirSync(mountDir)], [], "the probe created nothing");
+});
+
+async function startWithExtraGrant(opName: string, widen: (args: string[]) => void) {
+  const command = launcher.childCommand(findOp(opName)!);
   const args = [...command.args];
-  args.splice(command.denoFlags.length, 0, "--allow-env");
+  widen(args);
   const output = await new Deno.Command(command.command, {
     args,
     clearEnv: true,
@@ -50,11 +80,38 @@ Deno.test("fence: a child started with extra grants refuses to run", async () =>
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assert.equal(output.code, 3);
-  assert.match(new TextDecoder().decode(output.stderr), /grants outside its fence: env/);
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+Deno.test("fence: a child started with extra grants refuses to run", async () => {
+  const command = launcher.childCommand(findOp("sensors")!);
+  const started = await startWithExtraGrant("sensors", (args) => {
+    args.splice(command.denoFlags.length, 0, "--allow-env");
+  });
+  assert.equal(started.code, 3);
+  assert.match(started.stderr, /grants outside its fence: env/);
+});
+
+Deno.test("fence: a mount-usb child granted more than its base refuses to run", async () => {
+  const widened: [string, string, RegExp][] = [
+    ["--allow-read=", "/", /grants outside its fence: read \/(,|$)/m],
+    ["--allow-read=", "/etc", /grants outside its fence: read \/etc/],
+    ["--allow-read=", mountDir, new RegExp(`read ${mountDir}`)],
+    ["--allow-write=", mountDir, new RegExp(`write ${mountDir}`)],
+    ["--allow-write=", "/tmp", /write \/tmp/],
+  ];
+  for (const [flag, extra, message] of widened) {
+    const started = await startWithExtraGrant("mount-usb", (args) => {
+      const at = args.findIndex((a) => a.startsWith(flag));
+      args[at] = `${args[at]},${extra}`;
+    });
+    assert.equal(started.code, 3, `${flag}${extra}: ${started.stderr}`);
+    assert.match(started.stderr, message);
+  }
 });
 
 Deno.test("fence: tear-down", async () => {
   await fakes.remove();
   await Deno.remove(stateDir, { recursive: true });
+  await Deno.remove(mountDir, { recursive: true });
 });

@@ -11,7 +11,7 @@ import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const sensors = findOp("sensors")!;
-const mount = findOp("mount-usb")!;
+const create = findOp("create-golden-lxc")!;
 
 async function withPool(
   pool: PoolOptions,
@@ -20,7 +20,7 @@ async function withPool(
   const fakes = await fakeBin();
   const log = `${fakes.dir}/parents`;
   await fakes.write("sensors", `echo $PPID >> ${shQuote(log)}; printf '{}'; exit 1`);
-  await fakes.write("mount", `echo $PPID >> ${shQuote(log)}`);
+  await fakes.write("pct", `echo $PPID >> ${shQuote(log)}`);
   const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool });
   const parents = async () =>
     (await Deno.readTextFile(log).catch(() => "")).split("\n").filter(Boolean).map(Number);
@@ -78,12 +78,17 @@ Deno.test("pool: a read-only child is recycled after maxUses", async () => {
 
 Deno.test("pool: mutating ops get a fresh pre-started child every time", async () => {
   await withPool({ size: 1 }, async (launcher, _fakes, parents) => {
-    launcher.warm([mount]);
-    const input = { uuid: "1298-0BD4", target: "/mnt/usb/cam", fsType: "vfat" };
-    for (let i = 0; i < 3; i++) assert.equal((await launcher.invoke(mount, input)).ok, true);
+    launcher.warm([create]);
+    const input = {
+      vmid: 9000,
+      ostemplate: "local:vztmpl/d.tar.zst",
+      storage: "local",
+      rootfsGb: 8,
+    };
+    for (let i = 0; i < 3; i++) assert.equal((await launcher.invoke(create, input)).ok, true);
     const seen = await parents();
     assert.equal(new Set(seen).size, 3, "no child served twice");
-    assert.equal(launcher.pool!.idle(mount), 1, "the next one is already started");
+    assert.equal(launcher.pool!.idle(create), 1, "the next one is already started");
     for (const pid of seen) await until(() => !alive(pid));
   });
 });

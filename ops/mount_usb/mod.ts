@@ -1,12 +1,23 @@
 /**
- * `mount-usb`: mounts a filesystem by UUID below the configured base directory, always with
- * `nosuid,nodev,noexec`. `mount --mkdir` creates the target, so the op needs no `mkdir` grant.
+ * `mount-usb`: mounts a filesystem by UUID on a directory exactly one level below the mount
+ * base, always with `nosuid,nodev,noexec`.
+ *
+ * The kernel follows symlinks in every component of a mount target, so the op never names a
+ * path deeper than `<base>/<name>` and checks, as root and through the child's own grants, that
+ * the base is a real root-owned directory and the target a plain directory (creating it itself
+ * when absent). It reads the mount table with `findmnt` before and after mounting: a filesystem
+ * mounted elsewhere is refused, the same one on the same target is success, and a read-write
+ * request the kernel turned read-only is reported as such.
  *
  * @module
  */
 import { z } from "zod";
-import { classify, commandFailed, fail, type Rule, tail } from "../_output.ts";
 import type { OpDefinition, OpSettings } from "../types.ts";
+import { mountArgs, parseMount } from "./_command.ts";
+import { executeMount } from "./_execute.ts";
+
+export { mountOptions } from "./_command.ts";
+export { CREATED_DIR_MODE, directoryProblem } from "./_directory.ts";
 
 /** Filesystems the op may mount; each has an in-kernel driver, so no helper runs. */
 export const FS_TYPES = ["ext4", "xfs", "btrfs", "vfat", "exfat", "ntfs3"] as const;
@@ -19,18 +30,18 @@ export const FS_TYPES = ["ext4", "xfs", "btrfs", "vfat", "exfat", "ntfs3"] as co
 export const FS_UUID =
   /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9A-F]{4}-[0-9A-F]{4}|[0-9A-F]{16})$/;
 
-/** One path segment of a mount target: no leading dot or dash, no spaces, no separators. */
+/**
+ * One path segment of a mount target or base: no leading dot or dash, no spaces, no separators,
+ * no commas (Deno splits grant lists on them).
+ */
 export const TARGET_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
-
-/** The deepest target allowed below the base, in segments. */
-export const MAX_TARGET_DEPTH = 4;
 
 /** The default base directory for mount targets. */
 export const DEFAULT_MOUNT_BASE = "/mnt/usb";
 
 /**
- * Returns why a mount base is unusable, or `undefined` when it is an absolute, normalised path of
- * safe segments other than `/`.
+ * Returns why a mount base is unusable as written, or `undefined` when it is an absolute,
+ * normalised path of safe segments other than `/`. What is on disk is checked elsewhere.
  *
  * @example
  * ```ts
@@ -53,19 +64,16 @@ function targetSchema(base: string) {
   return z.string().max(255).superRefine((target, ctx) => {
     const problem = targetProblem(target, base);
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  }).describe(`Mount point strictly inside ${base}`);
+  }).describe(`Mount point: one directory name directly inside ${base}`);
 }
 
 function targetProblem(target: string, base: string): string | undefined {
   const prefix = `${base}/`;
-  if (!target.startsWith(prefix)) return `Mount target must be strictly inside "${base}"`;
-  const segments = target.slice(prefix.length).split("/");
-  if (segments.length > MAX_TARGET_DEPTH) {
-    return `Mount target may be at most ${MAX_TARGET_DEPTH} levels below "${base}"`;
-  }
-  if (segments.some((s) => !TARGET_SEGMENT.test(s))) {
-    return "Mount target must be normalised, with segments matching " + TARGET_SEGMENT.source;
-  }
+  if (!target.startsWith(prefix)) return `Mount target must be directly inside "${base}"`;
+  const name = target.slice(prefix.length);
+  // A mount point is a name, not a tree: anything deeper could pass through another mount.
+  if (name.includes("/")) return `Mount target must be exactly one level below "${base}"`;
+  if (!TARGET_SEGMENT.test(name)) return "Mount target name must match " + TARGET_SEGMENT.source;
   return undefined;
 }
 
@@ -86,33 +94,23 @@ export interface MountUsbResult {
   readonly uuid: string;
   readonly target: string;
   readonly fsType: string;
+  /** The block device the UUID resolved to (absent only from `parse()` alone). */
+  readonly device?: string;
+  /** The mount's per-mount options as the kernel reports them (or as asked, from `parse()`). */
   readonly options: string;
+  /** Whether the mount is read-only; always what was asked (a downgrade is an error). */
+  readonly readOnly: boolean;
   /** True when the same filesystem was already mounted on the same target (idempotent). */
   readonly alreadyMounted: boolean;
-  /** Warnings mount printed on success (for example a forced read-only mount). */
+  /** Warnings mount printed on success. */
   readonly warnings: string;
-}
-
-// util-linux 2.38-2.41 message texts (libmount context_mount.c), run with LC_ALL=C.
-const RULES: readonly Rule[] = [
-  [/can't find UUID=/, "uuid_not_found"],
-  [/already mounted or mount point busy|target is busy/, "target_busy"],
-  [/already mounted on |is already mounted/, "already_mounted"],
-  [/unknown filesystem type/, "unknown_fs"],
-  [/wrong fs type, bad option, bad superblock/, "wrong_fs_type"],
-  [/must be superuser|operation permitted for root only|Permission denied/, "denied"],
-];
-
-/** The mount options, fixed except for `ro`. */
-export function mountOptions(readOnly: boolean | undefined): string {
-  return readOnly === true ? "nosuid,nodev,noexec,ro" : "nosuid,nodev,noexec";
 }
 
 /** The `mount-usb` op. */
 export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
   name: "mount-usb",
-  summary: "Mount a filesystem by UUID below the mount base with nosuid,nodev,noexec",
-  permissions: { run: ["mount"] },
+  summary: "Mount a filesystem by UUID directly below the mount base with nosuid,nodev,noexec",
+  permissions: { run: ["mount", "findmnt"] },
   timeoutMs: 60_000,
   mutates: true,
   example: {
@@ -122,43 +120,13 @@ export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
     readOnly: true,
   },
   schema: inputSchema,
+  // The child creates and removes targets itself, so it may write the base (never above it).
+  paths: (settings) => ({ read: [settings.mountBase], write: [settings.mountBase] }),
   argv(spec) {
-    // --internal-only: a /sbin/mount.<type> helper would run as root outside the fence.
-    return {
-      binary: "mount",
-      args: [
-        "--internal-only",
-        "--mkdir=0755",
-        "-t",
-        spec.fsType,
-        "-o",
-        mountOptions(spec.readOnly),
-        `UUID=${spec.uuid}`,
-        spec.target,
-      ],
-    };
+    return { binary: "mount", args: mountArgs(spec) };
   },
-  parse(output, spec) {
-    const done = {
-      uuid: spec.uuid,
-      target: spec.target,
-      fsType: spec.fsType,
-      options: mountOptions(spec.readOnly),
-    };
-    if (output.exitCode === 0 && output.signal === null) {
-      return {
-        ok: true,
-        value: { ...done, alreadyMounted: false, warnings: tail(output.stderr) },
-      };
-    }
-    // The kernel answers EBUSY for the same filesystem on the same target: the wanted state.
-    if (output.stderr.includes(` already mounted on ${spec.target}.`)) {
-      return { ok: true, value: { ...done, alreadyMounted: true, warnings: "" } };
-    }
-    const code = classify(output.stderr, RULES);
-    if (code === undefined) return commandFailed("mount", output);
-    return fail(code, `Cannot mount UUID=${spec.uuid} on "${spec.target}": ${tail(output.stderr)}`);
-  },
+  parse: parseMount,
+  execute: executeMount,
   // The same disk must not be mounted twice at once, nor two disks on one target.
   resourceKeys: (spec) => [`mount:${spec.target}`, `fs-uuid:${spec.uuid}`],
 };

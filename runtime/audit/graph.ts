@@ -23,10 +23,14 @@ export interface GraphSources {
   readonly spawners: readonly string[];
 }
 
-/** Project modules the listener may load: HTTP in, one bridge line out, nothing else. */
+/**
+ * Project modules the listener may load: HTTP in, one bridge line out, the problem table for
+ * its own answers, nothing else.
+ */
 export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/listener.ts",
   "runtime/server/bridge.ts",
+  "runtime/server/problems.ts",
   "runtime/lines.ts",
   "runtime/capped_read.ts",
 ];

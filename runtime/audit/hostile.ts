@@ -33,10 +33,9 @@ export function hostileVariants(valid: unknown): { family: string; value: unknow
       out.push({ family, value });
       if (typeof valid === "string" || typeof valid === "number") {
         out.push({ family, value: `${value}${valid}` });
-        // Appending "/etc" to a path just names a deeper path; appending ".." never does.
-        const harmlessSuffix = family === "option injection" ||
-          (family === "path traversal" && !value.includes(".."));
-        if (!harmlessSuffix) out.push({ family, value: `${valid}${value}` });
+        // Appending "/etc" names a deeper path, and deeper is an escape too: the kernel follows
+        // symlinks in every component of a mount target, so a mount point must be one name.
+        if (family !== "option injection") out.push({ family, value: `${valid}${value}` });
       }
     }
   }

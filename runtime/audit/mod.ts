@@ -5,21 +5,30 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
+import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
 import type { AnyOp } from "../../ops/types.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
-import { CHILD_BUNDLE, CHILD_SOURCE } from "../paths.ts";
+import { CHILD, CHILD_BUNDLE, CHILD_SOURCE, LISTENER } from "../paths.ts";
 import { firstExisting, Launcher } from "../launcher.ts";
 import { serverDefaults } from "../server/config.ts";
-import { buildReceiverCommand } from "../server/receiver_flags.ts";
+import {
+  buildExecutorCommand,
+  buildListenerCommand,
+  type ReceiverCommand,
+} from "../server/receiver_flags.ts";
 import { checkArguments } from "./arguments.ts";
 import { checkDeclared } from "./declared.ts";
 import { checkFlags } from "./flags.ts";
 import { checkGraph } from "./graph.ts";
-import { account, checkInstall } from "./install.ts";
+import { checkInstall, type InstallTarget } from "./install.ts";
+import { checkMountBase } from "./mount_base.ts";
 import { checkProbe } from "./probe.ts";
 import { checkReadme } from "./readme.ts";
 import { checkSealed } from "./sealed.ts";
+import { checkUnits } from "./units.ts";
+import { checkReceiverProbe } from "./receiver_live.ts";
+import { systemdUnits } from "../deploy/systemd.ts";
 import type { AuditReport, CheckResult } from "./types.ts";
 
 const root = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
@@ -35,11 +44,13 @@ export interface AuditOptions {
   /** @default {the project's README.md} */
   readonly readmePath?: string;
   /** Check 6 runs only when given. */
-  readonly install?: { readonly dir: string; readonly user: string; readonly denoDir: string };
+  readonly install?: InstallTarget;
   /** The builder under audit; tests swap in a broken one. @default {the launcher's} */
   readonly childCommand?: (launcher: Launcher, op: AnyOp) => ChildCommand;
   /** The sealed child under audit (check 8). @default {dist/child.js} */
   readonly bundlePath?: string;
+  /** The mount base under audit (the mount-base check). @default {"/mnt/usb"} */
+  readonly mountBase?: string;
   /** Skip the live probe (check 4). @default {false} */
   readonly skipProbe?: boolean;
 }
@@ -59,40 +70,69 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   const binaries = await resolveBinaries(binPath);
   const denoPath = await Deno.realPath(Deno.execPath());
   const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill";
-  const direct = await Launcher.create({ binPath, binaries, denoPath, killPath });
-  const sudo = await Launcher.create({ binPath, binaries, denoPath, killPath, runner: "sudo" });
+  const mountBase = options.mountBase ?? DEFAULT_MOUNT_BASE;
+  const direct = await Launcher.create({ binPath, mountBase, binaries, denoPath, killPath });
+  const sudo = await Launcher.create({
+    binPath,
+    mountBase,
+    binaries,
+    denoPath,
+    killPath,
+    runner: "sudo",
+  });
   const build = options.childCommand ?? ((launcher, op) => launcher.childCommand(op));
   const checks: CheckResult[] = [];
 
-  checks.push(checkDeclared(ops, binaries));
+  checks.push(checkDeclared(ops, binaries, direct.settings));
 
   const stateDir = "/var/lib/rootfence";
-  checks.push(checkFlags({
-    ops,
-    binaries,
-    childCommand: (op, runner) => build(runner === "direct" ? direct : sudo, op),
-    receiverCommand(runner) {
-      const command = buildReceiverCommand({
-        config: {
-          ...serverDefaults(stateDir),
-          binPath,
-          mountBase: direct.settings.mountBase,
-          runner,
-        },
+  const receiverCommands = (runner: "direct" | "sudo") => {
+    const config = {
+      ...serverDefaults(stateDir),
+      binPath,
+      mountBase: direct.settings.mountBase,
+      runner,
+    };
+    return {
+      socket: config.socket,
+      executor: buildExecutorCommand({
+        config,
         denoPath,
         configPath: `${root}/deno.json`,
         lockPath: `${root}/deno.lock`,
-        entryPath: `${root}/runtime/server/main.ts`,
+        entryPath: `${root}/runtime/server/executor.ts`,
         killPath,
         binaries,
         denoDir: "/var/cache/deno",
         readFiles: [`${stateDir}/keys.json`],
-      });
+      }),
+      listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
+    };
+  };
+  const receiverUnits = {
+    sudo: unitsFor("sudo", receiverCommands("sudo")),
+    direct: unitsFor("direct", receiverCommands("direct")),
+  };
+  checks.push(checkFlags({
+    ops,
+    binaries,
+    settings: direct.settings,
+    childCommand: (op, runner) => build(runner === "direct" ? direct : sudo, op),
+    receiverCommands(runner) {
+      const { socket, executor, listener } = receiverCommands(runner);
       const run = runner === "sudo" ? `/usr/bin/sudo,${killPath}` : `${denoPath},${killPath}`;
-      return {
-        command,
-        expected: { net: "127.0.0.1:8787", read: stateDir, write: stateDir, run },
-      };
+      return [
+        {
+          process: "executor",
+          command: executor,
+          expected: { net: `unix:${socket}`, read: stateDir, write: stateDir, run, sys: "uid" },
+        },
+        {
+          process: "listener",
+          command: listener,
+          expected: { net: `127.0.0.1:8787,unix:${socket}`, read: socket, write: socket },
+        },
+      ];
     },
   }));
 
@@ -102,7 +142,8 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
       denoPath,
       childEntry: options.childEntry ?? CHILD_SOURCE,
       childConfig: `${root}/runtime/fence.json`,
-      receiverEntry: `${root}/runtime/server/main.ts`,
+      receiverEntry: `${root}/runtime/server/executor.ts`,
+      listenerEntry: LISTENER.source,
       receiverConfig: `${root}/deno.json`,
       spawners: ["runtime/launcher.ts"],
     }),
@@ -125,15 +166,45 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
       skipped("install", "Install check", "run with --install <dir> --service-user <user>"),
     );
   } else {
-    const { dir, user, denoDir } = options.install;
+    checks.push(await checkInstall({ mountBase, ...options.install, ops, binaries, binPath }));
+  }
+
+  checks.push(
+    await checkSealed([
+      { what: CHILD, path: options.bundlePath ?? CHILD_BUNDLE },
+      { what: LISTENER, path: LISTENER.bundle },
+    ]),
+  );
+
+  checks.push(await checkMountBase(ops, direct.settings));
+
+  if (!options.skipProbe) {
     checks.push(
-      await checkInstall([dir, denoPath, denoDir], await account(user), [
-        direct.settings.mountBase,
-      ]),
+      await checkReceiverProbe((scene) => {
+        const config = {
+          ...serverDefaults(scene.stateDir),
+          port: scene.port,
+          socket: scene.socket,
+        };
+        return {
+          listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
+          executor: buildExecutorCommand({
+            config,
+            denoPath,
+            configPath: `${root}/deno.json`,
+            lockPath: `${root}/deno.lock`,
+            entryPath: `${root}/runtime/server/executor.ts`,
+            killPath,
+            binaries,
+            denoDir: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+            readFiles: [],
+          }),
+        };
+      }),
     );
   }
 
-  checks.push(await checkSealed(options.bundlePath ?? CHILD_BUNDLE));
+  checks.push(await checkUnits(receiverUnits));
 
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
   checks.push(checkReadme(readme, ops));
@@ -143,4 +214,20 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     generatedAt: new Date().toISOString(),
     checks,
   };
+}
+
+function unitsFor(
+  mode: "sudo" | "direct",
+  commands: { executor: ReceiverCommand; listener: ReceiverCommand },
+) {
+  return systemdUnits({
+    mode,
+    user: "rootfence",
+    listenerUser: "rootfence-http",
+    executor: commands.executor,
+    listener: commands.listener,
+    stateDir: "/var/lib/rootfence",
+    graceMs: 30_000,
+    allow: [],
+  });
 }

@@ -1,11 +1,12 @@
 /**
  * Check 4, the live probe: each op's exact child flags (the launcher's builder, only the entry
  * swapped for `runtime/probe.ts`) must refuse network, files, env, sys, ffi, remote and computed
- * imports, signals and every binary but the op's own, which must be allowed.
+ * imports, signals and every binary but the op's own, which must be allowed; an op with declared
+ * paths must hold them and be refused just outside them.
  *
  * @module
  */
-import type { AnyOp } from "../../ops/types.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { type Launcher, PROBE_ENTRY } from "../launcher.ts";
 import type { ProbeAttempt } from "../probe.ts";
 import { type CheckResult, result } from "./types.ts";
@@ -27,21 +28,76 @@ export const REFUSED_WITH: Readonly<Record<string, RegExp>> = {
   "run /bin/sh": /^NotCapable: Requires run access/,
 };
 
+/** What one op's probe tries, and what each attempt must get. */
+export interface ProbePlan {
+  /** The op's own binaries: each must run. */
+  readonly own: readonly string[];
+  /** Every other fenced binary: each must be refused. */
+  readonly others: readonly string[];
+  /** Directories the child must not list. */
+  readonly refusedRead: readonly string[];
+  /** Directories the child must not create (if one is created, the probe removes it). */
+  readonly refusedWrite: readonly string[];
+  /** The op's declared paths: each must be granted (asked of Deno only, nothing touched). */
+  readonly grantedRead: readonly string[];
+  readonly grantedWrite: readonly string[];
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
 /**
- * Starts the probe under an op's exact child flags and returns what each attempt got.
+ * The probe plan for one op: its own binaries against all the others, and for file access the
+ * state dir, `/`, and just outside each declared path: its parent, a sibling in that parent,
+ * and a sibling whose name only starts with the declared one (`/mnt/usb-x` for `/mnt/usb`).
  *
- * @param tryRun Binaries to try to run (`--version`).
- * @param tryRead Directories to try to list.
+ * @param binaries Every fenced binary resolved, by name.
+ * @param stateDir A directory the child must not touch (the receiver's state, say).
  */
+export function probePlan(
+  op: AnyOp,
+  binaries: Readonly<Partial<Record<string, string>>>,
+  options: { readonly settings: OpSettings; readonly stateDir: string },
+): ProbePlan {
+  const { settings, stateDir } = options;
+  const own = op.permissions.run.flatMap((name) => binaries[name] ?? []);
+  const others = Object.values(binaries).filter((p): p is string =>
+    p !== undefined && !own.includes(p)
+  );
+  const paths = op.paths?.(settings) ?? { read: [], write: [] };
+  const declared = [...new Set([...paths.read, ...paths.write])];
+  const beside = declared.flatMap((p) => [parentOf(p), `${p}-probe`]);
+  return {
+    own,
+    others,
+    refusedRead: [...new Set([stateDir, "/", ...beside])],
+    refusedWrite: [
+      ...new Set([
+        `${stateDir}/rootfence-probe`,
+        ...declared.flatMap((p) => [`${parentOf(p)}/rootfence-probe`, `${p}-probe`]),
+      ]),
+    ],
+    grantedRead: paths.read,
+    grantedWrite: paths.write,
+  };
+}
+
+/** Starts the probe under an op's exact child flags and returns what each attempt got. */
 export async function runProbe(
   launcher: Launcher,
   op: AnyOp,
-  tryRun: readonly string[],
-  tryRead: readonly string[],
+  plan: ProbePlan,
 ): Promise<ProbeAttempt[]> {
   const child = launcher.spawn(op, PROBE_ENTRY);
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify({ input: { tryRun, tryRead } })));
+  const input = {
+    tryRun: [...plan.own, ...plan.others],
+    tryRead: plan.refusedRead,
+    tryWrite: plan.refusedWrite,
+    granted: { read: plan.grantedRead, write: plan.grantedWrite },
+  };
+  await writer.write(new TextEncoder().encode(JSON.stringify({ input })));
   await writer.close();
   const output = await child.output();
   if (output.code !== 0) {
@@ -52,13 +108,8 @@ export async function runProbe(
   return JSON.parse(new TextDecoder().decode(output.stdout)).attempts;
 }
 
-/** Judges one op's probe: every problem found. */
-export function probeProblems(
-  attempts: readonly ProbeAttempt[],
-  own: readonly string[],
-  others: readonly string[],
-  tryRead: readonly string[],
-): string[] {
+/** Judges one op's probe against its plan: every problem found. */
+export function probeProblems(attempts: readonly ProbeAttempt[], plan: ProbePlan): string[] {
   const problems: string[] = [];
   const byName = new Map(attempts.map((a) => [a.attempt, a]));
   const expect = (name: string, pattern: RegExp) => {
@@ -67,13 +118,19 @@ export function probeProblems(
     else if (got.allowed) problems.push(`${name}: ALLOWED`);
     else if (!pattern.test(got.error)) problems.push(`${name}: refused with "${got.error}"`);
   };
+  const allowed = (name: string, what: string) => {
+    const got = byName.get(name);
+    if (got?.allowed !== true) problems.push(`${what}: ${got?.error ?? "not tried"}`);
+  };
   for (const [name, pattern] of Object.entries(REFUSED_WITH)) expect(name, pattern);
-  for (const dir of tryRead) expect(`read ${dir}`, /^NotCapable: Requires read access/);
-  for (const path of others) expect(`run ${path}`, /^NotCapable: Requires run access/);
-  for (const path of own) {
-    const got = byName.get(`run ${path}`);
-    if (got?.allowed !== true) problems.push(`own binary ${path}: ${got?.error ?? "not tried"}`);
+  for (const dir of plan.refusedRead) expect(`read ${dir}`, /^NotCapable: Requires read access/);
+  for (const dir of plan.refusedWrite) {
+    expect(`write ${dir}`, /^NotCapable: Requires write access/);
   }
+  for (const path of plan.others) expect(`run ${path}`, /^NotCapable: Requires run access/);
+  for (const path of plan.own) allowed(`run ${path}`, `own binary ${path}`);
+  for (const path of plan.grantedRead) allowed(`granted read ${path}`, `own read ${path}`);
+  for (const path of plan.grantedWrite) allowed(`granted write ${path}`, `own write ${path}`);
   return problems;
 }
 
@@ -86,20 +143,17 @@ export async function checkProbe(
   const problems: string[] = [];
   const verified: string[] = [];
   const evidence: Record<string, ProbeAttempt[]> = {};
-  const all = Object.values(launcher.binaries).filter((p): p is string => p !== undefined);
   for (const op of ops) {
-    const own = op.permissions.run.map((n) => launcher.binaries[n]).filter((p) => p !== undefined);
-    const others = all.filter((p) => !own.includes(p));
+    const plan = probePlan(op, launcher.binaries, { settings: launcher.settings, stateDir });
     try {
-      const attempts = await runProbe(launcher, op, [...own, ...others], [stateDir]);
+      const attempts = await runProbe(launcher, op, plan);
       evidence[op.name] = attempts;
-      problems.push(
-        ...probeProblems(attempts, own, others, [stateDir]).map((p) => `${op.name}: ${p}`),
-      );
+      problems.push(...probeProblems(attempts, plan).map((p) => `${op.name}: ${p}`));
+      const paths = [...plan.grantedRead, ...plan.grantedWrite];
       verified.push(
         `${op.name}: ${attempts.filter((a) => !a.allowed).length} attempts refused, own ${
-          own.join(", ")
-        } allowed`,
+          plan.own.join(", ")
+        }${paths.length > 0 ? ` and ${[...new Set(paths)].join(", ")}` : ""} allowed`,
       );
     } catch (error) {
       problems.push(`${op.name}: ${(error as Error).message}`);

@@ -4,26 +4,32 @@
  *
  * @module
  */
-import type { AnyOp } from "../../ops/types.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** Markers around the generated table in the README. */
 export const TABLE_START = "<!-- audit:flags:start -->";
 export const TABLE_END = "<!-- audit:flags:end -->";
 
+/** Settings whose mount base reads as a placeholder, so the table names no machine path. */
+const PLACEHOLDER: OpSettings = { mountBase: "<mount base>" };
+
 /** The op → flags table, from the declared data only (no machine paths). */
 export function flagsTable(ops: readonly AnyOp[]): string {
   const rows = ops.map((op) => {
     const run = op.permissions.run.map((name) => `<${name}>`).join(",");
+    const paths = op.paths?.(PLACEHOLDER);
+    const files = (kind: "read" | "write") =>
+      paths?.[kind].length ? `\`--allow-${kind}=${paths[kind].join(",")}\`` : "none";
     const seconds = op.timeoutMs / 1000;
     const timeout = seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`;
-    return `| \`${op.name}\` | \`--allow-run=${run}\` | none | ${
-      op.mutates ? "yes" : "no"
-    } | ${timeout} |`;
+    return `| \`${op.name}\` | \`--allow-run=${run}\` | ${files("read")} | ${
+      files("write")
+    } | none | ${op.mutates ? "yes" : "no"} | ${timeout} |`;
   });
   return [
-    "| op | grant | every other grant | mutates | timeout |",
-    "|---|---|---|---|---|",
+    "| op | run | read | write | every other grant | mutates | timeout |",
+    "|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

@@ -1,21 +1,30 @@
 /**
  * The fenced child's entry: checks its own grants, then for each request line on stdin validates
- * the input again with the op's schema, runs the op's one host command and writes one reply
- * line to stdout. It exits when stdin ends.
+ * the input again with the op's schema, runs the op (its one host command, or the op's own
+ * `execute` through a {@linkcode ChildHost}) and writes one reply line to stdout. It exits when
+ * stdin ends.
  *
  * Run only by the launcher, as
  * `deno run <flags from buildChildCommand> runtime/child/mod.ts --op=<name> --bin=<name>=<path>
- * --mount-base=<dir>`. Needs run permission for the op's binaries and nothing else.
+ * --mount-base=<dir>`. Needs run permission for the op's binaries, read and write permission
+ * for the op's declared paths (if any), and nothing else.
  *
  * @module
  */
 import { findOp } from "../../ops/mod.ts";
-import type { AnyOp, BinaryName, OpSettings } from "../../ops/types.ts";
+import type { AnyOp, BinaryName, OpSettings, PathGrants } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
 import { LineReader } from "../lines.ts";
 import { tail } from "../../ops/_output.ts";
-import { ChildReply, ChildRequest, issuesOf, MAX_REQUEST_BYTES } from "../protocol.ts";
-import { killHostCommand, runHostCommand } from "./host_command.ts";
+import {
+  ChildReply,
+  ChildRequest,
+  type CommandReport,
+  issuesOf,
+  MAX_REQUEST_BYTES,
+} from "../protocol.ts";
+import { ChildHost, HostError } from "./host.ts";
+import { type HostRun, killHostCommand, runHostCommand } from "./host_command.ts";
 
 /** Grants a child must never hold; one of them means it was started outside the launcher. */
 const FORBIDDEN: readonly Deno.PermissionDescriptor[] = [
@@ -28,10 +37,55 @@ const FORBIDDEN: readonly Deno.PermissionDescriptor[] = [
   { name: "run" },
 ];
 
-/** Names of any grant the child holds beyond its scoped run list. */
-export function excessGrants(): string[] {
-  return FORBIDDEN.filter((d) => Deno.permissions.querySync(d).state === "granted")
+/** The paths of an op that declares none. */
+const NO_PATHS: PathGrants = { read: [], write: [] };
+
+/** Paths no child may read or write unless they lie inside its declared paths. */
+const SENTINEL_PATHS: readonly string[] = [
+  "/",
+  "/etc",
+  "/root",
+  "/home",
+  "/tmp",
+  "/var",
+  "/usr",
+  "/opt",
+  "/boot",
+  "/dev",
+  "/proc",
+  "/sys",
+  "/run",
+  "/mnt",
+  "/media",
+  "/srv",
+];
+
+function inside(path: string, roots: readonly string[]): boolean {
+  return roots.some((root) => path === root || path.startsWith(`${root}/`));
+}
+
+/**
+ * Names of any grant the child holds beyond its scoped run list and declared paths: any
+ * unscoped grant, and read or write of a sentinel path (`/`, `/etc`, ...) or of the directory
+ * above a declared path, unless the declared paths cover it.
+ *
+ * @param declared The op's declared paths for the child's settings (none for most ops).
+ */
+export function excessGrants(declared: PathGrants = NO_PATHS): string[] {
+  const excess: string[] = FORBIDDEN
+    .filter((d) => Deno.permissions.querySync(d).state === "granted")
     .map((d) => d.name);
+  for (const name of ["read", "write"] as const) {
+    const own = declared[name];
+    const parents = own.map((p) => p.slice(0, p.lastIndexOf("/")) || "/");
+    for (const path of new Set([...SENTINEL_PATHS, ...parents])) {
+      if (inside(path, own)) continue;
+      if (Deno.permissions.querySync({ name, path }).state === "granted") {
+        excess.push(`${name} ${path}`);
+      }
+    }
+  }
+  return excess;
 }
 
 interface ChildContext {
@@ -65,6 +119,7 @@ export async function handleRequest(context: ChildContext, text: string): Promis
       },
     };
   }
+  if (op.execute !== undefined) return await executeRequest(context, parsed.data);
   const host = op.argv(parsed.data, settings);
   const path = context.binaries.get(host.binary);
   if (!op.permissions.run.includes(host.binary) || path === undefined) {
@@ -76,7 +131,6 @@ export async function handleRequest(context: ChildContext, text: string): Promis
       },
     };
   }
-  const argv = [path, ...host.args];
   let run;
   try {
     run = await runHostCommand(path, host.args);
@@ -91,8 +145,18 @@ export async function handleRequest(context: ChildContext, text: string): Promis
       error: { code, message: `Cannot spawn "${path}": ${(error as Error).message}` },
     };
   }
-  const command = {
-    argv,
+  const command = commandReport([path, ...host.args], run);
+  const outcome = op.parse(run.output, parsed.data);
+  if (outcome.ok) return { ok: true, result: outcome.value, command };
+  return {
+    ok: false,
+    error: { code: outcome.code, message: outcome.message, command },
+  };
+}
+
+function commandReport(argv: readonly string[], run: HostRun): CommandReport {
+  return {
+    argv: [...argv],
     exitCode: run.output.exitCode,
     signal: run.output.signal,
     durationMs: Math.round(run.durationMs),
@@ -102,12 +166,50 @@ export async function handleRequest(context: ChildContext, text: string): Promis
     stderrTruncated: run.output.stderrTruncated,
     stderrTail: tail(run.output.stderr),
   };
-  const outcome = op.parse(run.output, parsed.data);
-  if (outcome.ok) return { ok: true, result: outcome.value, command };
+}
+
+/**
+ * Runs an op that executes itself. The reply's command is the op's main command (`argv()`)
+ * when it ran, else the last command run.
+ */
+async function executeRequest(context: ChildContext, input: unknown): Promise<ChildReply> {
+  const { op, settings } = context;
+  const host = new ChildHost(op, context.binaries, op.paths?.(settings) ?? NO_PATHS);
+  let outcome;
+  try {
+    outcome = await op.execute!(input, settings, host);
+  } catch (error) {
+    const code = error instanceof HostError ? error.code : "child_failed";
+    const message = error instanceof HostError
+      ? error.message
+      : `Cannot finish "${op.name}": ${(error as Error).message}`;
+    const command = lastCommand(host, op.argv(input, settings).args);
+    return { ok: false, error: { code, message, ...(command ? { command } : {}) } };
+  }
+  const command = lastCommand(host, op.argv(input, settings).args);
+  if (outcome.ok) {
+    if (command === undefined) {
+      return {
+        ok: false,
+        error: {
+          code: "child_failed",
+          message: `Cannot report "${op.name}" as done: it ran no host command`,
+        },
+      };
+    }
+    return { ok: true, result: outcome.value, command };
+  }
   return {
     ok: false,
-    error: { code: outcome.code, message: outcome.message, command },
+    error: { code: outcome.code, message: outcome.message, ...(command ? { command } : {}) },
   };
+}
+
+function lastCommand(host: ChildHost, mainArgs: readonly string[]): CommandReport | undefined {
+  const same = (argv: readonly string[]) =>
+    argv.length === mainArgs.length + 1 && mainArgs.every((a, i) => argv[i + 1] === a);
+  const record = host.runs.findLast((r) => same(r.argv)) ?? host.runs.at(-1);
+  return record === undefined ? undefined : commandReport(record.argv, record.run);
 }
 
 function contextFrom(args: string[]): ChildContext {
@@ -140,7 +242,7 @@ async function writeAll(text: string): Promise<void> {
 
 async function main(): Promise<void> {
   const context = contextFrom(Deno.args);
-  const excess = excessGrants();
+  const excess = excessGrants(context.op.paths?.(context.settings) ?? NO_PATHS);
   if (excess.length > 0) {
     console.error(`Cannot start child: it holds grants outside its fence: ${excess.join(", ")}`);
     Deno.exit(3);

@@ -10,6 +10,7 @@ const options: SudoersOptions = {
   binaries: {
     pct: "/usr/sbin/pct",
     mount: "/usr/bin/mount",
+    findmnt: "/usr/bin/findmnt",
     smartctl: "/usr/sbin/smartctl",
     sensors: "/usr/bin/sensors",
   },

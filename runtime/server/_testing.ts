@@ -37,7 +37,7 @@ export interface BenchOptions {
 }
 
 async function loaded(id: string, secret: string, ops: string[]): Promise<LoadedKey> {
-  return { id, ops, github: false, secrets: [await verifyingSecret(secret)] };
+  return { id, ops, secrets: [await verifyingSecret(secret)] };
 }
 
 /** Builds a bench. */

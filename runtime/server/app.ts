@@ -155,12 +155,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     async function trigger(c) {
       const op = findOp(c.get("op"))!;
       const raw = new Uint8Array(await c.req.arrayBuffer());
-      const verified = await verifySignature(
-        c.req.raw.headers,
-        raw,
-        keyring.keys,
-        Math.floor(now() / 1000),
-      );
+      const verified = await verifySignature(c.req.raw.headers, raw, {
+        keys: keyring.keys,
+        nowSeconds: Math.floor(now() / 1000),
+      });
       if (!verified.ok) throw new Problem(verified.code, verified.detail);
       const key = keyring.keys.find((k) => k.id === verified.key.id)!;
       c.set("key", key);
@@ -310,12 +308,10 @@ function signedRead(deps: AppDeps, now: () => number): MiddlewareHandler<AppEnv>
   return async function signedReadAuth(c, next) {
     const url = new URL(c.req.url);
     const content = new TextEncoder().encode(`GET ${url.pathname}${url.search}`);
-    const verified = await verifySignature(
-      c.req.raw.headers,
-      content,
-      deps.keyring.keys,
-      Math.floor(now() / 1000),
-    );
+    const verified = await verifySignature(c.req.raw.headers, content, {
+      keys: deps.keyring.keys,
+      nowSeconds: Math.floor(now() / 1000),
+    });
     if (!verified.ok) throw new Problem(verified.code, verified.detail);
     c.set("key", deps.keyring.keys.find((k) => k.id === verified.key.id)!);
     await next();

@@ -8,6 +8,8 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     host: "127.0.0.1",
     port: 8787,
     stateDir: "/srv/app/.rootfence",
+    socket: "/srv/app/.rootfence/executor.sock",
+    listenerUser: "nobody",
     keysFile: "/srv/app/.rootfence/keys.json",
     binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
     mountBase: "/mnt/usb",
@@ -48,4 +50,12 @@ Deno.test("parseServerConfig() refuses bad values and unknown flags", () => {
   }
   assert.throws(() => parseServerConfig(["--bogus"], none, "/"), TypeError);
   assert.equal(parseServerConfig(["--help"], none, "/"), "help");
+});
+
+Deno.test("parseServerConfig() refuses a listener user that is not a user name", () => {
+  assert.throws(() => parseServerConfig(["--listener-user", "root;id"], none, "/"), RangeError);
+  assert.equal(
+    (parseServerConfig(["--socket", "run/x.sock"], none, "/srv") as { socket: string }).socket,
+    "/srv/run/x.sock",
+  );
 });

@@ -1,11 +1,13 @@
 /**
  * The durable job journal on Deno's built-in `node:sqlite` (WAL, `synchronous=FULL`): a job is
- * on disk before it is acknowledged, and every transition is on disk before it is reported.
- * Needs read and write permission for the database file's directory.
+ * on disk before it is acknowledged, and every transition is on disk before it is reported. Its
+ * files are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
+ * where a symlink leads). Needs read and write permission for the database file's directory.
  *
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { RootfenceError } from "../errors.ts";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "interrupted";
@@ -86,6 +88,31 @@ function toJob(row: Row): Job {
   };
 }
 
+/** The database file and the files SQLite keeps beside it. */
+function journalFiles(path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`, `${path}-journal`];
+}
+
+/** Refuses a journal file that is a symlink, or anything but a regular file. */
+function refuseOddFiles(path: string): void {
+  for (const file of journalFiles(path)) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    if (!info.isFile) {
+      const what = info.isSymlink ? "a symlink" : "not a regular file";
+      throw new RootfenceError(
+        "denied",
+        `Cannot open journal "${path}": "${file}" is ${what}; remove it`,
+      );
+    }
+  }
+}
+
 /** The journal. Open one with {@linkcode Journal.open}. */
 export class Journal {
   readonly #db: DatabaseSync;
@@ -105,8 +132,23 @@ export class Journal {
     return statement;
   }
 
-  /** Opens (creating if needed) the journal at `path`. */
+  /**
+   * Opens (creating if needed) the journal at `path`. The database is created mode 0600 before
+   * SQLite opens it (SQLite gives its WAL and shared-memory files the database's mode), and the
+   * mode of every existing journal file is narrowed to 0600.
+   *
+   * @param path The database file.
+   * @returns The open journal.
+   * @throws {RootfenceError} `denied` when a journal file is a symlink or not a regular file.
+   */
   static open(path: string): Journal {
+    refuseOddFiles(path);
+    try {
+      // O_CREAT | O_EXCL: never follows a symlink planted after the check above.
+      Deno.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
@@ -127,6 +169,19 @@ export class Journal {
       UNIQUE (key_id, delivery_id)
     )`);
     db.exec("CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)");
+    try {
+      refuseOddFiles(path);
+      for (const file of journalFiles(path)) {
+        try {
+          Deno.chmodSync(file, 0o600);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+      }
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     return new Journal(db);
   }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { RootfenceError } from "../errors.ts";
 import { Journal, type NewJob } from "./journal.ts";
 
 const job: NewJob = {
@@ -36,4 +37,75 @@ Deno.test("Journal keeps jobs across reopen, dedupes deliveries and interrupts r
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+async function withDir(fn: (dir: string) => void | Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-journal-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function mode(path: string): number {
+  return Deno.statSync(path).mode! & 0o777;
+}
+
+Deno.test("Journal.open creates journal.db and its WAL and shared-memory files mode 0600", async () => {
+  await withDir((dir) => {
+    const journal = Journal.open(`${dir}/journal.db`);
+    journal.accept(job, 1000);
+    for (const name of ["journal.db", "journal.db-wal", "journal.db-shm"]) {
+      assert.equal(mode(`${dir}/${name}`).toString(8), "600", name);
+    }
+    journal.close();
+  });
+});
+
+Deno.test("Journal.open narrows an existing 0644 journal to 0600", async () => {
+  await withDir(async (dir) => {
+    Journal.open(`${dir}/journal.db`).close();
+    await Deno.chmod(`${dir}/journal.db`, 0o644);
+    const journal = Journal.open(`${dir}/journal.db`);
+    journal.accept(job, 1000);
+    for (const name of ["journal.db", "journal.db-wal", "journal.db-shm"]) {
+      assert.equal(mode(`${dir}/${name}`).toString(8), "600", name);
+    }
+    journal.close();
+  });
+});
+
+Deno.test("Journal.open refuses a journal.db symlink planted in a 0777 dir and creates nothing outside", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/state`);
+    await Deno.chmod(`${dir}/state`, 0o777);
+    await Deno.mkdir(`${dir}/outside`);
+    await Deno.symlink(`${dir}/outside/owned.db`, `${dir}/state/journal.db`);
+    assert.throws(
+      () => Journal.open(`${dir}/state/journal.db`),
+      (error) =>
+        error instanceof RootfenceError && error.code === "denied" &&
+        /journal\.db" is a symlink; remove it/.test(error.message),
+    );
+    assert.deepEqual([...Deno.readDirSync(`${dir}/outside`)], []);
+  });
+});
+
+Deno.test("Journal.open refuses planted -wal and -shm symlinks and non-regular files", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/journal.db`;
+    Journal.open(path).close();
+    for (const suffix of ["-wal", "-shm"]) {
+      await Deno.symlink(`${dir}/elsewhere${suffix}`, `${path}${suffix}`);
+      assert.throws(() => Journal.open(path), new RegExp(`journal\\.db${suffix}" is a symlink`));
+      await Deno.remove(`${path}${suffix}`);
+    }
+    await Deno.mkdir(`${path}-wal`);
+    assert.throws(() => Journal.open(path), /journal\.db-wal" is not a regular file/);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("elsewhere")),
+      [],
+    );
+  });
 });

@@ -1,14 +1,18 @@
 /**
  * The keys file: who may trigger which ops, with which secrets. Its format is exactly
- * `{ "keys": [ { "id", "secrets"?, "secretFiles"?, "ops", "github"? } ] }` so operators can
- * write it by hand. Files readable or writable by group or others are refused.
+ * `{ "keys": [ { "id", "secrets"?, "secretFiles"?, "ops" } ] }` so operators can write it by
+ * hand. The keys file and every secret file must be regular files (not symlinks) that the
+ * running user owns and nobody else may read or write. The former `"github"` flag is refused:
+ * GitHub's `X-Hub-Signature-256` scheme was removed because it can be replayed.
  *
  * @module
  */
+import { basename, dirname } from "node:path";
 import { z } from "zod";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
 import { decodeSecret, newSecret, type VerifyingKey, verifyingSecret } from "./signature.ts";
+import { entryProblem, type StateEntry } from "./state_trust.ts";
 
 const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -19,9 +23,14 @@ export const KeysFile = z.strictObject({
     secrets: z.array(z.string()).optional(),
     secretFiles: z.array(z.string().startsWith("/")).optional(),
     ops: z.array(z.string()).min(1),
-    github: z.boolean().optional(),
   })).min(1),
 });
+
+/** Why a key that still says `"github"` is refused, after its id and path. */
+export const GITHUB_REMOVED = 'the "github" flag was removed: X-Hub-Signature-256 signs the ' +
+  "body alone, so a captured delivery can be replayed under a new X-GitHub-Delivery id, and " +
+  "the ops' strict input schemas refuse GitHub's event payloads anyway; delete the flag and " +
+  "sign with Standard Webhooks (webhook-signature)";
 
 /** A loaded key: its verifier and the ops it may trigger. */
 export interface LoadedKey extends VerifyingKey {
@@ -36,50 +45,126 @@ export interface Keyring {
   readonly files: readonly string[];
 }
 
-/** Whether a key may trigger an op. */
+/**
+ * Whether a key may trigger an op.
+ *
+ * @param key A loaded key.
+ * @param op An op name.
+ * @returns Whether the key lists the op, or `"*"`.
+ * @example
+ * ```ts
+ * import { mayTrigger } from "./keys.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(mayTrigger({ id: "m", ops: ["smart"], secrets: [] }, "mount-usb"), false);
+ * ```
+ */
 export function mayTrigger(key: LoadedKey, op: string): boolean {
   return key.ops.includes("*") || key.ops.includes(op);
 }
 
-async function privateText(path: string, what: string): Promise<string> {
+/**
+ * Reads a keys or secret file that must be private: checked with `lstat` (no symlink, a regular
+ * file, owned by `uid`, mode 0600 or narrower), then opened, and the opened file must be the one
+ * checked (same device and inode), so a swap in between is caught.
+ */
+async function privateText(path: string, entry: StateEntry, uid: number): Promise<string> {
+  const denied = (why: string) =>
+    new RootfenceError("denied", `Cannot read ${entry} "${path}": ${why}`);
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = await Deno.lstat(path);
   } catch (error) {
-    throw new RootfenceError(
-      "denied",
-      `Cannot read ${what} "${path}": ${(error as Error).message}`,
-    );
+    throw denied((error as Error).message);
   }
-  if (((info.mode ?? 0) & 0o066) !== 0) {
-    const mode = ((info.mode ?? 0) & 0o777).toString(8);
-    throw new RootfenceError(
-      "denied",
-      `Cannot use ${what} "${path}": mode ${mode} lets group or others read or write it (chmod 600)`,
-    );
+  const problem = entryProblem(path, entry, info, uid);
+  if (problem !== undefined) throw new RootfenceError("denied", problem);
+  const file = await Deno.open(path, { read: true });
+  try {
+    const opened = await file.stat();
+    if (opened.dev !== info.dev || opened.ino !== info.ino) {
+      throw denied("it was replaced while being read");
+    }
+  } catch (error) {
+    file.close();
+    throw error;
   }
-  return await Deno.readTextFile(path);
-}
-
-/** Lists the secret files a keys file names, without loading them. */
-export async function secretFilesOf(path: string): Promise<string[]> {
-  const parsed = KeysFile.safeParse(JSON.parse(await Deno.readTextFile(path)));
-  return parsed.success ? parsed.data.keys.flatMap((k) => k.secretFiles ?? []) : [];
+  return await new Response(file.readable).text();
 }
 
 /**
- * Loads and checks the keys file. Needs read permission for it and its secret files.
+ * Lists the secret files a keys file names, without loading or checking them: for a grant
+ * list, or to check them with `assertStateTrusted` before anything is loaded.
  *
- * @throws {RootfenceError} `denied` for loose file modes or unreadable files; `invalid_input`
- * for a malformed file, an unknown op, a duplicate id or a key without secrets.
+ * @param path The keys file.
+ * @returns The secret files, or none when the keys file is missing, not a regular file (nothing
+ * is opened then: a planted FIFO cannot block) or not a valid keys file.
+ * @example
+ * ```ts
+ * import { secretFilesOf } from "./keys.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(await secretFilesOf("/nonexistent/keys.json"), []);
+ * ```
  */
-export async function loadKeys(path: string): Promise<Keyring> {
-  const text = await privateText(path, "keys file");
+export async function secretFilesOf(path: string): Promise<string[]> {
+  try {
+    if (!(await Deno.lstat(path)).isFile) return [];
+    const parsed = KeysFile.safeParse(JSON.parse(await Deno.readTextFile(path)));
+    return parsed.success ? parsed.data.keys.flatMap((k) => k.secretFiles ?? []) : [];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return [];
+    throw error;
+  }
+}
+
+/** The id of the first key entry that still has the removed `"github"` flag. */
+function githubKey(raw: unknown): string | undefined {
+  const keys = (raw as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return undefined;
+  const entry = keys.find((k) => typeof k === "object" && k !== null && "github" in k);
+  return entry === undefined ? undefined : String((entry as { id?: unknown }).id ?? "?");
+}
+
+/** Options of {@linkcode loadKeys}. */
+export interface LoadKeysOptions {
+  /**
+   * The user that must own the keys file and every secret file: the one rootfence runs as.
+   *
+   * @default {Deno.uid() (needs --allow-sys=uid)}
+   */
+  readonly uid?: number;
+}
+
+/**
+ * Loads and checks the keys file. Needs read permission for it and its secret files, and
+ * `--allow-sys=uid` unless `uid` is given.
+ *
+ * @param path The keys file.
+ * @param options The user that must own the files.
+ * @returns The keys, with their secrets imported once, and every file read.
+ * @throws {RootfenceError} `denied` for a symlink, a file of another owner, loose file modes or
+ * unreadable files; `invalid_input` for a malformed file, the removed `"github"` flag, an unknown
+ * op, a duplicate id or a key without secrets.
+ * @example
+ * ```ts ignore
+ * const keyring = await loadKeys("/var/lib/rootfence/keys.json");
+ * ```
+ */
+export async function loadKeys(path: string, options: LoadKeysOptions = {}): Promise<Keyring> {
+  const uid = options.uid ?? Deno.uid();
+  if (uid === null) throw new TypeError("Cannot check file owners: this platform has no uid");
+  const text = await privateText(path, "keys file", uid);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     throw new RootfenceError("invalid_input", `Cannot read keys file "${path}": not JSON`);
+  }
+  const github = githubKey(raw);
+  if (github !== undefined) {
+    throw new RootfenceError(
+      "invalid_input",
+      `Cannot use key "${github}" in "${path}": ${GITHUB_REMOVED}`,
+    );
   }
   const parsed = KeysFile.safeParse(raw);
   if (!parsed.success) {
@@ -97,46 +182,87 @@ export async function loadKeys(path: string): Promise<Keyring> {
     if (unknown.length) throw problem(`unknown ops ${unknown.join(", ")}`);
     const secrets = [...entry.secrets ?? []];
     for (const file of entry.secretFiles ?? []) {
-      secrets.push((await privateText(file, "secret file")).trim());
+      secrets.push((await privateText(file, "secret file", uid)).trim());
       files.push(file);
     }
     if (secrets.length === 0) throw problem("it has no secret");
     for (const secret of secrets) {
-      // A GitHub key may hold the plain string GitHub was given; anything else must be whsec_.
-      if (entry.github === true && !secret.startsWith("whsec_")) {
-        if (secret.length < 16) throw problem("a GitHub secret needs at least 16 characters");
-        continue;
-      }
       try {
         decodeSecret(secret);
       } catch (error) {
         throw problem((error as Error).message);
       }
     }
+    // Imported once here, never per request.
     keys.push({
       id: entry.id,
       ops: entry.ops,
-      github: entry.github ?? false,
       secrets: await Promise.all(secrets.map(verifyingSecret)),
     });
   }
   return { keys, files };
 }
 
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await file.write(bytes.subarray(written));
+  }
+}
+
+/** Flushes a directory's entries to disk where the platform allows it. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Not every platform or file system can sync a directory; the file itself is synced.
+  }
+}
+
 /**
- * Writes a first keys file with one all-ops key and a fresh secret, mode 0600. Never
- * overwrites. Needs write permission for the path.
+ * Writes a first keys file with one all-ops key and a fresh secret, mode 0600, atomically: the
+ * document goes to a new temp file in the same directory (mode 0600, synced), which is then
+ * hard-linked into place and removed. A link is as atomic as a rename but never replaces an
+ * existing file, so the keys file is either absent or complete, and an existing one (or a
+ * planted symlink) is never truncated or followed. Needs read and write permission for the
+ * directory.
  *
+ * @param path Where the keys file goes.
  * @returns The new key's id.
+ * @throws {Deno.errors.AlreadyExists} When something already is at `path`.
+ * @example
+ * ```ts
+ * import { createKeysFile } from "./keys.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await createKeysFile(`${dir}/keys.json`), "default");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function createKeysFile(path: string): Promise<string> {
   const id = "default";
   const doc = { keys: [{ id, secrets: [newSecret()], ops: ["*"] }] };
-  await Deno.writeTextFile(path, JSON.stringify(doc, null, 2) + "\n", {
-    createNew: true,
-    mode: 0o600,
-  });
-  await Deno.chmod(path, 0o600);
+  const bytes = new TextEncoder().encode(JSON.stringify(doc, null, 2) + "\n");
+  const dir = dirname(path);
+  const temp = `${dir}/.${basename(path)}.${crypto.randomUUID()}.tmp`;
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    try {
+      await Deno.chmod(temp, 0o600); // exactly 0600, whatever the umask
+      await writeAll(file, bytes);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.link(temp, path);
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+  await syncDirectory(dir);
   return id;
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RootfenceError } from "../errors.ts";
-import { clientSecret, createKeysFile, loadKeys, mayTrigger } from "./keys.ts";
+import { clientSecret, createKeysFile, loadKeys, mayTrigger, secretFilesOf } from "./keys.ts";
 import { newSecret } from "./signature.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
@@ -93,5 +93,148 @@ Deno.test("createKeysFile() writes one all-ops key with mode 0600 and never over
     assert.match(await clientSecret(path), /^whsec_/);
     await write(`${dir}/one`, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
     assert.equal(await clientSecret(`${dir}/one`), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  });
+});
+
+const ROOT = Deno.uid() === 0;
+if (!ROOT) console.log("keys_test: not root, skipping the test that chowns a keys file to nobody");
+
+Deno.test("loadKeys() refuses a keys file or a secret file that is a symlink to a private file", async () => {
+  await withDir(async (dir) => {
+    await write(`${dir}/real.json`, { keys: [{ id: "a", secrets: [newSecret()], ops: ["*"] }] });
+    await Deno.symlink(`${dir}/real.json`, `${dir}/keys.json`);
+    await assert.rejects(
+      loadKeys(`${dir}/keys.json`),
+      refused("denied", /keys file ".*keys\.json": it is a symlink/),
+    );
+    await write(`${dir}/secret`, newSecret());
+    await Deno.symlink(`${dir}/secret`, `${dir}/linked`);
+    await write(`${dir}/direct.json`, {
+      keys: [{ id: "a", secretFiles: [`${dir}/linked`], ops: ["*"] }],
+    });
+    await assert.rejects(
+      loadKeys(`${dir}/direct.json`),
+      refused("denied", /secret file ".*linked": it is a symlink/),
+    );
+  });
+});
+
+Deno.test("loadKeys() refuses keys and secret files the running user does not own", async () => {
+  await withDir(async (dir) => {
+    const owner = Deno.uid()!;
+    await write(`${dir}/secret`, newSecret());
+    await write(`${dir}/keys.json`, {
+      keys: [{ id: "a", secretFiles: [`${dir}/secret`], ops: ["*"] }],
+    });
+    await loadKeys(`${dir}/keys.json`, { uid: owner });
+    await assert.rejects(
+      loadKeys(`${dir}/keys.json`, { uid: owner + 1 }),
+      refused("denied", new RegExp(`keys file .*owned by uid ${owner}, not by uid ${owner + 1}`)),
+    );
+  });
+});
+
+Deno.test({
+  name: "loadKeys() refuses a 0600 keys file chowned to nobody, even as root",
+  ignore: !ROOT,
+  async fn() {
+    await withDir(async (dir) => {
+      await write(`${dir}/keys.json`, { keys: [{ id: "a", secrets: [newSecret()], ops: ["*"] }] });
+      await Deno.chown(`${dir}/keys.json`, 65534, 65534);
+      await assert.rejects(
+        loadKeys(`${dir}/keys.json`),
+        refused("denied", /owned by uid 65534, not by uid 0.*chown 0/),
+      );
+      await write(`${dir}/secret`, newSecret());
+      await Deno.chown(`${dir}/secret`, 65534, 65534);
+      await Deno.chown(`${dir}/keys.json`, 0, 0);
+      await write(`${dir}/keys.json`, {
+        keys: [{ id: "a", secretFiles: [`${dir}/secret`], ops: ["*"] }],
+      });
+      await assert.rejects(
+        loadKeys(`${dir}/keys.json`),
+        refused("denied", /secret file .*owned by uid 65534/),
+      );
+    });
+  },
+});
+
+Deno.test('loadKeys() refuses a key that still says "github", saying the scheme was removed and why', async () => {
+  await withDir(async (dir) => {
+    for (const github of [true, false]) {
+      await write(`${dir}/keys.json`, {
+        keys: [{ id: "ci", secrets: [newSecret()], ops: ["smart"], github }],
+      });
+      await assert.rejects(loadKeys(`${dir}/keys.json`), (error) => {
+        assert.ok(
+          refused("invalid_input", /^Cannot use key "ci" in ".*": the "github" flag was removed/)(
+            error,
+          ),
+        );
+        assert.match((error as Error).message, /replayed/);
+        assert.match((error as Error).message, /strict input schemas/);
+        assert.doesNotMatch((error as Error).message, /\n/);
+        return true;
+      });
+    }
+  });
+});
+
+Deno.test("createKeysFile() writes a temp file in the same dir and links it into place, leaving no temp", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/keys.json`;
+    const watcher = Deno.watchFs(dir);
+    const events: string[] = [];
+    const seen = (async () => {
+      for await (const event of watcher) {
+        for (const p of event.paths) events.push(`${event.kind} ${p.slice(dir.length + 1)}`);
+        if (event.kind === "remove") break;
+      }
+    })();
+    await createKeysFile(path);
+    const timeout = setTimeout(() => watcher.close(), 5000);
+    await seen;
+    clearTimeout(timeout);
+    watcher.close();
+    const temp = /^create (\.keys\.json\.[0-9a-f-]{36}\.tmp)$/.exec(events[0] ?? "")?.[1];
+    assert.ok(temp, events.join("\n"));
+    const created = events.indexOf("create keys.json");
+    // The final name appears only after the temp file was written (and synced), then the temp
+    // file goes: a reader never sees a half-written keys file.
+    assert.ok(created > events.indexOf(`modify ${temp}`), events.join("\n"));
+    assert.equal(events.at(-1), `remove ${temp}`);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["keys.json"]);
+    const info = await Deno.lstat(path);
+    assert.equal(info.nlink, 1);
+    assert.equal(info.mode! & 0o777, 0o600);
+    assert.equal((await loadKeys(path)).keys.length, 1);
+  });
+});
+
+Deno.test("createKeysFile() never truncates an existing file and never follows a planted symlink", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/keys.json`;
+    await write(path, "operator's own keys");
+    await assert.rejects(createKeysFile(path), Deno.errors.AlreadyExists);
+    assert.equal(await Deno.readTextFile(path), "operator's own keys");
+    await Deno.remove(path);
+    await Deno.symlink(`${dir}/elsewhere`, path);
+    await assert.rejects(createKeysFile(path), Deno.errors.AlreadyExists);
+    await assert.rejects(Deno.lstat(`${dir}/elsewhere`), Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["keys.json"]);
+  });
+});
+
+Deno.test("secretFilesOf() opens no symlink, FIFO or missing file", async () => {
+  await withDir(async (dir) => {
+    await write(`${dir}/real.json`, {
+      keys: [{ id: "a", secretFiles: ["/run/credentials/x"], ops: ["*"] }],
+    });
+    assert.deepEqual(await secretFilesOf(`${dir}/real.json`), ["/run/credentials/x"]);
+    await Deno.symlink(`${dir}/real.json`, `${dir}/link.json`);
+    assert.deepEqual(await secretFilesOf(`${dir}/link.json`), []);
+    assert.deepEqual(await secretFilesOf(`${dir}/missing.json`), []);
+    const fifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    if (fifo.success) assert.deepEqual(await secretFilesOf(`${dir}/fifo`), []);
   });
 });

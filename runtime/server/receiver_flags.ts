@@ -40,6 +40,8 @@ export interface ExecutorCommandOptions {
   readonly readFiles: readonly string[];
   /** The group allowed to connect to the socket (the listener's), when it is another user. */
   readonly socketGroup?: number;
+  /** What is wrong with the mount base, as checked by the starter (the executor cannot read it). */
+  readonly mountBaseProblems?: readonly string[];
 }
 
 /** What the listener's builder needs. */
@@ -89,6 +91,8 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--allow-read=${[...new Set(reads)].join(",")}`,
     `--allow-write=${[config.stateDir, ...socket].join(",")}`,
     `--allow-run=${runs.join(",")}`,
+    // Only to learn its own uid: the keys, secret and journal files must be owned by it.
+    "--allow-sys=uid",
   ];
   const binArgs = Object.entries(options.binaries).map(([name, path]) => `--bin=${name}=${path}`);
   const args = [
@@ -111,6 +115,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--deno-path=${options.denoPath}`,
     `--kill-path=${options.killPath}`,
     ...binArgs,
+    ...(options.mountBaseProblems ?? []).map((p) => `--mount-base-problem=${p}`),
   ];
   const env = { DENO_DIR: options.denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };

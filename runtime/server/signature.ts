@@ -1,19 +1,18 @@
 /**
- * Standard Webhooks signatures (v1, HMAC-SHA256 over `<id>.<timestamp>.<raw body>`), and the
- * optional GitHub `X-Hub-Signature-256` for senders that speak only that. Verification runs on
- * the raw bytes, before any parsing, with WebCrypto's constant-time `verify`.
+ * Standard Webhooks signatures (v1, HMAC-SHA256 over `<id>.<timestamp>.<raw body>`), verified on
+ * the raw bytes before any parsing. The cheap checks come first (id format, timestamp window,
+ * header size and entry count), so an unsigned request costs no HMAC at all; then each secret's
+ * HMAC is computed once and compared in constant time with every candidate signature. The work
+ * per request is therefore bounded by the number of secrets, never by what the sender sends.
+ *
+ * GitHub's `X-Hub-Signature-256` is not accepted: it signs the body alone (no timestamp, and not
+ * `X-GitHub-Delivery`), so a captured delivery can be replayed under any new delivery id.
+ *
+ * Needs no permissions.
  *
  * @module
  */
-
-/** Decodes strict base64 (the platform's own decoder), or `undefined` when it is not base64. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
-  try {
-    return Uint8Array.fromBase64(text);
-  } catch {
-    return undefined;
-  }
-}
+import { timingSafeEqual } from "node:crypto";
 
 /** Timestamps further than this from now, either way, are refused. */
 export const TOLERANCE_SECONDS = 300;
@@ -21,20 +20,23 @@ export const TOLERANCE_SECONDS = 300;
 /** A delivery id: no dot (it separates the signed fields), no space, bounded. */
 export const DELIVERY_ID = /^[A-Za-z0-9_:-]{1,255}$/;
 
-/** One verifying secret of a key, imported once. */
-export interface VerifyingSecret {
-  /** For Standard Webhooks: the decoded `whsec_` bytes (absent for a GitHub-only secret). */
-  readonly standard: CryptoKey | undefined;
-  /** For GitHub: the secret string as written, as the key bytes (what GitHub uses). */
-  readonly github: CryptoKey;
-}
+/** Unix seconds: digits only, bounded (no sign, exponent or fraction for `Number` to read). */
+const TIMESTAMP = /^[0-9]{1,12}$/;
 
-/** A key as the verifier needs it. */
+/** Signatures one request may list (rotation needs two; senders rarely send more). */
+export const MAX_SIGNATURES = 8;
+
+/**
+ * The longest `webhook-signature` header read: {@linkcode MAX_SIGNATURES} entries of `v1,`, 44
+ * base64 characters and a space.
+ */
+export const MAX_SIGNATURE_HEADER = MAX_SIGNATURES * 48;
+
+/** A key as the verifier needs it: its id and its secrets, imported once at load. */
 export interface VerifyingKey {
   readonly id: string;
-  readonly secrets: readonly VerifyingSecret[];
-  /** Whether `X-Hub-Signature-256` is accepted for this key. */
-  readonly github: boolean;
+  /** HMAC-SHA256 keys (usage `sign`), from {@linkcode verifyingSecret}. */
+  readonly secrets: readonly CryptoKey[];
 }
 
 /** Why a request was refused. */
@@ -45,9 +47,41 @@ export type Verified =
   | { readonly ok: true; readonly key: VerifyingKey; readonly deliveryId: string }
   | { readonly ok: false; readonly code: SignatureFailure; readonly detail: string };
 
+/** Computes an HMAC: `crypto.subtle.sign("HMAC", key, data)` unless a test counts the calls. */
+export type HmacSign = (key: CryptoKey, data: Uint8Array<ArrayBuffer>) => Promise<ArrayBuffer>;
+
+/** Options of {@linkcode verifySignature}. */
+export interface VerifySignatureOptions {
+  /** The configured keys. */
+  readonly keys: readonly VerifyingKey[];
+  /** The current Unix time, in seconds. */
+  readonly nowSeconds: number;
+  /**
+   * The HMAC primitive; called at most once per secret per request.
+   *
+   * @default {WebCrypto's HMAC `sign`}
+   */
+  readonly sign?: HmacSign;
+}
+
+/** Decodes strict base64 (the platform's own decoder), or `undefined` when it is not base64. */
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
+  try {
+    return Uint8Array.fromBase64(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function webCryptoSign(key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
+  return crypto.subtle.sign("HMAC", key, data);
+}
+
 /**
  * Decodes a `whsec_<base64>` secret into its 24 to 64 key bytes.
  *
+ * @param secret The secret as written in the keys file.
+ * @returns The key bytes.
  * @throws {RangeError} When the secret is not in that form.
  * @example
  * ```ts
@@ -65,25 +99,42 @@ export function decodeSecret(secret: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Creates a new random `whsec_` secret of 32 bytes. */
+/**
+ * Creates a new random `whsec_` secret of 32 bytes.
+ *
+ * @returns The secret.
+ * @example
+ * ```ts
+ * import { decodeSecret, newSecret } from "./signature.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(decodeSecret(newSecret()).length, 32);
+ * ```
+ */
 export function newSecret(): string {
   return `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
 }
 
-function hmacKey(raw: Uint8Array<ArrayBuffer>, usages: KeyUsage[]): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, usages);
+function hmacKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
 /**
- * Imports one secret for verification: a `whsec_` secret serves both schemes; any other string
- * (allowed only on GitHub keys) serves `X-Hub-Signature-256` alone.
+ * Imports one `whsec_` secret for verification. Call it once per secret when the keys are
+ * loaded, never per request.
+ *
+ * @param secret A `whsec_` secret.
+ * @returns A non-extractable HMAC-SHA256 key.
+ * @throws {RangeError} When the secret is not `whsec_` + base64 of 24 to 64 bytes.
+ * @example
+ * ```ts
+ * import { verifyingSecret } from "./signature.ts";
+ * import assert from "node:assert/strict";
+ * const key = await verifyingSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+ * assert.equal(key.extractable, false);
+ * ```
  */
-export async function verifyingSecret(secret: string): Promise<VerifyingSecret> {
-  const standard = secret.startsWith("whsec_") ? decodeSecret(secret) : undefined;
-  return {
-    standard: standard === undefined ? undefined : await hmacKey(standard, ["verify"]),
-    github: await hmacKey(new TextEncoder().encode(secret), ["verify"]),
-  };
+export function verifyingSecret(secret: string): Promise<CryptoKey> {
+  return hmacKey(decodeSecret(secret));
 }
 
 function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -97,7 +148,12 @@ function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Ar
 /**
  * Signs a message the Standard Webhooks way.
  *
+ * @param secret A `whsec_` secret.
+ * @param id The `webhook-id`.
+ * @param timestamp The `webhook-timestamp`, Unix seconds as text.
+ * @param body The raw body bytes.
  * @returns `v1,<base64 signature>`.
+ * @throws {RangeError} When the secret is not a `whsec_` secret.
  * @example
  * ```ts
  * import { signStandard } from "./signature.ts";
@@ -117,98 +173,112 @@ export async function signStandard(
   timestamp: string,
   body: Uint8Array,
 ): Promise<string> {
-  const key = await hmacKey(decodeSecret(secret), ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, signedContent(id, timestamp, body));
+  const mac = await webCryptoSign(
+    await hmacKey(decodeSecret(secret)),
+    signedContent(id, timestamp, body),
+  );
   return `v1,${new Uint8Array(mac).toBase64()}`;
 }
 
-async function anyKey(
-  keys: readonly VerifyingKey[],
-  signatures: readonly Uint8Array<ArrayBuffer>[],
-  content: Uint8Array<ArrayBuffer>,
-  pick: (secret: VerifyingSecret) => CryptoKey | undefined,
-  allowed: (key: VerifyingKey) => boolean,
-): Promise<VerifyingKey | undefined> {
-  for (const key of keys) {
-    if (!allowed(key)) continue;
-    for (const secret of key.secrets) {
-      const cryptoKey = pick(secret);
-      if (cryptoKey === undefined) continue;
-      for (const signature of signatures) {
-        if (await crypto.subtle.verify("HMAC", cryptoKey, signature, content)) return key;
-      }
-    }
-  }
-  return undefined;
+function refuse(code: SignatureFailure, detail: string): Verified {
+  return { ok: false, code, detail };
 }
 
 /**
- * Verifies a request's signature over its raw body and finds the key that signed it.
+ * Reads the candidate v1 signatures of a `webhook-signature` header: a bounded list of
+ * space-separated `<version>,<base64>` entries. Other versions (such as `v1a`) are skipped, and so
+ * are v1 entries that are not 32 bytes of base64.
+ */
+function candidates(header: string): Uint8Array<ArrayBuffer>[] | Verified {
+  if (header.length > MAX_SIGNATURE_HEADER) {
+    return refuse(
+      "signature_invalid",
+      `webhook-signature is longer than ${MAX_SIGNATURE_HEADER} characters`,
+    );
+  }
+  const entries = header.split(" ").filter((entry) => entry !== "");
+  if (entries.length > MAX_SIGNATURES) {
+    return refuse(
+      "signature_invalid",
+      `webhook-signature lists ${entries.length} signatures; at most ${MAX_SIGNATURES} are read`,
+    );
+  }
+  return entries.flatMap((entry) => {
+    const [version, value] = entry.split(",", 2);
+    const bytes = version === "v1" && value ? decodeBase64(value) : undefined;
+    return bytes?.length === 32 ? [bytes] : [];
+  });
+}
+
+/**
+ * Verifies a request's Standard Webhooks signature over its raw body and finds the key that
+ * signed it. Refuses a missing or malformed id or timestamp, a timestamp outside
+ * ±{@linkcode TOLERANCE_SECONDS}, and an oversized signature list before computing any HMAC;
+ * then computes one HMAC per secret (never one per listed signature).
  *
  * @param headers The request headers.
- * @param body The raw body bytes, exactly as received.
- * @param keys The configured keys.
- * @param nowSeconds The current Unix time.
+ * @param body The raw body bytes, exactly as received (for a signed read: `GET <path+query>`).
+ * @param options The keys, the clock and (for tests) the HMAC primitive.
+ * @returns The key and delivery id, or why the request is refused.
+ * @example
+ * ```ts
+ * import { verifyingSecret, verifySignature } from "./signature.ts";
+ * import assert from "node:assert/strict";
+ * const headers = new Headers({
+ *   "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+ *   "webhook-timestamp": "1614265330",
+ *   "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+ * });
+ * const key = { id: "automation", secrets: [await verifyingSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")] };
+ * const body = new TextEncoder().encode('{"test": 2432232314}');
+ * const verified = await verifySignature(headers, body, { keys: [key], nowSeconds: 1614265330 });
+ * assert.equal(verified.ok && verified.key.id, "automation");
+ * ```
  */
 export async function verifySignature(
   headers: Headers,
   body: Uint8Array,
-  keys: readonly VerifyingKey[],
-  nowSeconds: number,
+  options: VerifySignatureOptions,
 ): Promise<Verified> {
-  const standard = headers.get("webhook-signature");
-  if (standard !== null) {
-    const id = headers.get("webhook-id") ?? "";
-    const timestamp = headers.get("webhook-timestamp") ?? "";
-    if (!DELIVERY_ID.test(id)) {
-      return { ok: false, code: "signature_missing", detail: "webhook-id is missing or malformed" };
-    }
-    if (!/^[0-9]{1,12}$/.test(timestamp)) {
-      return {
-        ok: false,
-        code: "signature_missing",
-        detail: "webhook-timestamp is missing or malformed",
-      };
-    }
-    const signatures = standard.split(" ").flatMap((entry) => {
-      const [version, value] = entry.split(",", 2);
-      const bytes = version === "v1" && value ? decodeBase64(value) : undefined;
-      return bytes?.length === 32 ? [bytes] : [];
-    });
-    const content = signedContent(id, timestamp, body);
-    const key = await anyKey(keys, signatures, content, (s) => s.standard, () => true);
-    if (key === undefined) {
-      return { ok: false, code: "signature_invalid", detail: "no v1 signature matches a key" };
-    }
-    if (Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS) {
-      return {
-        ok: false,
-        code: "signature_expired",
-        detail: `webhook-timestamp is more than ${TOLERANCE_SECONDS} s from now`,
-      };
-    }
-    return { ok: true, key, deliveryId: id };
+  const { keys, nowSeconds, sign = webCryptoSign } = options;
+  const header = headers.get("webhook-signature");
+  if (header === null) {
+    return refuse(
+      "signature_missing",
+      headers.has("x-hub-signature-256")
+        ? "X-Hub-Signature-256 is not accepted (it can be replayed); sign with webhook-id, " +
+          "webhook-timestamp and webhook-signature"
+        : "send webhook-id, webhook-timestamp and webhook-signature",
+    );
   }
-  const github = headers.get("x-hub-signature-256");
-  if (github !== null) {
-    const id = headers.get("x-github-delivery") ?? "";
-    if (!DELIVERY_ID.test(id)) {
-      return { ok: false, code: "signature_missing", detail: "X-GitHub-Delivery is missing" };
-    }
-    const hex = /^sha256=([0-9a-f]{64})$/.exec(github)?.[1];
-    const signature = hex ? Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16)) : undefined;
-    const content = new Uint8Array(body);
-    const key = signature
-      ? await anyKey(keys, [signature], content, (s) => s.github, (k) => k.github)
-      : undefined;
-    if (key === undefined) {
-      return { ok: false, code: "signature_invalid", detail: "X-Hub-Signature-256 matches no key" };
-    }
-    return { ok: true, key, deliveryId: `github:${id}` };
+  const id = headers.get("webhook-id") ?? "";
+  if (!DELIVERY_ID.test(id)) {
+    return refuse("signature_missing", "webhook-id is missing or malformed");
   }
-  return {
-    ok: false,
-    code: "signature_missing",
-    detail: "send webhook-id, webhook-timestamp and webhook-signature",
-  };
+  const timestamp = headers.get("webhook-timestamp") ?? "";
+  if (!TIMESTAMP.test(timestamp)) {
+    return refuse("signature_missing", "webhook-timestamp is missing or malformed");
+  }
+  if (Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS) {
+    return refuse(
+      "signature_expired",
+      `webhook-timestamp is more than ${TOLERANCE_SECONDS} s from now`,
+    );
+  }
+  const signatures = candidates(header);
+  if (!Array.isArray(signatures)) return signatures;
+  if (signatures.length === 0) {
+    return refuse("signature_invalid", "webhook-signature has no v1 signature of 32 bytes");
+  }
+  const content = signedContent(id, timestamp, body);
+  for (const key of keys) {
+    for (const secret of key.secrets) {
+      const expected = new Uint8Array(await sign(secret, content));
+      // Every candidate is compared, in constant time: the match's position reveals nothing.
+      let match = false;
+      for (const signature of signatures) match = timingSafeEqual(expected, signature) || match;
+      if (match) return { ok: true, key, deliveryId: id };
+    }
+  }
+  return refuse("signature_invalid", "no v1 signature matches a key");
 }

@@ -9,10 +9,12 @@
  */
 import { resolveBinaries } from "../fence.ts";
 import { defaultDenoDir, firstExisting } from "../launcher.ts";
+import { mountBaseProblems } from "../mount_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
-import { createKeysFile, loadKeys } from "./keys.ts";
+import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
+import { assertStateTrusted } from "./state_trust.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -124,7 +126,25 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(serverHelp());
     return 0;
   }
+  const trusted = async () => {
+    try {
+      await assertStateTrusted({
+        stateDir: config.stateDir,
+        keysFile: config.keysFile,
+        secretFiles: await secretFilesOf(config.keysFile),
+        uid: Deno.uid()!,
+      });
+      return true;
+    } catch (error) {
+      console.error((error as Error).message);
+      return false;
+    }
+  };
+  // Before anything is created or read: the state, the keys and every directory above them;
+  // and again once the state dir exists, in case someone else made it in between.
+  if (!await trusted()) return 1;
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  if (!await trusted()) return 1;
   if (!await exists(config.keysFile)) {
     if (config.keysFile !== `${config.stateDir}/keys.json`) {
       console.error(`Cannot start: keys file "${config.keysFile}" does not exist`);
@@ -162,6 +182,12 @@ export async function main(args: readonly string[]): Promise<number> {
     if (account !== "") console.error(account);
   }
   const switched = typeof account === "string" ? undefined : account;
+  const baseProblems = await mountBaseProblems(config.mountBase);
+  if (baseProblems.length > 0) {
+    console.error(
+      `rootfence: mount-usb is refused until the mount base is fixed: ${baseProblems[0]}`,
+    );
+  }
   const executorCommand = buildExecutorCommand({
     config: { ...config, sudoPath },
     denoPath,
@@ -172,6 +198,8 @@ export async function main(args: readonly string[]): Promise<number> {
     binaries: await resolveBinaries(config.binPath),
     denoDir,
     readFiles: files,
+    // The executor may not read the base; the starter checks it and the child re-checks it.
+    mountBaseProblems: baseProblems,
     ...(switched === undefined ? {} : { socketGroup: switched.gid }),
   });
   const listenerCommand = buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle });

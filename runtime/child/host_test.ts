@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { findOp } from "../../ops/mod.ts";
+import { ChildHost, HostError, withinOneLevel } from "./host.ts";
+
+Deno.test("withinOneLevel() allows a declared path and names directly inside it, nothing deeper", () => {
+  const roots = ["/mnt/usb"];
+  for (const ok of ["/mnt/usb", "/mnt/usb/a", "/mnt/usb/x.y"]) {
+    assert.equal(withinOneLevel(ok, roots), true, ok);
+  }
+  for (
+    const bad of ["/mnt", "/mnt/usbx", "/mnt/usb/a/esc", "/mnt/usb/../etc", "/mnt/usb/", "/", ""]
+  ) {
+    assert.equal(withinOneLevel(bad, roots), false, bad);
+  }
+});
+
+Deno.test("ChildHost refuses paths beyond its op's declared ones and binaries beyond its own", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    const host = new ChildHost(findOp("mount-usb")!, new Map(), { read: [dir], write: [dir] });
+    await Deno.symlink("/", `${dir}/esc`);
+    await assert.rejects(
+      () => host.mkdir(`${dir}/esc/tmp-x`, 0o755),
+      (e: unknown) => e instanceof HostError && e.code === "denied",
+    );
+    await assert.rejects(() => host.lstat("/etc"), HostError);
+    await assert.rejects(() => host.rmdir(`${dir}/esc`), /not a directory/);
+    await assert.rejects(() => host.run({ binary: "pct", args: [] }), /not granted/);
+    await host.mkdir(`${dir}/t`, 0o750);
+    assert.equal((await host.lstat(`${dir}/t`))?.mode, 0o750);
+    assert.equal((await host.lstat(`${dir}/esc`))?.kind, "symlink");
+    assert.equal(await host.lstat(`${dir}/none`), undefined);
+    await host.rmdir(`${dir}/t`);
+    assert.equal(await host.lstat(`${dir}/t`), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
