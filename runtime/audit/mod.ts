@@ -1,6 +1,6 @@
 /**
- * The permission audit: seven named checks that prove, from the runtime's own builders and a
- * live probe, exactly what each op (and the receiver) may do.
+ * The permission audit: named checks that prove, from the runtime's own builders and live
+ * probes, exactly what each op, the listener and the executor may do.
  *
  * @module
  */
