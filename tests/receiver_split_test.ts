@@ -249,3 +249,29 @@ Deno.test("when the listener cannot switch users it says so in one line and stil
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("an unsafe mount base is named at start and mount-usb is refused through the receiver", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-split-base-" });
+  const base = `${await Deno.realPath(stateDir)}-base`;
+  await Deno.mkdir(base, { mode: 0o777 });
+  await Deno.chmod(base, 0o777);
+  const receiver = await startReceiver(stateDir, ["--mount-base", base]);
+  try {
+    assert.match(
+      receiver.stderr(),
+      /mount-usb is refused until the mount base is fixed: .*writable/,
+    );
+    const job = await (await receiver.send("mount-usb", {
+      uuid: "bac44334-c03f-49b1-9e0e-801902c005a2",
+      target: `${base}/disk`,
+      fsType: "ext4",
+    }, { wait: 10 })).json();
+    assert.equal(job.status, "failed", JSON.stringify(job));
+    assert.equal(job.result.error.code, "mount_base_unsafe");
+    assert.deepEqual([...Deno.readDirSync(base)], []);
+  } finally {
+    await receiver.stop();
+    await Deno.remove(stateDir, { recursive: true });
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -18,8 +18,10 @@ import { LineReader } from "../lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { Journal } from "./journal.ts";
+import { lockStateDir } from "./state_lock.ts";
 import { loadKeys } from "./keys.ts";
 import { Scheduler } from "./scheduler.ts";
+import { assertStateTrusted } from "./state_trust.ts";
 
 const STRING = { type: "string" } as const;
 
@@ -35,12 +37,78 @@ async function writeLine(conn: Deno.Conn, value: unknown): Promise<void> {
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-/** Serves one listener connection: one request line in, head, chunks and end out. */
+/** How long a connection may take to send its request line; the listener sends it at once. */
+const REQUEST_LINE_MS = 5_000;
+
+/** Connections allowed to be waiting for their request line; past this, one is closed unread. */
+const MAX_AWAITING_LINE = 1024;
+
+/** Request lines read at once: each may buffer up to {@linkcode MAX_LINE_BYTES}. */
+const MAX_READING = 64;
+
+let awaitingLine = 0;
+let freeReaders = MAX_READING;
+const readerQueue = new Set<() => void>();
+
+/** Waits for one of the {@linkcode MAX_READING} line buffers; `false` when `signal` ends first. */
+function takeReader(signal: AbortSignal): Promise<boolean> {
+  if (freeReaders > 0) {
+    freeReaders--;
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const grant = () => {
+      signal.removeEventListener("abort", giveUp);
+      resolve(true);
+    };
+    const giveUp = () => {
+      readerQueue.delete(grant);
+      resolve(false);
+    };
+    readerQueue.add(grant);
+    signal.addEventListener("abort", giveUp, { once: true });
+  });
+}
+
+function releaseReader(): void {
+  const next = readerQueue.values().next();
+  if (next.done) freeReaders++;
+  else {
+    readerQueue.delete(next.value);
+    next.value();
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(undefined)));
+}
+
+/**
+ * Serves one listener connection: one request line in, head, chunks and end out. The line must
+ * arrive within {@linkcode REQUEST_LINE_MS}, at most {@linkcode MAX_AWAITING_LINE} connections
+ * wait for theirs and at most {@linkcode MAX_READING} buffer one, so idle or flooding peers can
+ * neither fill the heap nor use up file descriptors.
+ */
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {
   const gone = new AbortController();
+  const late = setTimeout(() => gone.abort(), REQUEST_LINE_MS);
+  awaitingLine++;
+  let awaiting = true;
+  let buffering = false;
+  const lineDone = () => {
+    clearTimeout(late);
+    if (buffering) releaseReader();
+    buffering = false;
+    if (awaiting) awaitingLine--;
+    awaiting = false;
+  };
   try {
+    if (awaitingLine > MAX_AWAITING_LINE) return;
+    buffering = await takeReader(gone.signal);
+    if (!buffering) return;
     const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
-    const first = await lines.next();
+    const first = await Promise.race([lines.next(), aborted(gone.signal)]);
+    lineDone();
     if (first === undefined || "tooLong" in first) return;
     let request: BridgeRequest;
     try {
@@ -75,6 +143,7 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
   } catch {
     // The listener went away mid-answer; nothing to tell it.
   } finally {
+    lineDone();
     gone.abort();
     try {
       conn.close();
@@ -106,6 +175,8 @@ async function main(args: string[]): Promise<void> {
       "pool-uses": STRING,
       "pool-idle-ms": STRING,
       bin: { type: "string", multiple: true },
+      "mount-base-problem": { type: "string", multiple: true },
+      "stop-with-stdin": { type: "boolean" },
     },
   });
   const binaries: Partial<Record<BinaryName, string>> = {};
@@ -113,7 +184,28 @@ async function main(args: string[]): Promise<void> {
     const at = entry.indexOf("=");
     binaries[entry.slice(0, at) as BinaryName] = entry.slice(at + 1);
   }
-  const keyring = await loadKeys(v["keys-file"]!);
+  const uid = Deno.uid()!;
+  let keyring;
+  try {
+    // The starter also checked the directories above; this process may read only its own files.
+    await assertStateTrusted({
+      stateDir: v["state-dir"]!,
+      keysFile: v["keys-file"]!,
+      uid,
+      ancestors: false,
+    });
+    keyring = await loadKeys(v["keys-file"]!, { uid });
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+  // One executor per state dir, for its whole life: taken before the journal is even opened, so
+  // a second one can neither recover nor run the first one's jobs, nor take its socket.
+  const lock = await lockStateDir(v["state-dir"]!);
+  if (typeof lock === "string") {
+    console.error(lock);
+    Deno.exit(1);
+  }
   const journal = Journal.open(`${v["state-dir"]}/journal.db`);
   const launcher = await Launcher.create({
     binPath: v["bin-path"]!,
@@ -123,6 +215,7 @@ async function main(args: string[]): Promise<void> {
     denoPath: v["deno-path"]!,
     killPath: v["kill-path"]!,
     binaries,
+    mountBaseProblems: v["mount-base-problem"] ?? [],
     pool: {
       size: Number(v["pool-size"] ?? 1),
       maxUses: Number(v["pool-uses"] ?? 100),
@@ -148,8 +241,15 @@ async function main(args: string[]): Promise<void> {
     closing: closing.signal,
   });
   const socket = v.socket!;
-  await Deno.remove(socket).catch(() => undefined);
+  // Holding the lock, whatever socket is still there was left by a dead executor.
+  const stale = await Deno.lstat(socket).catch(() => undefined);
+  if (stale !== undefined && !stale.isSocket) {
+    console.error(`Cannot start: "${socket}" exists and is not a socket; remove it`);
+    Deno.exit(1);
+  }
+  if (stale !== undefined) await Deno.remove(socket);
   const listener = Deno.listen({ transport: "unix", path: socket });
+  const bound = (await Deno.lstat(socket)).ino;
   const group = v["socket-group"];
   if (group !== undefined) {
     // Only the listener's group may connect; everyone else is refused by the kernel.
@@ -166,13 +266,23 @@ async function main(args: string[]): Promise<void> {
     requeued: recovered.requeued,
   });
   const connections = new Set<Promise<void>>();
+  let stopping = false;
   const serving = (async () => {
-    for await (const conn of listener) {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) return;
+        // Out of descriptors for a moment: say so and keep accepting, never go deaf.
+        log({ t: new Date().toISOString(), kind: "accept_failed", error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
       const done = serveBridge(conn, app.fetch).finally(() => connections.delete(done));
       connections.add(done);
     }
-  })().catch(() => undefined);
-  let stopping = false;
+  })();
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -184,12 +294,23 @@ async function main(args: string[]): Promise<void> {
     await serving;
     await Promise.race([Promise.all(connections), new Promise((r) => setTimeout(r, 1000))]);
     journal.close();
-    await Deno.remove(socket).catch(() => undefined);
+    // Only our own socket: never one that another executor bound since.
+    if ((await Deno.lstat(socket).catch(() => undefined))?.ino === bound) {
+      await Deno.remove(socket).catch(() => undefined);
+    }
+    lock.close();
     log({ t: new Date().toISOString(), kind: "stopped" });
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
+  if (v["stop-with-stdin"]) {
+    // The starter holds our stdin open; when it dies, however, stdin ends and so do we.
+    void (async () => {
+      for await (const _ of Deno.stdin.readable);
+      await shutdown("starter gone");
+    })();
+  }
 }
 
 if (import.meta.main) await main(Deno.args);

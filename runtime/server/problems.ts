@@ -9,6 +9,7 @@
 export const PROBLEMS = {
   bad_json: [400, "Body is not valid JSON"],
   bad_query: [400, "Query parameters are invalid"],
+  bad_request: [400, "The request cannot be forwarded"],
   signature_missing: [401, "Signature missing"],
   signature_invalid: [401, "Signature does not verify"],
   signature_expired: [401, "Signature timestamp outside the tolerance"],
@@ -23,7 +24,9 @@ export const PROBLEMS = {
   invalid_input: [422, "Input does not match the op's schema"],
   queue_full: [429, "Queue full"],
   internal: [500, "Internal error"],
+  executor_failed: [502, "The executor gave no valid answer"],
   shutting_down: [503, "Shutting down"],
+  executor_unavailable: [503, "The executor is not reachable"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable problem code. */

@@ -42,6 +42,8 @@ export interface ExecutorCommandOptions {
   readonly socketGroup?: number;
   /** What is wrong with the mount base, as checked by the starter (the executor cannot read it). */
   readonly mountBaseProblems?: readonly string[];
+  /** End when stdin ends: the starter holds it open (systemd does not). */
+  readonly stopWithStdin?: boolean;
 }
 
 /** What the listener's builder needs. */
@@ -50,6 +52,8 @@ export interface ListenerCommandOptions {
   readonly denoPath: string;
   /** `dist/listener.js`. */
   readonly entryPath: string;
+  /** End when stdin ends: the starter holds it open (systemd does not). */
+  readonly stopWithStdin?: boolean;
 }
 
 function netAddress(host: string, port: number): string {
@@ -116,6 +120,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--kill-path=${options.killPath}`,
     ...binArgs,
     ...(options.mountBaseProblems ?? []).map((p) => `--mount-base-problem=${p}`),
+    ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
   ];
   const env = { DENO_DIR: options.denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };
@@ -152,6 +157,7 @@ export function buildListenerCommand(options: ListenerCommandOptions): ReceiverC
     `--host=${config.host}`,
     `--port=${config.port}`,
     `--socket=${config.socket}`,
+    ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
   ];
   const env = { DENO_DIR: NO_DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };

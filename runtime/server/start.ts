@@ -13,6 +13,7 @@ import { mountBaseProblems } from "../mount_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
+import { lockStateDir } from "./state_lock.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
 import { assertStateTrusted } from "./state_trust.ts";
 
@@ -200,18 +201,35 @@ export async function main(args: readonly string[]): Promise<number> {
     readFiles: files,
     // The executor may not read the base; the starter checks it and the child re-checks it.
     mountBaseProblems: baseProblems,
+    stopWithStdin: true,
     ...(switched === undefined ? {} : { socketGroup: switched.gid }),
   });
-  const listenerCommand = buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle });
+  const listenerCommand = buildListenerCommand({
+    config,
+    denoPath,
+    entryPath: LISTENER.bundle,
+    stopWithStdin: true,
+  });
   console.error(
     `rootfence: receiver on http://${config.host}:${config.port} (state ${config.stateDir}; ` +
       `listener as ${switched?.name ?? (Deno.uid() === 0 ? "root" : "this user")})`,
   );
+  // Refuse before anything runs if a receiver already serves this state dir; otherwise a
+  // socket left by a crash is stale, and the executor must not be mistaken for ready by it.
+  const lock = await lockStateDir(config.stateDir);
+  if (typeof lock === "string") {
+    console.error(lock);
+    return 1;
+  }
+  if ((await Deno.lstat(config.socket).catch(() => undefined))?.isSocket) {
+    await Deno.remove(config.socket);
+  }
+  lock.close();
   const executor = new Deno.Command(executorCommand.command, {
     args: [...executorCommand.args],
     clearEnv: true,
     env: { ...executorCommand.env },
-    stdin: "null",
+    stdin: "piped",
   }).spawn();
   if (!await waitForSocket(config.socket, executor)) {
     signal(executor, "SIGTERM");
@@ -222,9 +240,12 @@ export async function main(args: readonly string[]): Promise<number> {
     args: [...listenerCommand.args],
     clearEnv: true,
     env: { ...listenerCommand.env },
-    stdin: "null",
+    stdin: "piped",
     ...(switched === undefined ? {} : { uid: switched.uid, gid: switched.gid }),
   }).spawn();
+  // Held open for our whole life and never written: if this starter dies, even by kill -9, both
+  // see their stdin end and stop, so nothing serves on as an orphan.
+  const lifelines = [executor.stdin.getWriter(), listener.stdin.getWriter()];
   let stopping = false;
   for (const name of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(name, () => {
@@ -234,14 +255,28 @@ export async function main(args: readonly string[]): Promise<number> {
       signal(executor, name);
     });
   }
-  void listener.status.then(() => {
-    if (!stopping) console.error("rootfence: the listener ended; stopping the executor");
+  let listenerFailed: number | undefined;
+  void listener.status.then((status) => {
+    if (!stopping) {
+      console.error(`rootfence: the listener ended (exit ${status.code}); stopping the executor`);
+      listenerFailed = status.code || 1;
+    }
     signal(executor, "SIGTERM");
   });
   const code = (await executor.status).code;
+  // With the executor gone nothing in flight can be answered any more: a short grace for the
+  // listener to close its connections, then it goes.
   signal(listener, "SIGTERM");
+  const ended = await Promise.race([
+    listener.status.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
+  ]);
+  if (!ended) signal(listener, "SIGKILL");
   await listener.status;
-  return code;
+  for (const writer of lifelines) await writer.close().catch(() => undefined);
+  // A listener that died on its own is a failure even when the executor then stopped cleanly,
+  // so that systemd's Restart=on-failure and scripts see it.
+  return listenerFailed ?? code;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
