@@ -8,6 +8,9 @@ import { findOp, OPS } from "../ops/mod.ts";
 import { FS_TYPES, FS_UUID } from "../ops/mount_usb/mod.ts";
 import type { AnyOp } from "../ops/types.ts";
 import { runAudit } from "../runtime/audit/mod.ts";
+import { checkState } from "../runtime/audit/state.ts";
+import { checkSealed } from "../runtime/audit/sealed.ts";
+import { CHILD } from "../runtime/paths.ts";
 import type { Launcher } from "../runtime/launcher.ts";
 import type { AuditReport } from "../runtime/audit/types.ts";
 import { fakeBin } from "./_fakes.ts";
@@ -46,6 +49,7 @@ Deno.test("audit passes on the project itself, every check named", async () => {
     "mount-base",
     "receiver-probe",
     "units",
+    "state",
     "readme-drift",
   ]);
   assert.equal(report.ok, true);
@@ -161,6 +165,32 @@ Deno.test("audit fails on an op that may write outside the mount base", async ()
   const report = await runAudit({ binPath, ops: [rogue], skipProbe: true });
   failsWith(report, "declared-fence", /write path "\/etc" is not inside the mount base/);
   failsWith(report, "mount-base", /write path "\/etc" is not inside the mount base/);
+});
+
+Deno.test("the state check fails when the state rules would trust a planted journal symlink", async () => {
+  const trusting = () => Promise.resolve([]);
+  const report = await checkState(undefined, trusting);
+  assert.equal(report.status, "fail");
+  assert.match(report.messages.join("\n"), /a journal\.db symlink in the state dir was trusted/);
+  assert.equal((await checkState()).status, "pass");
+});
+
+Deno.test("the sealed-code check fails on an edited bundle, and on one that imports", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-sealed-" }));
+  try {
+    await Deno.chmod(dir, 0o755);
+    const edited = `${dir}/child.js`;
+    const code = await Deno.readTextFile(CHILD.bundle);
+    await Deno.writeTextFile(edited, code + "\nDeno.exit(0);\n");
+    const stale = await checkSealed([{ what: CHILD, path: edited }]);
+    assert.equal(stale.status, "fail");
+    assert.match(stale.messages.join("\n"), /differs from a fresh build/);
+    await Deno.writeTextFile(edited, `import "npm:zod@4.6.7";\n${code}`);
+    const importing = await checkSealed([{ what: CHILD, path: edited }]);
+    assert.match(importing.messages.join("\n"), /imports npm:zod@4\.6\.7/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("audit: tear-down", async () => {

@@ -27,6 +27,7 @@ const USAGE = `Usage: deno task audit [options]
   --deno <path>          the Deno binary the generated lines pin (default: this Deno)
   --mount-base <dir>     the deployment's mount base (default /mnt/usb), for every check
   --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
+  --state-dir <dir>      also check a receiver's real state dir and its keys.json
   --markdown             print the README's op -> flags table and exit`;
 
 function table(report: AuditReport): string {
@@ -77,6 +78,7 @@ export async function main(args: readonly string[]): Promise<number> {
         deno: { type: "string" },
         "mount-base": { type: "string" },
         "deno-dir": { type: "string" },
+        "state-dir": { type: "string" },
         markdown: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -104,6 +106,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const report = await runAudit({
     ...(values["bin-path"] === undefined ? {} : { binPath: values["bin-path"] }),
     mountBase,
+    ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
     ...(user === undefined ? {} : {
       install: {
         user,

@@ -27,6 +27,7 @@ import { checkProbe } from "./probe.ts";
 import { checkReadme } from "./readme.ts";
 import { checkSealed } from "./sealed.ts";
 import { checkUnits } from "./units.ts";
+import { checkState } from "./state.ts";
 import { checkReceiverProbe } from "./receiver_live.ts";
 import { systemdUnits } from "../deploy/systemd.ts";
 import type { AuditReport, CheckResult } from "./types.ts";
@@ -51,6 +52,8 @@ export interface AuditOptions {
   readonly bundlePath?: string;
   /** The mount base under audit (the mount-base check). @default {"/mnt/usb"} */
   readonly mountBase?: string;
+  /** A receiver's real state dir, checked with its `keys.json` by the state check. */
+  readonly stateDir?: string;
   /** Skip the live probe (check 4). @default {false} */
   readonly skipProbe?: boolean;
 }
@@ -205,6 +208,14 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   }
 
   checks.push(await checkUnits(receiverUnits));
+
+  checks.push(
+    await checkState(
+      options.stateDir === undefined
+        ? undefined
+        : { stateDir: options.stateDir, keysFile: `${options.stateDir}/keys.json` },
+    ),
+  );
 
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
   checks.push(checkReadme(readme, ops));

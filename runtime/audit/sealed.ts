@@ -12,10 +12,14 @@ import { type BundleOptions, bundleProblem } from "../child/bundle.ts";
 import type { SealedBundle } from "../paths.ts";
 import { type CheckResult, result } from "./types.ts";
 
-/** Specifiers a bundle imports, found the way the minifier writes them. */
+/**
+ * Specifiers a bundle imports (`from "x"`, a bare `import "x"`, `import("x")`, `require("x")`),
+ * in either quote. A computed `import(name)` cannot be named here; the bundle has none because
+ * the child's graph has none (the import-graph check), and `--no-npm --no-remote` refuse one.
+ */
 export function bundleImports(code: string): string[] {
   const found = code.matchAll(
-    /\bfrom ?"([^"]*)"|\bimport ?\( ?"([^"]*)"|\brequire ?\( ?"([^"]*)"/g,
+    /\bfrom ?["']([^"']*)["']|\bimport ?\(? ?["']([^"']*)["']|\brequire ?\( ?["']([^"']*)["']/g,
   );
   return [...found].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
 }
