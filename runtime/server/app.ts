@@ -130,13 +130,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     throw new Problem("not_found", "No such endpoint");
   });
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // A draining receiver takes no new jobs: load balancers and monitors should see that.
+  app.get(
+    "/healthz",
+    (c) => scheduler.accepting ? c.json({ status: "ok" }) : c.json({ status: "draining" }, 503),
+  );
   app.get("/openapi.json", (c) => c.json(openApiDocument(deps.settings)));
 
   app.post(
     "/hooks/:op",
     function opExists(c, next) {
-      if (!scheduler.accepting) throw new Problem("shutting_down", "The receiver is stopping");
+      // No early 503 while draining: a redelivery of an accepted job still gets its job back,
+      // and submit() refuses only new ones.
       const op = c.req.param("op");
       if (findOp(op) === undefined) throw new Problem("unknown_op", `No op named "${op}"`);
       c.set("op", op);

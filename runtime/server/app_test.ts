@@ -200,6 +200,48 @@ Deno.test("503 while shutting down", async () => {
   }
 });
 
+Deno.test("while draining: healthz says draining with 503, and a redelivery gets its job back", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const first = await b.app.request(await signedPost("sensors", "{}", { id: "msg_drain" }));
+    const { jobId } = await first.json();
+    const draining = b.scheduler.shutdown(60_000);
+    const health = await b.app.request("/healthz");
+    assert.equal(health.status, 503);
+    assert.deepEqual(await health.json(), { status: "draining" });
+    const again = await b.app.request(await signedPost("sensors", "{}", { id: "msg_drain" }));
+    assert.equal(again.status, 202);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    assert.equal((await again.json()).jobId, jobId);
+    await problem(await b.app.request(await signedPost("sensors", "{}")), 503, "shutting_down");
+    b.release();
+    await draining;
+    assert.equal(b.runs.length, 1);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("a Prefer: wait client is answered 202 with the current state as soon as draining begins", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const waiting = b.app.request(
+      await signedPost("sensors", "{}", { headers: { prefer: "wait=60" } }),
+    );
+    while (b.runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const draining = b.scheduler.shutdown(60_000);
+    const response = await waiting;
+    assert.equal(response.status, 202);
+    assert.equal((await response.json()).status, "running");
+    b.release();
+    await draining;
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
 Deno.test("reads are signed, and a key sees only its own jobs", async () => {
   const b = await bench();
   try {

@@ -60,6 +60,8 @@ export class Scheduler {
   readonly #busy = new Set<string>();
   readonly #listeners = new Map<string, Set<(event: JobEvent) => void>>();
   #accepting = true;
+  /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
+  readonly #draining = new AbortController();
 
   /** @param options Journal, runner and limits. */
   constructor(options: SchedulerOptions) {
@@ -132,23 +134,31 @@ export class Scheduler {
     };
   }
 
-  /** Resolves with the job once it has finished, or with its current state after `ms`. */
+  /**
+   * Resolves with the job once it has finished, or with its current state after `ms` or as
+   * soon as shutdown begins (a waiting client gets an answer, never a closed connection).
+   */
   waitFor(jobId: string, ms: number): Promise<Job | undefined> {
     const current = this.#journal.get(jobId);
-    if (current === undefined || FINAL_STATUSES.includes(current.status)) {
+    if (
+      current === undefined || FINAL_STATUSES.includes(current.status) ||
+      this.#draining.signal.aborted
+    ) {
       return Promise.resolve(current);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        stop();
-        resolve(this.#journal.get(jobId));
-      }, ms);
-      const stop = this.watch(jobId, (event) => {
-        if (event.event !== "finished") return;
+      const settle = (job: Job | undefined) => {
         clearTimeout(timer);
         stop();
-        resolve(event.job);
+        this.#draining.signal.removeEventListener("abort", early);
+        resolve(job);
+      };
+      const early = () => settle(this.#journal.get(jobId));
+      const timer = setTimeout(early, ms);
+      const stop = this.watch(jobId, (event) => {
+        if (event.event === "finished") settle(event.job);
       });
+      this.#draining.signal.addEventListener("abort", early, { once: true });
     });
   }
 
@@ -158,6 +168,7 @@ export class Scheduler {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.#accepting = false;
+    this.#draining.abort();
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
