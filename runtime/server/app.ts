@@ -11,7 +11,13 @@ import { streamSSE } from "hono/streaming";
 import { findOp } from "../../ops/mod.ts";
 import type { OpSettings } from "../../ops/types.ts";
 import { issuesOf } from "../protocol.ts";
-import { FINAL_STATUSES, type Job, type JobStatus, type Journal } from "./journal.ts";
+import {
+  FINAL_STATUSES,
+  type Job,
+  type JobStatus,
+  type JobSummary,
+  type Journal,
+} from "./journal.ts";
 import { type Keyring, type LoadedKey, mayTrigger } from "./keys.ts";
 import { openApiDocument } from "./openapi.ts";
 import { Problem } from "./problems.ts";
@@ -64,6 +70,22 @@ export function jobView(job: Job): Record<string, unknown> {
     finishedAt: iso(job.finishedAt),
     input: job.input,
     result: job.result,
+  };
+}
+
+/** How a job looks in a list: a summary; `GET /jobs/<id>` has the whole job. */
+export function summaryView(job: JobSummary): Record<string, unknown> {
+  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+  return {
+    jobId: job.id,
+    op: job.op,
+    status: job.status,
+    keyId: job.keyId,
+    deliveryId: job.deliveryId,
+    createdAt: iso(job.createdAt),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+    ...(job.errorCode === null ? {} : { errorCode: job.errorCode }),
   };
 }
 
@@ -233,13 +255,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ) {
       throw new Problem("bad_query", "Use op=<op>, status=<status> and limit=1..500");
     }
-    const jobs = journal.list({
+    const jobs = journal.summaries({
       keyId: c.get("key").id,
       limit: Math.min(Math.max(Number(limitText), 1), MAX_LIST),
       ...(op === undefined ? {} : { op }),
       ...(status === undefined ? {} : { status: status as JobStatus }),
     });
-    return c.json({ jobs: jobs.map(jobView) });
+    return c.json({ jobs: jobs.map(summaryView) });
   });
 
   app.get("/jobs/:id", reader, (c) => c.json(jobView(ownJob(c, journal))));

@@ -223,6 +223,42 @@ Deno.test("while draining: healthz says draining with 503, and a redelivery gets
   }
 });
 
+Deno.test("GET /jobs lists summaries: no input or result, bounded whatever the results weigh", async () => {
+  const big = "x".repeat(256 * 1024);
+  const b = await bench({
+    result: (job) => ({
+      op: job.op,
+      ok: job.op === "sensors",
+      argv: ["/usr/bin/sensors", "-j"],
+      ...(job.op === "sensors"
+        ? { result: { chips: [], padding: big } }
+        : { error: { code: "device_open_failed", message: big } }),
+      durationMs: 1,
+    }),
+  });
+  try {
+    for (let i = 0; i < 20; i++) {
+      await b.app.request(await signedPost("sensors", "{}", { headers: { prefer: "wait=5" } }));
+    }
+    await b.app.request(
+      await signedPost("smart", '{"device":"/dev/sda"}', { headers: { prefer: "wait=5" } }),
+    );
+    const response = await b.app.request(await signedGet("/jobs?limit=500"));
+    const text = await response.text();
+    const { jobs } = JSON.parse(text);
+    assert.equal(jobs.length, 21);
+    assert.ok(text.length < 21 * 400, `${text.length} bytes for 21 summaries`);
+    for (const job of jobs) {
+      assert.equal("input" in job || "result" in job, false, JSON.stringify(job));
+    }
+    assert.equal(jobs[0].errorCode, "device_open_failed");
+    const one = await (await b.app.request(await signedGet(`/jobs/${jobs[1].jobId}`))).json();
+    assert.equal(one.result.result.padding.length, big.length);
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("a Prefer: wait client is answered 202 with the current state as soon as draining begins", async () => {
   const b = await bench({ hold: true });
   try {

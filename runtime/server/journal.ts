@@ -56,6 +56,23 @@ export interface JobQuery {
   readonly limit: number;
 }
 
+/**
+ * What a list shows of a job: no input and no result, so a page of 500 stays small however
+ * large each result is (a full job is read one at a time with {@linkcode Journal.get}).
+ */
+export interface JobSummary {
+  readonly id: string;
+  readonly keyId: string;
+  readonly deliveryId: string;
+  readonly op: string;
+  readonly status: JobStatus;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** The error code of a failed job. */
+  readonly errorCode: string | null;
+}
+
 interface Row {
   id: string;
   key_id: string;
@@ -70,6 +87,10 @@ interface Row {
   finished_at: number | null;
   result: string | null;
 }
+
+type SummaryRow = Omit<Row, "body_hash" | "input" | "resource_keys" | "result"> & {
+  error_code: unknown;
+};
 
 function toJob(row: Row): Job {
   return {
@@ -286,6 +307,39 @@ export class Journal {
       } ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     ).all(...args, query.limit) as unknown[];
     return (rows as Row[]).map(toJob);
+  }
+
+  /**
+   * The newest jobs of a key as summaries. The result and input columns are never read, so the
+   * memory a list costs does not grow with what the ops returned.
+   */
+  summaries(query: JobQuery): JobSummary[] {
+    const where = ["key_id = ?"];
+    const args: (string | number)[] = [query.keyId];
+    if (query.op !== undefined) {
+      where.push("op = ?");
+      args.push(query.op);
+    }
+    if (query.status !== undefined) {
+      where.push("status = ?");
+      args.push(query.status);
+    }
+    const rows = this.#sql(
+      `SELECT id, key_id, delivery_id, op, status, created_at, started_at, finished_at,
+        json_extract(result, '$.error.code') AS error_code
+       FROM jobs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ).all(...args, query.limit) as unknown as SummaryRow[];
+    return rows.map((row) => ({
+      id: row.id,
+      keyId: row.key_id,
+      deliveryId: row.delivery_id,
+      op: row.op,
+      status: row.status as JobStatus,
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      errorCode: typeof row.error_code === "string" ? row.error_code : null,
+    }));
   }
 
   /** Closes the database. */

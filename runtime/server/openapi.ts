@@ -82,7 +82,9 @@ export function openApiDocument(settings: OpSettings): Record<string, unknown> {
       },
     },
   });
-  paths["/jobs"] = read("The calling key's jobs, newest first (op=, status=, limit=)");
+  paths["/jobs"] = read(
+    "Summaries of the calling key's jobs, newest first (op=, status=, limit=); no input or result",
+  );
   paths["/jobs/{id}"] = read("One job of the calling key");
   paths["/jobs/{id}/events"] = read("Server-sent events: queued, started, finished");
   paths["/healthz"] = { get: { summary: "Liveness", responses: { 200: { description: "OK" } } } };
