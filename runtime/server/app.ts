@@ -22,7 +22,7 @@ import { type Keyring, type LoadedKey, mayTrigger } from "./keys.ts";
 import { openApiDocument } from "./openapi.ts";
 import { Problem } from "./problems.ts";
 import type { JobEvent, Scheduler } from "./scheduler.ts";
-import { verifySignature } from "./signature.ts";
+import { TOLERANCE_SECONDS, verifySignature } from "./signature.ts";
 
 /** Collaborators of the app; tests pass their own. */
 export interface AppDeps {
@@ -242,7 +242,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
   );
 
-  const reader = signedRead(deps, now);
+  const reader = signedRead(deps, now, new SeenReads());
+  const streams = new Map<string, number>();
+  const total = { streams: 0 };
 
   app.get("/jobs", reader, (c) => {
     const status = c.req.query("status");
@@ -268,6 +270,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get("/jobs/:id/events", reader, (c) => {
     const job = ownJob(c, journal);
+    const keyId = c.get("key").id;
+    const mine = streams.get(keyId) ?? 0;
+    if (mine >= MAX_STREAMS_PER_KEY || total.streams >= MAX_STREAMS) {
+      throw new Problem(
+        "too_many_streams",
+        mine >= MAX_STREAMS_PER_KEY
+          ? `Key "${keyId}" already has ${mine} event streams open`
+          : `${total.streams} event streams are open`,
+        {},
+        { "Retry-After": "5" },
+      );
+    }
+    streams.set(keyId, mine + 1);
+    total.streams++;
+    const release = () => {
+      total.streams--;
+      const left = (streams.get(keyId) ?? 1) - 1;
+      if (left > 0) streams.set(keyId, left);
+      else streams.delete(keyId);
+    };
     const pending: JobEvent[] = [];
     let wake = () => {};
     // Subscribe before reading anything, in the same turn: no event can fall in between.
@@ -301,6 +323,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         }
       } finally {
         stop();
+        release();
       }
     });
   });
@@ -331,7 +354,45 @@ function ownJob(c: Context<AppEnv>, journal: Journal): Job {
  * Reads are signed like triggers, over `GET <path and query>` instead of a body, so the secret
  * never crosses the wire and a captured read expires with its timestamp.
  */
-function signedRead(deps: AppDeps, now: () => number): MiddlewareHandler<AppEnv> {
+/** Event streams one key may hold open at once. */
+export const MAX_STREAMS_PER_KEY = 8;
+/** Event streams open at once, all keys together. */
+export const MAX_STREAMS = 64;
+
+/**
+ * Read signatures already used, each until it could no longer verify anyway (the timestamp
+ * tolerance on both sides), so a captured read is good for one request, never a flood of
+ * streams. Bounded: past the cap the oldest is forgotten first.
+ */
+export class SeenReads {
+  readonly #until = new Map<string, number>();
+  readonly #cap: number;
+
+  constructor(cap = 100_000) {
+    this.#cap = cap;
+  }
+
+  /** Records a use; false when this key already used this id (a replay). */
+  use(keyId: string, deliveryId: string, nowMs: number): boolean {
+    const id = `${keyId}\n${deliveryId}`;
+    const until = this.#until.get(id);
+    if (until !== undefined && until > nowMs) return false;
+    if (this.#until.size >= this.#cap) {
+      for (const [seen, expiry] of this.#until) {
+        if (expiry <= nowMs || this.#until.size >= this.#cap) this.#until.delete(seen);
+        else break;
+      }
+    }
+    this.#until.set(id, nowMs + 2 * TOLERANCE_SECONDS * 1000);
+    return true;
+  }
+}
+
+function signedRead(
+  deps: AppDeps,
+  now: () => number,
+  seen: SeenReads,
+): MiddlewareHandler<AppEnv> {
   return async function signedReadAuth(c, next) {
     const url = new URL(c.req.url);
     const content = new TextEncoder().encode(`GET ${url.pathname}${url.search}`);
@@ -340,6 +401,12 @@ function signedRead(deps: AppDeps, now: () => number): MiddlewareHandler<AppEnv>
       nowSeconds: Math.floor(now() / 1000),
     });
     if (!verified.ok) throw new Problem(verified.code, verified.detail);
+    if (!seen.use(verified.key.id, verified.deliveryId, now())) {
+      throw new Problem(
+        "signature_replayed",
+        `Read "${verified.deliveryId}" was already made; sign each read with a new webhook-id`,
+      );
+    }
     c.set("key", deps.keyring.keys.find((k) => k.id === verified.key.id)!);
     await next();
   };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { MAX_STREAMS_PER_KEY } from "./app.ts";
 import { AUTOMATION, bench, MONITORING, signedGet, signedPost } from "./_testing.ts";
 
 async function problem(response: Response, status: number, code: string) {
@@ -147,25 +148,74 @@ Deno.test("a redelivery returns the same job; another body under the same id is 
 });
 
 Deno.test("429 with Retry-After when the queue is full; accepted jobs are all kept", async () => {
-  const b = await bench({ hold: true, maxRunning: 1, maxQueued: 2 });
+  const b = await bench({ hold: true, maxRunning: 1, maxQueued: 4 });
   try {
     const accepted: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await b.app.request(await signedPost("smart", `{"device":"/dev/sd${"abc"[i]}"}`));
+    const post = async (device: string, secret = AUTOMATION) =>
+      await b.app.request(await signedPost("smart", `{"device":"/dev/${device}"}`, { secret }));
+    // One running, then automation may hold half the queue (2), and no more.
+    for (const device of ["sda", "sdb", "sdc"]) {
+      const r = await post(device);
       assert.equal(r.status, 202);
       accepted.push((await r.json()).jobId);
     }
-    const full = await b.app.request(await signedPost("smart", '{"device":"/dev/sdd"}'));
-    await problem(full, 429, "queue_full");
-    assert.equal(full.headers.get("retry-after"), "5");
-    b.release();
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 20));
+    const greedy = await post("sdd");
+    await problem(greedy, 429, "queue_full");
+    assert.equal(greedy.headers.get("retry-after"), "5");
+    // The other key still finds room, until the queue itself is full.
+    for (const device of ["sde", "sdf"]) {
+      const r = await post(device, MONITORING);
+      assert.equal(r.status, 202);
+      accepted.push((await r.json()).jobId);
+    }
+    await problem(await post("sdg", MONITORING), 429, "queue_full");
+    for (let i = 0; i < 6; i++) {
       b.release();
+      await new Promise((r) => setTimeout(r, 20));
     }
     for (const id of accepted) {
+      b.release();
       assert.equal((await b.scheduler.waitFor(id, 2000))?.status, "succeeded", id);
     }
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
+Deno.test("a read signature is good for one request: a replay is 401 signature_replayed", async () => {
+  const b = await bench();
+  try {
+    const read = await signedGet("/jobs");
+    assert.equal((await b.app.request(read.clone())).status, 200);
+    await problem(await b.app.request(read), 401, "signature_replayed");
+    assert.equal((await b.app.request(await signedGet("/jobs"))).status, 200);
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("event streams are capped per key and in all, with 429 too_many_streams", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const { jobId } = await (await b.app.request(await signedPost("sensors", "{}"))).json();
+    const open: Response[] = [];
+    for (let i = 0; i < MAX_STREAMS_PER_KEY; i++) {
+      const r = await b.app.request(await signedGet(`/jobs/${jobId}/events`));
+      assert.equal(r.status, 200);
+      open.push(r);
+    }
+    const refused = await b.app.request(await signedGet(`/jobs/${jobId}/events`));
+    await problem(refused, 429, "too_many_streams");
+    assert.equal(refused.headers.get("retry-after"), "5");
+    // A stream that ends gives its slot back.
+    await open.shift()!.body!.cancel();
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await b.app.request(await signedGet(`/jobs/${jobId}/events`));
+    assert.equal(again.status, 200);
+    open.push(again);
+    b.release();
+    for (const r of open) await r.text();
   } finally {
     b.release();
     await b.close();

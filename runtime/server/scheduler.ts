@@ -112,6 +112,10 @@ export class Scheduler {
     const startNow = this.#running.size < this.#maxRunning &&
       !job.resourceKeys.some((key) => this.#busy.has(key));
     if (!startNow && this.#queue.length >= this.#maxQueued) return { kind: "queue_full" };
+    // One key may fill at most half the queue, so another key's trigger always finds room.
+    if (!startNow && this.#queuedBy(job.keyId) >= Math.ceil(this.#maxQueued / 2)) {
+      return { kind: "queue_full" };
+    }
     const accepted = this.#journal.accept(job, this.#now(), startNow ? "running" : "queued");
     if (accepted.kind !== "created") return accepted;
     this.#transition("queued", accepted.job);
@@ -193,6 +197,12 @@ export class Scheduler {
       ...(duration === undefined ? {} : { durationMs: duration }),
     });
     for (const listener of [...this.#listeners.get(job.id) ?? []]) listener({ event, job });
+  }
+
+  #queuedBy(keyId: string): number {
+    let count = 0;
+    for (const queued of this.#queue) if (queued.keyId === keyId) count++;
+    return count;
   }
 
   #pump(): void {
