@@ -13,6 +13,7 @@ import type { OpSettings } from "../../ops/types.ts";
 import { issuesOf } from "../protocol.ts";
 import {
   FINAL_STATUSES,
+  isStorageError,
   type Job,
   type JobStatus,
   type JobSummary,
@@ -136,8 +137,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
-    const problem = error instanceof Problem
-      ? error
+    const problem = error instanceof Problem ? error : isStorageError(error)
+      ? new Problem(
+        "journal_unavailable",
+        "The journal cannot be written (disk full or failing); nothing was accepted",
+        {},
+        { "Retry-After": "5" },
+      )
       : new Problem("internal", "The receiver failed; see its log");
     if (!(error instanceof Problem)) {
       deps.log({ t: new Date(now()).toISOString(), kind: "error", message: String(error) });

@@ -153,7 +153,23 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
   }
 }
 
+/**
+ * The last resort: an error nobody caught becomes one structured log line, and the executor
+ * goes on serving; a journal that cannot be written is answered 503, never a dead process.
+ */
+function keepServing(): void {
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log({ t: new Date().toISOString(), kind: "unhandled", message: String(event.reason) });
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    log({ t: new Date().toISOString(), kind: "unhandled", message: String(event.error) });
+  });
+}
+
 async function main(args: string[]): Promise<void> {
+  keepServing();
   const { values: v } = parseArgs({
     args,
     strict: true,
@@ -206,7 +222,13 @@ async function main(args: string[]): Promise<void> {
     console.error(lock);
     Deno.exit(1);
   }
-  const journal = Journal.open(`${v["state-dir"]}/journal.db`);
+  let journal: Journal;
+  try {
+    journal = Journal.open(`${v["state-dir"]}/journal.db`);
+  } catch (error) {
+    console.error(`rootfence: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
   const launcher = await Launcher.create({
     binPath: v["bin-path"]!,
     mountBase: v["mount-base"]!,

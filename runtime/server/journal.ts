@@ -88,6 +88,18 @@ interface Row {
   result: string | null;
 }
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}
+
+/**
+ * Whether an error came from the journal's storage (node:sqlite: a full disk, an I/O error, a
+ * read-only or damaged file). Such an error is answered 503 `journal_unavailable`, never fatal.
+ */
+export function isStorageError(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === "ERR_SQLITE_ERROR";
+}
+
 type SummaryRow = Omit<Row, "body_hash" | "input" | "resource_keys" | "result"> & {
   error_code: unknown;
 };
@@ -170,7 +182,19 @@ export class Journal {
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
-    const db = new DatabaseSync(path);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      // A damaged file fails here, in one line, not on some later read as a 500.
+      const check = db.prepare("PRAGMA quick_check").all() as { quick_check?: string }[];
+      const verdict = check.map((row) => row.quick_check ?? "").filter((v) => v !== "ok");
+      if (verdict.length > 0) {
+        db.close();
+        throw new Error(`quick_check found ${verdict.length} problem(s): ${verdict[0]}`);
+      }
+    } catch (error) {
+      throw new Error(`Cannot open the journal "${path}": ${firstLine(error)}`);
+    }
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA busy_timeout = 5000");

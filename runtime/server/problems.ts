@@ -28,6 +28,7 @@ export const PROBLEMS = {
   internal: [500, "Internal error"],
   executor_failed: [502, "The executor gave no valid answer"],
   shutting_down: [503, "Shutting down"],
+  journal_unavailable: [503, "The journal cannot be written now"],
   executor_unavailable: [503, "The executor is not reachable"],
 } as const satisfies Record<string, readonly [number, string]>;
 

@@ -60,6 +60,7 @@ export class Scheduler {
   readonly #busy = new Set<string>();
   readonly #listeners = new Map<string, Set<(event: JobEvent) => void>>();
   #accepting = true;
+  #unwritten = 0;
   /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
   readonly #draining = new AbortController();
 
@@ -213,8 +214,21 @@ export class Scheduler {
         i++;
         continue;
       }
+      try {
+        this.#start(job);
+      } catch (error) {
+        // The journal cannot take the start: the job stays queued and the pump tries again.
+        this.#log({
+          t: new Date(this.#now()).toISOString(),
+          kind: "journal_error",
+          jobId: job.id,
+          message: String(error),
+          retryInMs: 1000,
+        });
+        setTimeout(() => this.#pump(), 1000);
+        return;
+      }
       this.#queue.splice(i, 1);
-      this.#start(job);
     }
   }
 
@@ -236,17 +250,43 @@ export class Scheduler {
         durationMs: 0,
       }))
       .then((invocation) => {
-        const finished = this.#journal.markFinished(
-          job.id,
-          statusOf(invocation),
-          invocation,
-          this.#now(),
-        );
         this.#running.delete(job.id);
-        for (const key of job.resourceKeys) this.#busy.delete(key);
-        this.#transition("finished", finished);
-        this.#pump();
+        this.#finish(job, invocation, this.#now());
       });
     this.#running.set(job.id, { controller, done });
+  }
+
+  /**
+   * Writes a finished job. While the journal cannot be written the result waits in memory,
+   * retried every second, and the job's resource keys stay taken: what the journal does not
+   * know is finished must not let the next job on that resource start.
+   */
+  #finish(job: Job, invocation: Invocation, finishedAt: number): void {
+    let finished: Job;
+    try {
+      finished = this.#journal.markFinished(job.id, statusOf(invocation), invocation, finishedAt);
+    } catch (error) {
+      this.#log({
+        t: new Date(this.#now()).toISOString(),
+        kind: "journal_error",
+        jobId: job.id,
+        message: String(error),
+        retryInMs: 1000,
+      });
+      this.#unwritten++;
+      setTimeout(() => {
+        this.#unwritten--;
+        this.#finish(job, invocation, finishedAt);
+      }, 1000);
+      return;
+    }
+    for (const key of job.resourceKeys) this.#busy.delete(key);
+    this.#transition("finished", finished);
+    this.#pump();
+  }
+
+  /** Finished jobs whose result waits in memory for the journal to be writable again. */
+  get unwritten(): number {
+    return this.#unwritten;
   }
 }

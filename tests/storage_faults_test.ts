@@ -1,0 +1,111 @@
+/**
+ * Storage faults are answered, not fatal: the receiver's state dir on a tiny tmpfs that fills
+ * up, and a journal file that is garbage at start. Needs root (to mount the tmpfs).
+ */
+import assert from "node:assert/strict";
+import { fakeBin, shQuote } from "./_fakes.ts";
+import { startReceiver } from "./_receiver.ts";
+
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+async function run(command: string, args: string[]): Promise<number> {
+  return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output()).code;
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Fills the filesystem with one file, until writes fail. */
+async function fill(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true });
+  const block = new Uint8Array(64 * 1024);
+  try {
+    for (;;) await file.write(block);
+  } catch {
+    // ENOSPC: full
+  } finally {
+    file.close();
+  }
+}
+
+Deno.test("a full state disk: triggers get 503 journal_unavailable, a running job's result waits and lands", async () => {
+  if (Deno.uid() !== 0) {
+    console.log("skip: mounting a tmpfs needs root");
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-full-" });
+  if (await run("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", dir]) !== 0) {
+    console.log("skip: cannot mount a tmpfs here");
+    await Deno.remove(dir);
+    return;
+  }
+  const fakes = await fakeBin();
+  await fakes.write("sensors", `sleep 1.5; printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
+  const stateDir = `${dir}/state`;
+  const receiver = await startReceiver(stateDir, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
+  try {
+    const running = await (await receiver.send("sensors", {})).json();
+    assert.equal(running.status, "running");
+    await fill(`${dir}/filler`);
+
+    const refused = await receiver.send("smart", { device: "/dev/sda" });
+    assert.equal(refused.status, 503, await refused.clone().text());
+    assert.equal((await refused.json()).code, "journal_unavailable");
+    assert.equal(refused.headers.get("retry-after"), "5");
+
+    // The fake finishes while the disk is full: its result cannot be written yet.
+    await until(async () =>
+      receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
+        ? true
+        : undefined
+    );
+    const meanwhile = await (await receiver.read(`/jobs/${running.jobId}`)).json();
+    assert.equal(meanwhile.status, "running");
+
+    await Deno.remove(`${dir}/filler`);
+    const landed = await until(async () => {
+      const job = await (await receiver.read(`/jobs/${running.jobId}`)).json();
+      return job.status === "succeeded" ? job : undefined;
+    });
+    assert.equal(landed.result.ok, true);
+    const after = await receiver.send("smart", { device: "/dev/sda" });
+    assert.equal(after.status, 202);
+    assert.equal((await fakes.calls("sensors")).length, 1);
+    assert.ok(!receiver.lines.some((l) => l.kind === "unhandled"), "no unhandled error");
+  } finally {
+    await receiver.stop();
+    await fakes.remove();
+    await run("umount", [dir]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a garbage journal at start fails with one clear line, never a stack trace", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-garbage-" });
+  try {
+    const noise = new Uint8Array(64 * 1024);
+    crypto.getRandomValues(noise.subarray(0, 65536));
+    await Deno.writeFile(`${stateDir}/journal.db`, noise, { mode: 0o600 });
+    const starter = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0"],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const output = await starter.output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.notEqual(output.code, 0);
+    assert.match(stderr, /rootfence: Cannot open the journal ".*journal\.db": /);
+    assert.doesNotMatch(stderr, /^\s+at /m, stderr);
+    assert.doesNotMatch(new TextDecoder().decode(output.stdout), /"kind":"listening"/);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
