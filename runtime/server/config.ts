@@ -30,6 +30,10 @@ export interface ServerConfig {
   readonly poolSize: number;
   readonly poolUses: number;
   readonly poolIdleMs: number;
+  /** Finished jobs are kept this long, in milliseconds. */
+  readonly retentionMs: number;
+  /** At most this many finished jobs are kept. */
+  readonly retentionJobs: number;
 }
 
 /** Each flag: its environment variable, default and help. */
@@ -54,6 +58,8 @@ export const SERVER_FLAGS = {
   "pool-size": ["ROOTFENCE_POOL_SIZE", "1", "pre-started children kept ready per op (0: off)"],
   "pool-uses": ["ROOTFENCE_POOL_USES", "100", "invocations a read-only op's child serves"],
   "pool-idle": ["ROOTFENCE_POOL_IDLE", "300", "seconds before an idle child is ended"],
+  "retention-days": ["ROOTFENCE_RETENTION_DAYS", "400", "days finished jobs are kept"],
+  "retention-jobs": ["ROOTFENCE_RETENTION_JOBS", "600000", "finished jobs kept at most"],
 } as const;
 
 /** The `--help` text. */
@@ -131,6 +137,8 @@ export function parseServerConfig(
     poolSize: count("pool-size", get("pool-size"), 0, 64),
     poolUses: count("pool-uses", get("pool-uses"), 1, 1_000_000),
     poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
+    retentionMs: count("retention-days", get("retention-days"), 1, 36_500) * 86_400_000,
+    retentionJobs: count("retention-jobs", get("retention-jobs"), 1, 100_000_000),
   };
 }
 

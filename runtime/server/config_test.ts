@@ -21,6 +21,8 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     poolSize: 1,
     poolUses: 100,
     poolIdleMs: 300_000,
+    retentionMs: 400 * 86_400_000,
+    retentionJobs: 600_000,
   });
 });
 

@@ -18,6 +18,7 @@ import { LineReader } from "../lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { Journal } from "./journal.ts";
+import { DEFAULT_RETENTION, pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { loadKeys } from "./keys.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -190,6 +191,8 @@ async function main(args: string[]): Promise<void> {
       "pool-size": STRING,
       "pool-uses": STRING,
       "pool-idle-ms": STRING,
+      "retention-ms": STRING,
+      "retention-jobs": STRING,
       bin: { type: "string", multiple: true },
       "mount-base-problem": { type: "string", multiple: true },
       "stop-with-stdin": { type: "boolean" },
@@ -289,6 +292,21 @@ async function main(args: string[]): Promise<void> {
   });
   const connections = new Set<Promise<void>>();
   let stopping = false;
+  const retention = {
+    maxAgeMs: Number(v["retention-ms"] ?? DEFAULT_RETENTION.maxAgeMs),
+    maxJobs: Number(v["retention-jobs"] ?? DEFAULT_RETENTION.maxJobs),
+  };
+  const prune = async () => {
+    try {
+      const jobs = await pruneJournal(journal, retention, Date.now());
+      if (jobs > 0) log({ t: new Date().toISOString(), kind: "pruned", jobs });
+    } catch (error) {
+      log({ t: new Date().toISOString(), kind: "journal_error", message: String(error) });
+    }
+  };
+  // At start and then hourly, in the background, a small batch per turn.
+  setTimeout(prune, 1000);
+  Deno.unrefTimer(setInterval(prune, 3_600_000));
   const serving = (async () => {
     while (!stopping) {
       let conn: Deno.Conn;

@@ -366,6 +366,27 @@ export class Journal {
     }));
   }
 
+  /**
+   * Deletes up to `batch` finished jobs that are too old, or beyond the newest `keep` finished
+   * ones: one small statement, so a caller can spread a large prune over many turns. Queued and
+   * running jobs are never touched.
+   *
+   * @returns How many jobs were deleted (0 when nothing is left to prune).
+   */
+  pruneBatch(options: { olderThan: number; keep: number; batch: number }): number {
+    const finished = "status NOT IN ('queued', 'running')";
+    const old = this.#sql(
+      `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE ${finished}
+        AND finished_at < ? LIMIT ?)`,
+    ).run(options.olderThan, options.batch);
+    if (Number(old.changes) > 0) return Number(old.changes);
+    const extra = this.#sql(
+      `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE ${finished}
+        ORDER BY finished_at DESC, rowid DESC LIMIT ? OFFSET ?)`,
+    ).run(options.batch, options.keep);
+    return Number(extra.changes);
+  }
+
   /** Closes the database. */
   close(): void {
     this.#db.close();

@@ -116,6 +116,8 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--pool-size=${config.poolSize}`,
     `--pool-uses=${config.poolUses}`,
     `--pool-idle-ms=${config.poolIdleMs}`,
+    `--retention-ms=${config.retentionMs}`,
+    `--retention-jobs=${config.retentionJobs}`,
     `--deno-path=${options.denoPath}`,
     `--kill-path=${options.killPath}`,
     ...binArgs,
