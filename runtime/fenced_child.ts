@@ -121,7 +121,13 @@ export class FencedChild {
           { timeoutMs },
         );
       }
-      if (next === undefined) throw await this.#died();
+      if (next === undefined) {
+        const died = await this.#died();
+        // What it started (pct and its helpers) dies too, before the job lets go of its
+        // resources: the next job on the same vmid must not overlap it.
+        await this.kill();
+        throw died;
+      }
       if ("tooLong" in next) {
         await this.kill();
         throw new RootfenceError(
@@ -155,7 +161,12 @@ export class FencedChild {
       refused ? "denied" : "child_failed",
       `Cannot read the reply of "${this.#op.name}": child exited with code ${status.code}` +
         (why ? `: ${why}` : ""),
-      { exitCode: status.code, signal: status.signal },
+      {
+        exitCode: status.code,
+        signal: status.signal,
+        // It may have died after its host command changed the host: say so, never "not run".
+        ...(this.#op.mutates ? { outcome: "unknown" } : {}),
+      },
     );
   }
 

@@ -92,6 +92,11 @@ export interface InvokeOptions {
   readonly timeoutMs?: number;
   /** Aborting kills the child's process tree; the invocation ends as `interrupted`. */
   readonly signal?: AbortSignal;
+  /**
+   * Told the process group of the child that takes the request, and when its timeout ends (ms
+   * since the epoch), before the request is sent: so a crash cannot lose track of it.
+   */
+  readonly onStart?: (pgid: number, deadline: number) => void;
 }
 
 function projectPath(relative: string): string {
@@ -311,6 +316,32 @@ export class Launcher {
     }).spawn();
   }
 
+  /**
+   * Whether a process group still has members. A group of another user (root's, seen from sudo
+   * mode) counts as alive: it exists, this process just may not signal it.
+   */
+  async groupAlive(pgid: number): Promise<boolean> {
+    if (this.#killPath === undefined) return false;
+    const output = await new Deno.Command(this.#killPath, {
+      args: ["-0", "--", `-${pgid}`],
+      clearEnv: true,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return output.code === 0 || /not permitted/i.test(new TextDecoder().decode(output.stderr));
+  }
+
+  /** Kills a whole process group (what a crash left behind past its deadline). */
+  async killGroup(pgid: number): Promise<void> {
+    if (this.#killPath === undefined) return;
+    await new Deno.Command(this.#killPath, {
+      args: ["-KILL", "--", `-${pgid}`],
+      clearEnv: true,
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => undefined);
+  }
+
   async #killTree(process: Deno.ChildProcess): Promise<void> {
     if (this.#killPath !== undefined) {
       // Deno.kill on a group needs an unscoped run grant; the kill binary does not.
@@ -342,6 +373,7 @@ export class Launcher {
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
       const attempt = async () => {
         const child = this.#pool?.acquire(op) ?? this.start(op);
+        options.onStart?.(child.pid, Date.now() + timeoutMs);
         try {
           return await child.run(raw, timeoutMs, options.signal);
         } finally {

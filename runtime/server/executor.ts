@@ -253,7 +253,21 @@ async function main(args: string[]): Promise<void> {
     log,
     maxRunning: Number(v["max-running"]),
     maxQueued: Number(v["max-queued"]),
-    run: (job, signal) => launcher.invoke(findOp(job.op)!, job.input, { signal }),
+    run: (job, signal) =>
+      launcher.invoke(findOp(job.op)!, job.input, {
+        signal,
+        onStart(pgid, deadline) {
+          try {
+            journal.markProcess(job.id, pgid, deadline);
+          } catch (error) {
+            log({ t: new Date().toISOString(), kind: "journal_error", message: String(error) });
+          }
+        },
+      }),
+    groups: {
+      alive: (pgid) => launcher.groupAlive(pgid),
+      kill: (pgid) => launcher.killGroup(pgid),
+    },
   });
   const recovered = scheduler.recover();
   const closing = new AbortController();
@@ -288,6 +302,7 @@ async function main(args: string[]): Promise<void> {
     socket,
     keys: keyring.keys.map((k) => ({ id: k.id, ops: k.ops })),
     interrupted: recovered.interrupted.length,
+    orphans: recovered.orphans,
     requeued: recovered.requeued,
   });
   const connections = new Set<Promise<void>>();

@@ -56,6 +56,15 @@ export interface JobQuery {
   readonly limit: number;
 }
 
+/** A running job's process group, as the journal recorded it. */
+export interface RunningProcess {
+  readonly jobId: string;
+  readonly pgid: number;
+  /** When its timeout ends, in ms since the epoch. */
+  readonly deadline: number;
+  readonly resourceKeys: readonly string[];
+}
+
 /**
  * What a list shows of a job: no input and no result, so a page of 500 stays small however
  * large each result is (a full job is read one at a time with {@linkcode Journal.get}).
@@ -214,6 +223,12 @@ export class Journal {
       UNIQUE (key_id, delivery_id)
     )`);
     db.exec("CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)");
+    // Where a running job's processes are and until when they may run: after a crash the next
+    // executor finds them here, keeps their resources locked and still enforces the deadline.
+    const columns = (db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[])
+      .map((c) => c.name);
+    if (!columns.includes("pgid")) db.exec("ALTER TABLE jobs ADD COLUMN pgid INTEGER");
+    if (!columns.includes("deadline")) db.exec("ALTER TABLE jobs ADD COLUMN deadline INTEGER");
     try {
       refuseOddFiles(path);
       for (const file of journalFiles(path)) {
@@ -275,6 +290,32 @@ export class Journal {
     return this.get(id)!;
   }
 
+  /** Records the process group a running job's child leads, and its deadline. */
+  markProcess(id: string, pgid: number, deadline: number): void {
+    this.#sql("UPDATE jobs SET pgid = ?, deadline = ? WHERE id = ?").run(pgid, deadline, id);
+  }
+
+  /** Running jobs whose process group is known: what a crash may have left behind. */
+  runningProcesses(): RunningProcess[] {
+    const rows = this.#sql(
+      "SELECT id, pgid, deadline, resource_keys FROM jobs WHERE status = 'running' AND pgid IS NOT NULL",
+    ).all() as { id: string; pgid: number; deadline: number; resource_keys: string }[];
+    return rows.map((row) => ({
+      jobId: row.id,
+      pgid: row.pgid,
+      deadline: row.deadline,
+      resourceKeys: JSON.parse(row.resource_keys),
+    }));
+  }
+
+  /** Notes on an interrupted job what became of its processes (`running` or `gone`). */
+  markProcesses(id: string, processes: "running" | "gone", now: number): Job {
+    this.#sql(
+      "UPDATE jobs SET result = json_set(result, '$.error.processes', ?, '$.error.checkedAt', ?) WHERE id = ?",
+    ).run(processes, now, id);
+    return this.get(id)!;
+  }
+
   /** Records how a job ended. */
   markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
     this.#sql("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
@@ -290,7 +331,12 @@ export class Journal {
     const rows = this.#sql("SELECT * FROM jobs WHERE status = 'running'").all() as unknown[];
     const result = {
       ok: false,
-      error: { code: "interrupted", message: "Cannot finish: the receiver stopped while it ran" },
+      error: {
+        code: "interrupted",
+        message: "Cannot finish: the receiver stopped while it ran; what the host command did " +
+          "is unknown",
+        outcome: "unknown",
+      },
     };
     this.#sql(
       "UPDATE jobs SET status = 'interrupted', finished_at = ?, result = ? WHERE status = 'running'",

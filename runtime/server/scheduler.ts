@@ -6,7 +6,7 @@
  * @module
  */
 import type { Invocation } from "../launcher.ts";
-import type { Accepted, Job, JobStatus, Journal, NewJob } from "./journal.ts";
+import type { Accepted, Job, JobStatus, Journal, NewJob, RunningProcess } from "./journal.ts";
 import { FINAL_STATUSES } from "./journal.ts";
 
 /** A job's life as events. */
@@ -28,6 +28,17 @@ export interface SchedulerOptions {
   log(line: Record<string, unknown>): void;
   /** @default {Date.now} */
   now?(): number;
+  /**
+   * Looks at and kills process groups, for what a crash left running; without it, recovery
+   * does not wait for orphans.
+   */
+  readonly groups?: ProcessGroups;
+}
+
+/** What the scheduler may do to a process group (the launcher does it). */
+export interface ProcessGroups {
+  alive(pgid: number): Promise<boolean>;
+  kill(pgid: number): Promise<void>;
 }
 
 /** The outcome of {@linkcode Scheduler.submit}. */
@@ -59,6 +70,7 @@ export class Scheduler {
   readonly #running = new Map<string, Running>();
   readonly #busy = new Set<string>();
   readonly #listeners = new Map<string, Set<(event: JobEvent) => void>>();
+  readonly #groups: ProcessGroups | undefined;
   #accepting = true;
   #unwritten = 0;
   /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
@@ -67,6 +79,7 @@ export class Scheduler {
   /** @param options Journal, runner and limits. */
   constructor(options: SchedulerOptions) {
     const { maxRunning = 4, maxQueued = 64, now = Date.now } = options;
+    this.#groups = options.groups;
     if (!(maxRunning >= 1 && maxQueued >= 0)) {
       throw new RangeError("Cannot schedule: need maxRunning >= 1 and maxQueued >= 0");
     }
@@ -92,13 +105,64 @@ export class Scheduler {
    * After a restart: jobs that were running are recorded as `interrupted`, queued jobs are
    * queued again. Call once, before taking requests.
    */
-  recover(): { interrupted: Job[]; requeued: number } {
+  recover(): { interrupted: Job[]; requeued: number; orphans: number } {
+    const orphans = this.#groups === undefined ? [] : this.#journal.runningProcesses();
     const interrupted = this.#journal.interruptRunning(this.#now());
     for (const job of interrupted) this.#transition("finished", job);
+    // What a crash left running keeps its resources until its processes are gone, and its
+    // deadline still holds: the next job on the same vmid or disk must not overlap it.
+    for (const orphan of orphans) {
+      for (const key of orphan.resourceKeys) this.#busy.add(key);
+      void this.#watchOrphan(orphan);
+    }
     const queued = this.#journal.queued();
     this.#queue.push(...queued);
     this.#pump();
-    return { interrupted, requeued: queued.length };
+    return { interrupted, requeued: queued.length, orphans: orphans.length };
+  }
+
+  async #watchOrphan(orphan: RunningProcess): Promise<void> {
+    const groups = this.#groups!;
+    const note = (processes: "running" | "gone") => {
+      try {
+        this.#journal.markProcesses(orphan.jobId, processes, this.#now());
+      } catch (error) {
+        this.#log({
+          t: new Date(this.#now()).toISOString(),
+          kind: "journal_error",
+          message: String(error),
+        });
+      }
+    };
+    try {
+      let killed = false;
+      let noted = false;
+      while (await groups.alive(orphan.pgid)) {
+        if (!noted) note("running");
+        noted = true;
+        if (!killed && this.#now() >= orphan.deadline) {
+          await groups.kill(orphan.pgid);
+          killed = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      note("gone");
+      this.#log({
+        t: new Date(this.#now()).toISOString(),
+        kind: "orphan_gone",
+        jobId: orphan.jobId,
+        pgid: orphan.pgid,
+        killedAtDeadline: killed,
+      });
+    } catch (error) {
+      this.#log({
+        t: new Date(this.#now()).toISOString(),
+        kind: "unhandled",
+        message: String(error),
+      });
+    }
+    for (const key of orphan.resourceKeys) this.#busy.delete(key);
+    this.#pump();
   }
 
   /** Accepts a job: on disk first, then queued. Redeliveries return the job they created. */
