@@ -106,7 +106,11 @@ export function fenceProblems(op: AnyOp, settings?: OpSettings): string[] {
 }
 
 /** An absolute path without empty, `.` or `..` segments, commas or NUL, and not `/`. */
-function normalisedPath(path: unknown): path is string {
+/**
+ * Whether a path may be granted as written: absolute, normalised, never `/`, and free of commas
+ * (Deno's list separator in `--allow-*`) and NUL.
+ */
+export function normalisedPath(path: unknown): path is string {
   return typeof path === "string" && path.startsWith("/") && path !== "/" &&
     !/[,\0]/.test(path) &&
     path.slice(1).split("/").every((s) => s !== "" && s !== "." && s !== "..");

@@ -159,3 +159,47 @@ Deno.test("a fenced child that dies mid-op takes its pct with it before the vmid
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("after a reboot a recorded process group names someone else: it is never signalled", async () => {
+  const fakes = await fakeBin();
+  const log = await slowPct(fakes, 60);
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-reboot-" });
+  const args = ["--bin-path", `${fakes.dir}:${SYSTEM}`];
+  const first = await startReceiver(stateDir, args);
+  let second;
+  let orphan: Run | undefined;
+  try {
+    const a = await (await first.send("create-golden-lxc", CREATE)).json();
+    [orphan] = await until(async () => {
+      const seen = await runs(log);
+      return seen.length === 1 ? seen : undefined;
+    });
+    await first.crash();
+    // As if the machine had rebooted since: same pgid, an old boot, a deadline long past.
+    const db = new DatabaseSync(`${stateDir}/journal.db`);
+    db.prepare("UPDATE jobs SET boot = boot - 86400000, deadline = ? WHERE id = ?")
+      .run(Date.now() - 1000, a.jobId);
+    db.close();
+    const restarted = await startReceiver(stateDir, args);
+    second = restarted;
+    const gone = await until(
+      () => Promise.resolve(restarted.lines.find((l) => l.kind === "orphan_gone")),
+      10_000,
+    );
+    assert.equal(gone.rebooted, true);
+    assert.equal(gone.killedAtDeadline, false);
+    assert.ok(alive(orphan!.pid), "a process group from another boot was signalled");
+  } finally {
+    await second?.stop();
+    if (orphan !== undefined && alive(orphan.pid)) {
+      // The whole group the test left running: the orphaned child, its pct and the sleep.
+      const pgid = Number(
+        Deno.readTextFileSync(`/proc/${orphan.pid}/stat`).split(") ")[1]!
+          .split(" ")[2],
+      );
+      Deno.kill(-pgid, "SIGKILL");
+    }
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

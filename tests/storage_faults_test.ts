@@ -109,3 +109,48 @@ Deno.test("a garbage journal at start fails with one clear line, never a stack t
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("an executor that fails while starting exits 1 with one line, and so does the starter", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-badstart-" });
+  try {
+    // Longer than a Unix socket address can be: listening fails after the journal is open.
+    const socket = `${stateDir}/${"s".repeat(120)}.sock`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", "--socket", socket],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(stderr, /rootfence: Cannot start the executor: /);
+    assert.doesNotMatch(stderr, /^\s+at /m);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("the starter refuses to run the executor from a Deno cache others could write", async () => {
+  const open = await Deno.makeTempDir({ prefix: "rootfence-opencache-" });
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-opencache-state-" });
+  try {
+    await Deno.chmod(open, 0o777);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0"],
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { DENO_DIR: `${open}/deno` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(
+      stderr,
+      /Cannot trust the Deno cache: ".*opencache-[^"]*" is writable by group or others/,
+    );
+    assert.doesNotMatch(new TextDecoder().decode(output.stdout), /"kind":"ready"/);
+  } finally {
+    await Deno.remove(open, { recursive: true });
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

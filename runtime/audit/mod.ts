@@ -128,7 +128,13 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
         {
           process: "executor",
           command: executor,
-          expected: { net: `unix:${socket}`, read: stateDir, write: stateDir, run, sys: "uid" },
+          expected: {
+            net: `unix:${socket}`,
+            read: stateDir,
+            write: stateDir,
+            run,
+            sys: "uid,osUptime",
+          },
         },
         {
           process: "listener",

@@ -125,6 +125,26 @@ Deno.test("400, 404, 405, 413, 415 and 422 with the zod issue paths", async () =
   }
 });
 
+Deno.test("the same delivery id and body for another op is a conflict, never that op's job", async () => {
+  const b = await bench();
+  try {
+    const job = {
+      keyId: "automation",
+      deliveryId: "msg_op",
+      bodyHash: "same",
+      input: {},
+      resourceKeys: [],
+    };
+    const first = b.scheduler.submit({ ...job, op: "sensors" });
+    assert.equal(first.kind, "created");
+    const moved = b.scheduler.submit({ ...job, op: "smart" });
+    assert.equal(moved.kind, "conflict");
+    assert.equal(b.scheduler.submit({ ...job, op: "sensors" }).kind, "existing");
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("a redelivery returns the same job; another body under the same id is 409", async () => {
   const b = await bench();
   try {

@@ -20,7 +20,7 @@ export const CHUNK_BYTES = 48 * 1024;
 export const MAX_LINE_BYTES = 192 * 1024;
 
 /** Request headers the listener forwards; the app reads nothing else. */
-export const FORWARDED_HEADERS: readonly string[] = [
+export const FORWARDED_HEADERS = [
   "accept",
   "cache-control",
   "content-type",
@@ -30,10 +30,18 @@ export const FORWARDED_HEADERS: readonly string[] = [
   "webhook-signature",
   "webhook-timestamp",
   "x-request-id",
-];
+] as const;
 
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
+/** Reply headers: whatever the app answers, each name once or more, bounded. */
 const Headers = z.array(z.tuple([z.string().regex(HEADER_NAME), z.string().max(8192)])).max(64);
+/**
+ * Request headers: only the ones the listener forwards, each at most once, so a compromised
+ * listener cannot hand the app a header it would not have passed on.
+ */
+const RequestHeaders = z.array(z.tuple([z.enum(FORWARDED_HEADERS), z.string().max(8192)]))
+  .max(FORWARDED_HEADERS.length)
+  .refine((all) => new Set(all.map(([name]) => name)).size === all.length, "a header twice");
 const base64 = (maxBytes: number) => z.base64().max(Math.ceil(maxBytes / 3) * 4);
 
 /** One HTTP request, as the listener forwards it. */
@@ -41,7 +49,7 @@ export const BridgeRequest = z.strictObject({
   method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
   /** Path and query, exactly as received. */
   path: z.string().max(4096).regex(/^\/[\x21-\x7e]*$/),
-  headers: Headers,
+  headers: RequestHeaders,
   body: base64(MAX_BODY_BYTES),
 });
 /** A request line, decoded. */

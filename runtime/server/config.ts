@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
 import { parseArgs } from "../args.ts";
-import { DEFAULT_BIN_PATH } from "../fence.ts";
+import { DEFAULT_BIN_PATH, normalisedPath } from "../fence.ts";
 import type { RunnerMode } from "../flags.ts";
 
 /** Resolved receiver settings; every path absolute. */
@@ -72,6 +72,14 @@ export function serverHelp(): string {
   }\n  --help            this text`;
 }
 
+/** A path that becomes part of a grant list: a comma in it would widen the grant. */
+function grantable(name: string, path: string): string {
+  if (!normalisedPath(path)) {
+    throw new RangeError(`Cannot use --${name} "${path}": commas and NUL are not allowed`);
+  }
+  return path;
+}
+
 function count(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^[0-9]+$/.test(text) || value < min || value > max) {
@@ -113,7 +121,7 @@ export function parseServerConfig(
   }
   const host = get("host");
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new RangeError(`Cannot listen on "${host}"`);
-  const stateDir = resolve(cwd, get("state-dir"));
+  const stateDir = grantable("state-dir", resolve(cwd, get("state-dir")));
   const keysFlag = (values["keys-file"] as string | undefined) ?? env("ROOTFENCE_KEYS_FILE");
   const socketFlag = (values.socket as string | undefined) ?? env("ROOTFENCE_SOCKET");
   const listenerUser = get("listener-user");
@@ -124,9 +132,15 @@ export function parseServerConfig(
     host,
     port: count("port", get("port"), 0, 65535),
     stateDir,
-    socket: socketFlag === undefined ? `${stateDir}/executor.sock` : resolve(cwd, socketFlag),
+    socket: grantable(
+      "socket",
+      socketFlag === undefined ? `${stateDir}/executor.sock` : resolve(cwd, socketFlag),
+    ),
     listenerUser,
-    keysFile: keysFlag === undefined ? `${stateDir}/keys.json` : resolve(cwd, keysFlag),
+    keysFile: grantable(
+      "keys-file",
+      keysFlag === undefined ? `${stateDir}/keys.json` : resolve(cwd, keysFlag),
+    ),
     binPath: get("bin-path"),
     mountBase: get("mount-base"),
     runner,

@@ -169,8 +169,12 @@ function keepServing(): void {
   });
 }
 
+/** When the machine booted, to the second. Needs `--allow-sys=osUptime`. */
+function bootTime(): number {
+  return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
+}
+
 async function main(args: string[]): Promise<void> {
-  keepServing();
   const { values: v } = parseArgs({
     args,
     strict: true,
@@ -258,7 +262,7 @@ async function main(args: string[]): Promise<void> {
         signal,
         onStart(pgid, deadline) {
           try {
-            journal.markProcess(job.id, pgid, deadline);
+            journal.markProcess(job.id, pgid, deadline, bootTime());
           } catch (error) {
             log({ t: new Date().toISOString(), kind: "journal_error", message: String(error) });
           }
@@ -267,6 +271,7 @@ async function main(args: string[]): Promise<void> {
     groups: {
       alive: (pgid) => launcher.groupAlive(pgid),
       kill: (pgid) => launcher.killGroup(pgid),
+      boot: bootTime,
     },
   });
   const recovered = scheduler.recover();
@@ -305,6 +310,9 @@ async function main(args: string[]): Promise<void> {
     orphans: recovered.orphans,
     requeued: recovered.requeued,
   });
+  // From here on, an error nobody caught is logged and serving goes on; before, it ends the
+  // start with exit 1 (see the bottom of this file), so systemd sees a failed start.
+  keepServing();
   const connections = new Set<Promise<void>>();
   let stopping = false;
   const retention = {
@@ -368,4 +376,11 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    console.error(`rootfence: Cannot start the executor: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -62,6 +62,8 @@ export interface RunningProcess {
   readonly pgid: number;
   /** When its timeout ends, in ms since the epoch. */
   readonly deadline: number;
+  /** When the machine had booted, in ms since the epoch (to the second). */
+  readonly boot: number | null;
   readonly resourceKeys: readonly string[];
 }
 
@@ -229,6 +231,7 @@ export class Journal {
       .map((c) => c.name);
     if (!columns.includes("pgid")) db.exec("ALTER TABLE jobs ADD COLUMN pgid INTEGER");
     if (!columns.includes("deadline")) db.exec("ALTER TABLE jobs ADD COLUMN deadline INTEGER");
+    if (!columns.includes("boot")) db.exec("ALTER TABLE jobs ADD COLUMN boot INTEGER");
     try {
       refuseOddFiles(path);
       for (const file of journalFiles(path)) {
@@ -260,7 +263,8 @@ export class Journal {
   accept(job: NewJob, now: number, status: "queued" | "running" = "queued"): Accepted {
     const existing = this.findDelivery(job.keyId, job.deliveryId);
     if (existing !== undefined) {
-      return { kind: existing.bodyHash === job.bodyHash ? "existing" : "conflict", job: existing };
+      const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
+      return { kind: same ? "existing" : "conflict", job: existing };
     }
     const id = crypto.randomUUID();
     this.#sql(
@@ -290,20 +294,31 @@ export class Journal {
     return this.get(id)!;
   }
 
-  /** Records the process group a running job's child leads, and its deadline. */
-  markProcess(id: string, pgid: number, deadline: number): void {
-    this.#sql("UPDATE jobs SET pgid = ?, deadline = ? WHERE id = ?").run(pgid, deadline, id);
+  /**
+   * Records the process group a running job's child leads, its deadline, and when the machine
+   * booted (a pgid means nothing after a reboot).
+   */
+  markProcess(id: string, pgid: number, deadline: number, boot: number): void {
+    this.#sql("UPDATE jobs SET pgid = ?, deadline = ?, boot = ? WHERE id = ?")
+      .run(pgid, deadline, boot, id);
   }
 
   /** Running jobs whose process group is known: what a crash may have left behind. */
   runningProcesses(): RunningProcess[] {
     const rows = this.#sql(
-      "SELECT id, pgid, deadline, resource_keys FROM jobs WHERE status = 'running' AND pgid IS NOT NULL",
-    ).all() as { id: string; pgid: number; deadline: number; resource_keys: string }[];
+      "SELECT id, pgid, deadline, boot, resource_keys FROM jobs WHERE status = 'running' AND pgid IS NOT NULL",
+    ).all() as {
+      id: string;
+      pgid: number;
+      deadline: number;
+      boot: number | null;
+      resource_keys: string;
+    }[];
     return rows.map((row) => ({
       jobId: row.id,
       pgid: row.pgid,
       deadline: row.deadline,
+      boot: row.boot,
       resourceKeys: JSON.parse(row.resource_keys),
     }));
   }

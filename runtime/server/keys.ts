@@ -9,6 +9,7 @@
  */
 import { basename, dirname } from "node:path";
 import { z } from "zod";
+import { normalisedPath } from "../fence.ts";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
 import { decodeSecret, newSecret, type VerifyingKey, verifyingSecret } from "./signature.ts";
@@ -21,7 +22,9 @@ export const KeysFile = z.strictObject({
   keys: z.array(z.strictObject({
     id: z.string().regex(KEY_ID),
     secrets: z.array(z.string()).optional(),
-    secretFiles: z.array(z.string().startsWith("/")).optional(),
+    // Each becomes part of the executor's --allow-read list: a comma would split it in two.
+    secretFiles: z.array(z.string().refine(normalisedPath, "an absolute, normalised path"))
+      .optional(),
     ops: z.array(z.string()).min(1),
   })).min(1),
 });

@@ -34,7 +34,10 @@ export interface ExecutorCommandOptions {
   readonly entryPath: string;
   readonly killPath: string;
   readonly binaries: ResolvedBinaries;
-  /** The Deno cache the executor loads hono and zod from (checked by the starter). */
+  /**
+   * The Deno cache the executor loads hono and zod from; the starter refuses one that anyone
+   * but root or the running user could write (`cache_trust.ts`).
+   */
   readonly denoDir: string;
   /** Files outside the state dir the executor reads: the keys file and secret files. */
   readonly readFiles: readonly string[];
@@ -96,7 +99,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--allow-write=${[config.stateDir, ...socket].join(",")}`,
     `--allow-run=${runs.join(",")}`,
     // Only to learn its own uid: the keys, secret and journal files must be owned by it.
-    "--allow-sys=uid",
+    "--allow-sys=uid,osUptime",
   ];
   const binArgs = Object.entries(options.binaries).map(([name, path]) => `--bin=${name}=${path}`);
   const args = [

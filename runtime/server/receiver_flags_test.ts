@@ -36,9 +36,9 @@ Deno.test("buildExecutorCommand() grants its socket, its state and Deno, and no 
     "--allow-read=/var/lib/rootfence,/run/credentials/rootfence/monitoring",
     "--allow-write=/var/lib/rootfence",
     "--allow-run=/opt/deno/deno,/usr/bin/kill",
-    "--allow-sys=uid",
+    "--allow-sys=uid,osUptime",
   ]);
-  assert.ok(!command.args.some((a) => /^--allow-(env|sys(?!=uid$)|ffi|all)|^-A$/.test(a)));
+  assert.ok(!command.args.some((a) => /^--allow-(env|sys(?!=uid,osUptime$)|ffi|all)|^-A$/.test(a)));
   assert.equal(command.args[command.denoFlags.length], "/opt/rf/runtime/server/executor.ts");
   assert.ok(command.args.includes("--bin=smartctl=/usr/sbin/smartctl"));
   assert.ok(command.args.includes("--socket=/var/lib/rootfence/executor.sock"));

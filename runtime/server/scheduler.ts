@@ -39,7 +39,12 @@ export interface SchedulerOptions {
 export interface ProcessGroups {
   alive(pgid: number): Promise<boolean>;
   kill(pgid: number): Promise<void>;
+  /** When the machine booted, in ms since the epoch (to the second). */
+  boot(): number;
 }
+
+/** Boot times closer than this are the same boot (uptime is read to the second). */
+const SAME_BOOT_MS = 60_000;
 
 /** The outcome of {@linkcode Scheduler.submit}. */
 export type Submitted = Accepted | { readonly kind: "queue_full" } | {
@@ -134,33 +139,38 @@ export class Scheduler {
         });
       }
     };
-    try {
-      let killed = false;
-      let noted = false;
-      while (await groups.alive(orphan.pgid)) {
+    // After a reboot the pgid names some other process group: never touch it.
+    const rebooted = orphan.boot === null || Math.abs(groups.boot() - orphan.boot) > SAME_BOOT_MS;
+    let killed = false;
+    let noted = false;
+    for (;;) {
+      try {
+        if (rebooted || !await groups.alive(orphan.pgid)) break;
         if (!noted) note("running");
         noted = true;
         if (!killed && this.#now() >= orphan.deadline) {
           await groups.kill(orphan.pgid);
           killed = true;
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+      } catch (error) {
+        // Not knowing is not "gone": the resources stay taken and the check runs again.
+        this.#log({
+          t: new Date(this.#now()).toISOString(),
+          kind: "unhandled",
+          message: String(error),
+        });
       }
-      note("gone");
-      this.#log({
-        t: new Date(this.#now()).toISOString(),
-        kind: "orphan_gone",
-        jobId: orphan.jobId,
-        pgid: orphan.pgid,
-        killedAtDeadline: killed,
-      });
-    } catch (error) {
-      this.#log({
-        t: new Date(this.#now()).toISOString(),
-        kind: "unhandled",
-        message: String(error),
-      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    note("gone");
+    this.#log({
+      t: new Date(this.#now()).toISOString(),
+      kind: "orphan_gone",
+      jobId: orphan.jobId,
+      pgid: orphan.pgid,
+      killedAtDeadline: killed,
+      rebooted,
+    });
     for (const key of orphan.resourceKeys) this.#busy.delete(key);
     this.#pump();
   }
@@ -169,7 +179,10 @@ export class Scheduler {
   submit(job: NewJob): Submitted {
     const prior = this.#journal.findDelivery(job.keyId, job.deliveryId);
     if (prior !== undefined) {
-      return { kind: prior.bodyHash === job.bodyHash ? "existing" : "conflict", job: prior };
+      // The same body for another op is not a redelivery: signatures cover the body, not the
+      // path, so only the op recorded with the delivery may have it.
+      const same = prior.bodyHash === job.bodyHash && prior.op === job.op;
+      return { kind: same ? "existing" : "conflict", job: prior };
     }
     if (!this.#accepting) return { kind: "shutting_down" };
     // A job that can start now is stored as running in one write; any queued job left is

@@ -12,6 +12,7 @@ import { defaultDenoDir, firstExisting } from "../launcher.ts";
 import { mountBaseProblems } from "../mount_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
+import { cacheTrustProblems } from "./cache_trust.ts";
 import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
@@ -168,6 +169,12 @@ export async function main(args: readonly string[]): Promise<number> {
   const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]);
   if (denoDir === undefined || killPath === undefined) {
     console.error("Cannot start: need DENO_DIR (or HOME) and a kill binary");
+    return 1;
+  }
+  // The executor loads hono and zod from this cache, and in direct mode it is root.
+  const untrusted = await cacheTrustProblems(denoDir, Deno.uid()!);
+  if (untrusted.length > 0) {
+    console.error(untrusted[0]);
     return 1;
   }
   const sudoPath = config.runner === "sudo"

@@ -108,7 +108,8 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
  * The directories a lookup of `path` passes through: its literal ancestors and, where one of
  * them is a symlink, the real directories it leads to.
  */
-async function directoriesAbove(path: string): Promise<string[]> {
+/** The directories above a path, from `/` down. */
+export async function directoriesAbove(path: string): Promise<string[]> {
   const literal = ancestorsOf(path);
   let deepest: string | undefined;
   for (const dir of literal) {
@@ -121,7 +122,12 @@ async function directoriesAbove(path: string): Promise<string[]> {
 }
 
 /** The one-line problem with a directory above the state files, or `undefined`. */
-function ancestorProblem(dir: string, info: Deno.FileInfo, uid: number): string | undefined {
+/** Why a directory above trusted files could let someone else replace them, if it could. */
+export function ancestorProblem(
+  dir: string,
+  info: Deno.FileInfo,
+  uid: number,
+): string | undefined {
   const cannot = `Cannot trust directory "${dir}" above the state files`;
   if (info.isSymlink) return undefined; // its target is checked in its place
   if (!info.isDirectory) return `${cannot}: it is not a directory`;
