@@ -213,6 +213,30 @@ Deno.test("a root starter runs the listener as an unprivileged user, and it serv
     assert.equal((await Deno.stat(stateDir)).mode! & 0o777, 0o711);
     const job = await (await receiver.send("smart", { device: "/dev/sda" }, { wait: 10 })).json();
     assert.equal(job.status, "succeeded", JSON.stringify(job));
+
+    // A second start on the same state dir is refused before it changes anything: it would
+    // otherwise close the dir back to 0700 and cut the running listener off its socket.
+    const second = await new Deno.Command(deno, {
+      args: [
+        "task",
+        "-q",
+        "start",
+        "--state-dir",
+        stateDir,
+        "--port",
+        "0",
+        "--listener-user",
+        "root",
+      ],
+      cwd: projectPath(""),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(second.code, 1);
+    assert.match(new TextDecoder().decode(second.stderr), /another rootfence executor is running/);
+    assert.equal((await Deno.stat(stateDir)).mode! & 0o777, 0o711);
+    const still = await (await receiver.send("smart", { device: "/dev/sdb" }, { wait: 10 })).json();
+    assert.equal(still.status, "succeeded", JSON.stringify(still));
   } finally {
     await receiver.stop();
     await fakes.remove();

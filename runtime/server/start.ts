@@ -147,6 +147,18 @@ export async function main(args: readonly string[]): Promise<number> {
   if (!await trusted()) return 1;
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   if (!await trusted()) return 1;
+  // Refuse before anything changes (keys, modes, sockets) if a receiver already serves this
+  // state dir. Otherwise a socket left by a crash is stale: the executor must not be mistaken
+  // for ready by it. The executor takes the lock itself for its whole life.
+  const lock = await lockStateDir(config.stateDir);
+  if (typeof lock === "string") {
+    console.error(lock);
+    return 1;
+  }
+  if ((await Deno.lstat(config.socket).catch(() => undefined))?.isSocket) {
+    await Deno.remove(config.socket);
+  }
+  lock.close();
   if (!await exists(config.keysFile)) {
     if (config.keysFile !== `${config.stateDir}/keys.json`) {
       console.error(`Cannot start: keys file "${config.keysFile}" does not exist`);
@@ -221,17 +233,6 @@ export async function main(args: readonly string[]): Promise<number> {
     `rootfence: receiver on http://${config.host}:${config.port} (state ${config.stateDir}; ` +
       `listener as ${switched?.name ?? (Deno.uid() === 0 ? "root" : "this user")})`,
   );
-  // Refuse before anything runs if a receiver already serves this state dir; otherwise a
-  // socket left by a crash is stale, and the executor must not be mistaken for ready by it.
-  const lock = await lockStateDir(config.stateDir);
-  if (typeof lock === "string") {
-    console.error(lock);
-    return 1;
-  }
-  if ((await Deno.lstat(config.socket).catch(() => undefined))?.isSocket) {
-    await Deno.remove(config.socket);
-  }
-  lock.close();
   const executor = new Deno.Command(executorCommand.command, {
     args: [...executorCommand.args],
     clearEnv: true,
