@@ -25,6 +25,11 @@ export async function lstatInfo(path: string): Promise<PathInfo | undefined> {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+  return pathInfo(info);
+}
+
+/** What an op may know of a path: its kind, owner and permission bits. */
+export function pathInfo(info: Deno.FileInfo): PathInfo {
   const kind = info.isSymlink
     ? "symlink"
     : info.isDirectory

@@ -61,10 +61,12 @@ Deno.test("a full state disk: triggers get 503 journal_unavailable, a running jo
     assert.equal(refused.headers.get("retry-after"), "5");
 
     // The fake finishes while the disk is full: its result cannot be written yet.
-    await until(async () =>
-      receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
-        ? true
-        : undefined
+    await until(() =>
+      Promise.resolve(
+        receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
+          ? true
+          : undefined,
+      )
     );
     const meanwhile = await (await receiver.read(`/jobs/${running.jobId}`)).json();
     assert.equal(meanwhile.status, "running");

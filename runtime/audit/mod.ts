@@ -11,7 +11,7 @@ import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
 import { CHILD, CHILD_BUNDLE, CHILD_SOURCE, LISTENER } from "../paths.ts";
 import { firstExisting, Launcher } from "../launcher.ts";
-import { serverDefaults } from "../server/config.ts";
+import { type ServerConfig, serverDefaults } from "../server/config.ts";
 import {
   buildExecutorCommand,
   buildListenerCommand,
@@ -89,6 +89,18 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   checks.push(checkDeclared(ops, binaries, direct.settings));
 
   const stateDir = "/var/lib/rootfence";
+  const executorFor = (config: ServerConfig, denoDir: string, readFiles: string[]) =>
+    buildExecutorCommand({
+      config,
+      denoPath,
+      configPath: `${root}/deno.json`,
+      lockPath: `${root}/deno.lock`,
+      entryPath: `${root}/runtime/server/executor.ts`,
+      killPath,
+      binaries,
+      denoDir,
+      readFiles,
+    });
   const receiverCommands = (runner: "direct" | "sudo") => {
     const config = {
       ...serverDefaults(stateDir),
@@ -98,17 +110,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     };
     return {
       socket: config.socket,
-      executor: buildExecutorCommand({
-        config,
-        denoPath,
-        configPath: `${root}/deno.json`,
-        lockPath: `${root}/deno.lock`,
-        entryPath: `${root}/runtime/server/executor.ts`,
-        killPath,
-        binaries,
-        denoDir: "/var/cache/deno",
-        readFiles: [`${stateDir}/keys.json`],
-      }),
+      executor: executorFor(config, "/var/cache/deno", [`${stateDir}/keys.json`]),
       listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
     };
   };
@@ -197,17 +199,11 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
         };
         return {
           listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
-          executor: buildExecutorCommand({
+          executor: executorFor(
             config,
-            denoPath,
-            configPath: `${root}/deno.json`,
-            lockPath: `${root}/deno.lock`,
-            entryPath: `${root}/runtime/server/executor.ts`,
-            killPath,
-            binaries,
-            denoDir: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-            readFiles: [],
-          }),
+            Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+            [],
+          ),
         };
       }),
     );

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { pathInfo } from "../mount_base.ts";
 import type {
   AnyOp,
   BinaryName,
@@ -106,14 +107,7 @@ export class ChildHost implements OpHost {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw new HostError(codeOf(error), `Cannot inspect "${path}": ${(error as Error).message}`);
     }
-    const kind = info.isSymlink
-      ? "symlink"
-      : info.isDirectory
-      ? "directory"
-      : info.isFile
-      ? "file"
-      : "other";
-    return { kind, uid: info.uid ?? -1, mode: (info.mode ?? 0) & 0o7777 };
+    return pathInfo(info);
   }
 
   async realPath(path: string): Promise<string> {

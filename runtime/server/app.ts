@@ -57,8 +57,8 @@ export const MAX_WAIT_SECONDS = 60;
 /** How many jobs `GET /jobs` returns at most. */
 export const MAX_LIST = 500;
 
-/** A job as the API shows it. */
-export function jobView(job: Job): Record<string, unknown> {
+/** The fields a job and its summary share, as the API shows them. */
+function headView(job: Omit<JobSummary, "errorCode">): Record<string, unknown> {
   const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
   return {
     jobId: job.id,
@@ -69,23 +69,18 @@ export function jobView(job: Job): Record<string, unknown> {
     createdAt: iso(job.createdAt),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
-    input: job.input,
-    result: job.result,
   };
+}
+
+/** A job as the API shows it. */
+export function jobView(job: Job): Record<string, unknown> {
+  return { ...headView(job), input: job.input, result: job.result };
 }
 
 /** How a job looks in a list: a summary; `GET /jobs/<id>` has the whole job. */
 export function summaryView(job: JobSummary): Record<string, unknown> {
-  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
   return {
-    jobId: job.id,
-    op: job.op,
-    status: job.status,
-    keyId: job.keyId,
-    deliveryId: job.deliveryId,
-    createdAt: iso(job.createdAt),
-    startedAt: iso(job.startedAt),
-    finishedAt: iso(job.finishedAt),
+    ...headView(job),
     ...(job.errorCode === null ? {} : { errorCode: job.errorCode }),
   };
 }

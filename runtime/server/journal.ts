@@ -374,26 +374,6 @@ export class Journal {
     return row === undefined ? undefined : toJob(row);
   }
 
-  /** A key's jobs, newest first. */
-  list(query: JobQuery): Job[] {
-    const where = ["key_id = ?"];
-    const args: (string | number)[] = [query.keyId];
-    if (query.op !== undefined) {
-      where.push("op = ?");
-      args.push(query.op);
-    }
-    if (query.status !== undefined) {
-      where.push("status = ?");
-      args.push(query.status);
-    }
-    const rows = this.#sql(
-      `SELECT * FROM jobs WHERE ${
-        where.join(" AND ")
-      } ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-    ).all(...args, query.limit) as unknown[];
-    return (rows as Row[]).map(toJob);
-  }
-
   /**
    * The newest jobs of a key as summaries. The result and input columns are never read, so the
    * memory a list costs does not grow with what the ops returned.

@@ -30,7 +30,7 @@ Deno.test("Journal keeps jobs across reopen, dedupes deliveries and interrupts r
     assert.equal(stored.status, "interrupted");
     assert.equal(stored.finishedAt, 2000);
     assert.equal(second.queued().length, 1);
-    assert.deepEqual(second.list({ keyId: "automation", limit: 10 }).map((j) => j.id), [
+    assert.deepEqual(second.summaries({ keyId: "automation", limit: 10 }).map((j) => j.id), [
       created.job.id,
     ]);
     second.close();

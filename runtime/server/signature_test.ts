@@ -160,7 +160,7 @@ Deno.test("three GitHub-style deliveries of one captured body under made-up ids 
       assert.equal((await response.json()).code, "signature_missing");
     }
     assert.equal(b.runs.length, 0);
-    assert.deepEqual(b.journal.list({ keyId: "automation", limit: 10 }), []);
+    assert.deepEqual(b.journal.summaries({ keyId: "automation", limit: 10 }), []);
   } finally {
     await b.close();
   }
