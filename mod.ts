@@ -21,8 +21,8 @@ import {
 } from "./runtime/launcher.ts";
 import { RootfenceError } from "./runtime/errors.ts";
 
-export { findOp, OPS } from "./ops/mod.ts";
-export { ERROR_CODES, FENCE_BINARIES } from "./ops/types.ts";
+export { ERROR_CODES, errorCodes, findOp, OPS } from "./ops/mod.ts";
+export { FENCE_BINARIES, RUNTIME_ERROR_CODES } from "./ops/types.ts";
 export type {
   AnyOp,
   BinaryName,
@@ -36,6 +36,10 @@ export type {
   PathGrants,
   PathInfo,
   PermissionSet,
+  RuntimeErrorCode,
+  SettingDeclaration,
+  SettingsDeclaration,
+  WriteBase,
 } from "./ops/types.ts";
 export { RootfenceError } from "./runtime/errors.ts";
 export type { ErrorDetail } from "./runtime/errors.ts";
@@ -63,7 +67,8 @@ export { decodeExitStatus, EXIT_BITS } from "./ops/smart/exit_status.ts";
 export type { ExitBit, SmartExitStatus } from "./ops/smart/exit_status.ts";
 export { parseSensors, READING_KINDS } from "./ops/sensors/parse_sensors.ts";
 export type { Chip, Reading, ReadingKind, SensorsReport } from "./ops/sensors/parse_sensors.ts";
-export { sensorsTable, smartTable } from "./runtime/format/table.ts";
+export { smartTable } from "./ops/smart/table.ts";
+export { sensorsTable } from "./ops/sensors/table.ts";
 
 /** Options of {@linkcode runOp}: the launcher's and the invocation's together. */
 export interface RunOpOptions extends LauncherOptions, InvokeOptions {}

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseArgs } from "../runtime/args.ts";
+import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../runtime/usage.ts";
 import { breakdown } from "./breakdown.ts";
 import { drive, percentile } from "./stats.ts";
 import { floor, rootfence, type System, webhook, type Workload } from "./systems.ts";
@@ -146,12 +146,32 @@ async function flood(binDir: string, dir: string) {
   return { before, after, error };
 }
 
+const USAGE = `Usage: deno task bench [--quick] [--json] [--write]
+
+Runs the same workloads on the bare binary, Debian's webhook and rootfence, interleaved.
+
+  --quick  fewer requests and rounds (does not write BENCHMARKS.md unless --write)
+  --json   print the measurements as JSON instead of the table
+  --write  write BENCHMARKS.md even on a quick run`;
+
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { quick: { type: "boolean" }, json: { type: "boolean" }, write: { type: "boolean" } },
-    strict: true,
-  });
+  let values;
+  try {
+    values = parseCli({
+      args,
+      options: {
+        quick: { type: "boolean" },
+        json: { type: "boolean" },
+        write: { type: "boolean" },
+        help: HELP,
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    if (error instanceof UsageError) return printUsageError(error, "deno task bench");
+    throw error;
+  }
+  if (values.help) return printUsage(USAGE);
   const quick = values.quick ?? false;
   const n = quick ? { warm: 10, latency: 60, throughput: 120, rounds: 3, inFlight: 300 } : {
     warm: 30,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CommandOutput, ErrorCode, ParseOutcome } from "./types.ts";
+import type { CommandOutput, ParseOutcome } from "./types.ts";
 
 /** How much of stderr an error message carries. */
 export const STDERR_TAIL_CHARS = 2048;
@@ -23,8 +23,8 @@ export function tail(text: string, max: number = STDERR_TAIL_CHARS): string {
   return trimmed.length <= max ? trimmed : trimmed.slice(trimmed.length - max);
 }
 
-/** Builds a failed outcome. */
-export function fail(code: ErrorCode, message: string): ParseOutcome<never> {
+/** Builds a failed outcome with a runtime code or one of the op's own. */
+export function fail<C extends string>(code: C, message: string): ParseOutcome<never, C> {
   return { ok: false, code, message };
 }
 
@@ -36,9 +36,9 @@ export function commandFailed(name: string, output: CommandOutput): ParseOutcome
 }
 
 /** A first-match table from output text to error code. */
-export type Rule = readonly [RegExp, ErrorCode];
+export type Rule<C extends string = string> = readonly [RegExp, C];
 
 /** Finds the first rule whose pattern occurs in the text. */
-export function classify(text: string, rules: readonly Rule[]): ErrorCode | undefined {
+export function classify<C extends string>(text: string, rules: readonly Rule<C>[]): C | undefined {
   return rules.find(([pattern]) => pattern.test(text))?.[1];
 }

@@ -8,7 +8,7 @@ import { createGoldenLxc } from "./create_golden_lxc/mod.ts";
 import { mountUsb } from "./mount_usb/mod.ts";
 import { sensors } from "./sensors/mod.ts";
 import { smart } from "./smart/mod.ts";
-import type { AnyOp } from "./types.ts";
+import { type AnyOp, RUNTIME_ERROR_CODES } from "./types.ts";
 
 /** Every op, in the order help output lists them. */
 export const OPS: readonly AnyOp[] = [
@@ -17,6 +17,27 @@ export const OPS: readonly AnyOp[] = [
   smart as AnyOp,
   sensors as AnyOp,
 ];
+
+/**
+ * Every stable error code of some ops: the runtime's own, then each op's, in order.
+ *
+ * @param ops The ops, e.g. {@linkcode OPS}.
+ * @returns The codes, each once.
+ * @example
+ * ```ts
+ * import { errorCodes, findOp } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const codes = errorCodes([findOp("smart")!]);
+ * assert.ok(codes.includes("timeout") && codes.includes("device_open_failed"));
+ * assert.ok(!codes.includes("ct_exists"));
+ * ```
+ */
+export function errorCodes(ops: readonly AnyOp[]): readonly string[] {
+  return [...new Set([...RUNTIME_ERROR_CODES, ...ops.flatMap((op) => op.errors ?? [])])];
+}
+
+/** Stable error codes that callers may handle: the runtime's and every registered op's. */
+export const ERROR_CODES: readonly string[] = errorCodes(OPS);
 
 /**
  * Looks an op up by name.

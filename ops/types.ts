@@ -1,6 +1,7 @@
 /**
  * The plugin contract every op declares as plain data: what it accepts, which binaries it may run,
- * how it builds the host command line and how it reads the result. Nothing here does I/O.
+ * how it builds the host command line and how it reads the result, and what it owns besides:
+ * its host settings, its human rendering and its error codes. Nothing here does I/O.
  *
  * @module
  */
@@ -25,7 +26,7 @@ export interface PermissionSet {
  * Paths an op's child may read and write, computed from the settings. Deno checks these grants
  * against the path as written, never against a symlink's target, so the launcher accepts only
  * absolute, normalised paths other than `/`, every write path inside a read path and inside the
- * mount base, whose safety it checks (see `runtime/mount_base.ts`).
+ * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/write_base.ts`).
  */
 export interface PathGrants {
   readonly read: readonly string[];
@@ -38,10 +39,51 @@ export interface HostCommand {
   readonly args: readonly string[];
 }
 
-/** Host settings an op's schema and argv builder may depend on. */
-export interface OpSettings {
-  /** Directory that every mount target must lie strictly inside. */
-  readonly mountBase: string;
+/**
+ * Every op's host settings in one record, keyed by setting name (a name, like its flag, belongs
+ * to one op). The runtime never reads a key: it builds the record from flags and the environment
+ * with each op's {@linkcode SettingDeclaration}s, validates it, passes it on to each process it
+ * starts and hands it to every op method, which reads its own settings only.
+ */
+export type OpSettings = Readonly<Record<string, unknown>>;
+
+/**
+ * One host setting an op declares. An operator sets it with a flag, the kebab-case of its name
+ * (`mountBase` is `--mount-base`), or with its environment variable; every process boundary
+ * carries it the same way. On a command line a value is text: the schema takes that text, or
+ * `undefined` for the default, and returns the value (a string or a number).
+ */
+export interface SettingDeclaration<T = unknown> {
+  /** Validates the text an operator gave; its default applies when none was given. */
+  readonly schema: z.ZodType<T>;
+  /**
+   * The environment variable that sets it when the flag is absent.
+   * @default {`ROOTFENCE_` and the name in upper snake case, e.g. `ROOTFENCE_MOUNT_BASE`}
+   */
+  readonly env?: string;
+  /** What the value is called in usage text, e.g. `dir` in `--mount-base <dir>`. */
+  readonly arg: string;
+  /** One line of help. */
+  readonly help: string;
+}
+
+/** An op's settings, declared field by field. */
+export type SettingsDeclaration<S> = { readonly [K in keyof S]: SettingDeclaration<S[K]> };
+
+/**
+ * The one directory an op's write paths must lie inside. Root writes (or mounts) below it, and
+ * both the kernel and Deno take its path as written, so before any write is granted the runtime
+ * checks on disk that it and every directory above it is a real directory owned by root that
+ * nobody else may change (`runtime/write_base.ts`), and refuses the op with `unsafeCode` while it
+ * is not. It may be missing: the op creates it (mode 0755, see `ops/_directory.ts`) on first use.
+ */
+export interface WriteBase<C extends string = string> {
+  /** The directory, from the op's settings. */
+  readonly path: string;
+  /** What messages call it, e.g. `"mount base"`. */
+  readonly name: string;
+  /** The op's own code for a refusal while the base is unsafe, e.g. `"mount_base_unsafe"`. */
+  readonly unsafeCode: C;
 }
 
 /** What running a host command produced, as the child saw it. */
@@ -81,8 +123,11 @@ export interface OpHost {
   rmdir(path: string): Promise<void>;
 }
 
-/** Stable error codes that callers may handle. */
-export const ERROR_CODES = [
+/**
+ * The runtime's own stable error codes, which any op may also return. Each op adds its own in
+ * {@linkcode OpDefinition.errors}; the registry's `ERROR_CODES` is both together.
+ */
+export const RUNTIME_ERROR_CODES = [
   "invalid_input",
   "binary_not_found",
   "denied",
@@ -90,45 +135,38 @@ export const ERROR_CODES = [
   "output_too_large",
   "command_failed",
   "child_failed",
-  "ct_exists",
-  "storage_not_found",
-  "template_not_found",
-  "lock_timeout",
-  "feature_root_only",
-  "no_space",
-  "uuid_not_found",
-  "already_mounted",
-  "target_busy",
-  "unknown_fs",
-  "wrong_fs_type",
-  "mount_base_unsafe",
-  "target_unsafe",
-  "mounted_read_only",
-  "mount_unverified",
-  "device_open_failed",
-  "unknown_device_type",
   "interrupted",
 ] as const;
 
-/** One of {@linkcode ERROR_CODES}. */
-export type ErrorCode = typeof ERROR_CODES[number];
+/** One of {@linkcode RUNTIME_ERROR_CODES}. */
+export type RuntimeErrorCode = typeof RUNTIME_ERROR_CODES[number];
 
-/** The result of reading a host command's output: a value, or a classified failure. */
-export type ParseOutcome<R> =
+/**
+ * A stable error code callers may handle: one of {@linkcode RUNTIME_ERROR_CODES} or one an op
+ * declares. Lowercase words joined by `_`.
+ */
+export type ErrorCode = string;
+
+/**
+ * The result of reading a host command's output: a value, or a failure classified with one of
+ * the runtime's codes or one of `C`, the op's own.
+ */
+export type ParseOutcome<R, C extends string = never> =
   | { readonly ok: true; readonly value: R }
   | {
     readonly ok: false;
-    readonly code: ErrorCode;
+    readonly code: C | RuntimeErrorCode;
     readonly message: string;
   };
 
 /**
- * An op: a plugin module's whole declaration.
+ * An op: a plugin module's whole declaration. `I` is its input, `R` its result, `S` its settings
+ * and `C` its own error codes.
  *
- * Methods use method syntax on purpose: it lets a registry hold ops of different input types as
- * `OpDefinition<unknown, unknown>` while each op stays fully typed.
+ * Methods use method syntax on purpose: it lets a registry hold ops of different types as
+ * {@linkcode AnyOp} while each op stays fully typed.
  */
-export interface OpDefinition<I, R> {
+export interface OpDefinition<I, R, S = OpSettings, C extends string = never> {
   /** Name used on the CLI, in URLs and in the child's argv. */
   readonly name: string;
   /** One line for help output. */
@@ -141,27 +179,38 @@ export interface OpDefinition<I, R> {
   readonly mutates: boolean;
   /** A valid input, for documentation and for the audit's hostile-argument check. */
   readonly example: I;
+  /**
+   * The host settings this op reads, each with its default, environment variable and help. The
+   * runtime offers each as a flag, validates it and hands it to the methods below.
+   */
+  readonly settings?: SettingsDeclaration<S>;
+  /** The op's own error codes, beyond {@linkcode RUNTIME_ERROR_CODES}. */
+  readonly errors?: readonly C[];
   /** Strict input schema (unknown keys rejected); settings fix host-dependent bounds. */
-  schema(settings: OpSettings): z.ZodType<I>;
+  schema(settings: S): z.ZodType<I>;
   /** Builds the host command from validated input. Pure. */
-  argv(input: I, settings: OpSettings): HostCommand;
+  argv(input: I, settings: S): HostCommand;
   /** Reads the command's output into a result or a classified error. Pure. */
-  parse(output: CommandOutput, input: I): ParseOutcome<R>;
+  parse(output: CommandOutput, input: I): ParseOutcome<R, C>;
+  /** A compact human view of a result (`deno task op <op> --format table`). Pure. */
+  render?(result: R): string;
   /**
    * Paths the child may read and write, besides running its binaries. Most ops have none: they
-   * get no file access at all.
+   * get no file access at all. Write paths need a {@linkcode OpDefinition.writeBase}.
    */
-  paths?(settings: OpSettings): PathGrants;
+  paths?(settings: S): PathGrants;
+  /** The directory every write path lies inside, checked on disk by the runtime. */
+  writeBase?(settings: S): WriteBase<C>;
   /**
    * Takes over execution when one host command is not enough: the child calls this instead of
    * running {@linkcode OpDefinition.argv} and {@linkcode OpDefinition.parse} itself. All I/O
    * goes through `host`, so the op stays pure code; its main command must still be `argv()`,
    * which `--dry-run`, sudoers and the audit print.
    */
-  execute?(input: I, settings: OpSettings, host: OpHost): Promise<ParseOutcome<R>>;
+  execute?(input: I, settings: S, host: OpHost): Promise<ParseOutcome<R, C>>;
   /** Resources that two invocations must never use at once (one job per key at a time). */
   resourceKeys(input: I): readonly string[];
 }
 
-/** An op with its input and result types erased, as the registry holds it. */
-export type AnyOp = OpDefinition<unknown, unknown>;
+/** An op with its types erased, as the registry holds it. */
+export type AnyOp = OpDefinition<unknown, unknown, OpSettings, string>;

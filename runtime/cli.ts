@@ -7,33 +7,38 @@
  */
 import { findOp, OPS } from "../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { DEFAULT_MOUNT_BASE } from "../ops/mount_usb/mod.ts";
-import { parseArgs } from "./args.ts";
-import { fieldFlags, fieldOptions, inputFrom, UsageError } from "./input_flags.ts";
+import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
+import { parseCli, printUsageError, UsageError } from "./usage.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH } from "./fence.ts";
 import { Launcher } from "./launcher.ts";
 import { MAX_TIMEOUT_MS } from "./fenced_child.ts";
-import { sensorsTable, smartTable } from "./format/table.ts";
-import type { SensorsReport } from "../ops/sensors/parse_sensors.ts";
-import type { SmartReport } from "../ops/smart/report.ts";
+import { settingFlags, settingsFromFlags, settingsOptions } from "./settings.ts";
 
 const COMMON = {
   input: { type: "string" },
   "dry-run": { type: "boolean" },
   timeout: { type: "string" },
   "bin-path": { type: "string" },
-  "mount-base": { type: "string" },
   runner: { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Ops whose result has a human view for `--format table`. */
-const TABLES: Record<string, (result: unknown) => string> = {
-  smart: (result) => smartTable(result as SmartReport),
-  sensors: (result) => sensorsTable(result as SensorsReport),
-};
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
+
+/** The ops' settings, as the common options list them. */
+const SETTINGS_HELP = settingFlags(OPS).map((f) =>
+  `  ${`--${f.flag} <${f.arg}>`.padEnd(20)} ${f.help} (${f.env};\n${
+    " ".repeat(23)
+  }default ${f.fallback})\n`
+).join("");
+
+/** The ops that render a result for `--format table`. */
+const TABLE_OPS = OPS.filter((op) => op.render !== undefined).map((op) => op.name);
 
 const COMMON_HELP = `Common options:
   --input <json>|-     the whole input as JSON (- reads stdin); field flags override it
@@ -41,10 +46,8 @@ const COMMON_HELP = `Common options:
   --timeout <s>        kill the op's process tree after this many seconds
   --bin-path <dirs>    where fenced binaries are found (ROOTFENCE_BIN_PATH;
                        default ${DEFAULT_BIN_PATH})
-  --mount-base <dir>   mount targets must be inside it (ROOTFENCE_MOUNT_BASE;
-                       default ${DEFAULT_MOUNT_BASE})
-  --runner direct|sudo run children directly (as root) or through sudo -n
-  --format json|table  table: a compact human summary (smart and sensors only)`;
+${SETTINGS_HELP}  --runner direct|sudo run children directly (as root) or through sudo -n
+  --format json|table  table: a compact human summary (${listed(TABLE_OPS)} only)`;
 
 function mainHelp(): string {
   const width = Math.max(...OPS.map((op) => op.name.length));
@@ -91,31 +94,21 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     return await runOp(op, rest);
   } catch (error) {
-    if (!(error instanceof UsageError || error instanceof RangeError || isParseArgsError(error))) {
-      throw error;
-    }
-    console.error(
-      `${(error as Error).message}\n\n${opHelp(op, { mountBase: DEFAULT_MOUNT_BASE })}`,
-    );
-    return 2;
+    if (!(error instanceof UsageError || error instanceof RangeError)) throw error;
+    return printUsageError(error, `deno task op ${op.name}`);
   }
 }
 
-function isParseArgsError(error: unknown): boolean {
-  return error instanceof TypeError &&
-    String((error as { code?: string }).code).startsWith("ERR_PARSE_ARGS");
-}
-
 async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
-  const preliminary = parseArgs({ args: [...rest], options: COMMON, strict: false });
-  const mountBase = typeof preliminary.values["mount-base"] === "string"
-    ? preliminary.values["mount-base"]
-    : Deno.env.get("ROOTFENCE_MOUNT_BASE") ?? DEFAULT_MOUNT_BASE;
-  const flags = fieldFlags(op, { mountBase });
-  const options = { ...COMMON, ...fieldOptions(flags) };
-  const { values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
+  const common = { ...COMMON, ...settingsOptions(OPS) };
+  const preliminary = parseCli({ args: [...rest], options: common, strict: false });
+  // The settings shape the fields (mount targets lie inside the mount base), so they come first.
+  const settings = settingsFromFlags(OPS, preliminary.values, { env: (n) => Deno.env.get(n) });
+  const flags = fieldFlags(op, settings);
+  const options = { ...common, ...fieldOptions(flags) };
+  const { values } = parseCli({ args: [...rest], options, strict: true, allowPositionals: false });
   if (values.help) {
-    console.log(opHelp(op, { mountBase }));
+    console.log(opHelp(op, settings));
     return 0;
   }
   const runner = values.runner ?? "direct";
@@ -123,7 +116,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     throw new UsageError(`Cannot use --runner "${runner}": use direct or sudo`);
   }
   const format = values.format ?? "json";
-  if (format !== "json" && !(format === "table" && op.name in TABLES)) {
+  if (format !== "json" && !(format === "table" && op.render !== undefined)) {
     throw new UsageError(`Cannot use --format "${format}" for "${op.name}"`);
   }
   const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
@@ -134,7 +127,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   const launcher = await Launcher.create({
     binPath: (values["bin-path"] as string | undefined) ?? Deno.env.get("ROOTFENCE_BIN_PATH") ??
       DEFAULT_BIN_PATH,
-    mountBase,
+    settings,
     runner,
   });
   if (values["dry-run"]) return dryRun(launcher, op, input);
@@ -146,7 +139,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   if (format === "table") {
     console.log(
       invocation.ok
-        ? TABLES[op.name]!(invocation.result)
+        ? op.render!(invocation.result)
         : `Error [${invocation.error?.code}]: ${invocation.error?.message}`,
     );
   } else {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { signStandard } from "./server/signature.ts";
+import { readContent, signatureHeaders } from "./signing.ts";
 
 /** What to sign. */
 export interface SignOptions {
@@ -34,19 +34,17 @@ export interface SignOptions {
  * ```
  */
 export async function signedRequest(url: string, options: SignOptions): Promise<Request> {
-  const id = options.id ?? `msg_${crypto.randomUUID()}`;
-  const ts = String(options.timestamp ?? Math.floor(Date.now() / 1000));
-  const target = new URL(url);
-  const content = options.body ?? `GET ${target.pathname}${target.search}`;
-  const signature = await signStandard(options.secret, id, ts, new TextEncoder().encode(content));
+  const { secret, body, id, timestamp } = options;
+  const content = body === undefined ? readContent(url) : new TextEncoder().encode(body);
   const headers: Record<string, string> = {
-    "webhook-id": id,
-    "webhook-timestamp": ts,
-    "webhook-signature": signature,
-    ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+    ...await signatureHeaders(secret, content, {
+      ...(id === undefined ? {} : { id }),
+      ...(timestamp === undefined ? {} : { timestamp }),
+    }),
+    ...(body === undefined ? {} : { "content-type": "application/json" }),
     ...options.headers,
   };
-  return options.body === undefined
+  return body === undefined
     ? new Request(url, { headers })
-    : new Request(url, { method: "POST", body: options.body, headers });
+    : new Request(url, { method: "POST", body, headers });
 }

@@ -10,6 +10,7 @@ import {
   FENCE_BINARIES,
   type OpSettings,
   type PathGrants,
+  type WriteBase,
 } from "../ops/types.ts";
 import { RootfenceError } from "./errors.ts";
 
@@ -93,7 +94,7 @@ export function fenceProblems(op: AnyOp, settings?: OpSettings): string[] {
   const grantKinds = Object.keys(op.permissions).filter((kind) => kind !== "run");
   for (const kind of grantKinds) problems.push(`grants "${kind}", which the fence never allows`);
   if (settings !== undefined && op.paths !== undefined) {
-    problems.push(...pathGrantProblems(op.paths(settings), settings));
+    problems.push(...pathGrantProblems(op.paths(settings), op.writeBase?.(settings)));
   }
   const run: unknown = op.permissions.run;
   if (!Array.isArray(run)) return [...problems, "run grant is not a list"];
@@ -124,18 +125,21 @@ function within(path: string, root: string): boolean {
  * Returns the ways an op's declared paths are unsafe to grant (empty when they are fine). Deno
  * checks file grants against the path as written, so each must be absolute and normalised, never
  * `/`, and free of commas (Deno's list separator). Every write path must lie inside a read path
- * and inside the mount base, the one directory whose safety the launcher checks on disk.
+ * and inside the op's write base, the one directory whose safety the launcher checks on disk.
  *
+ * @param grants The op's declared paths.
+ * @param base The op's write base, if it declares one.
  * @example
  * ```ts
  * import { pathGrantProblems } from "./fence.ts";
  * import assert from "node:assert/strict";
- * const settings = { mountBase: "/mnt/usb" };
- * assert.deepEqual(pathGrantProblems({ read: ["/mnt/usb"], write: ["/mnt/usb"] }, settings), []);
- * assert.equal(pathGrantProblems({ read: ["/"], write: [] }, settings).length, 1);
+ * const base = { path: "/mnt/usb", name: "mount base", unsafeCode: "mount_base_unsafe" };
+ * assert.deepEqual(pathGrantProblems({ read: ["/mnt/usb"], write: ["/mnt/usb"] }, base), []);
+ * assert.equal(pathGrantProblems({ read: ["/"], write: [] }, base).length, 1);
+ * assert.equal(pathGrantProblems({ read: ["/srv"], write: ["/srv"] }).length, 1);
  * ```
  */
-export function pathGrantProblems(grants: PathGrants, settings: OpSettings): string[] {
+export function pathGrantProblems(grants: PathGrants, base?: WriteBase): string[] {
   const problems: string[] = [];
   const read: unknown = grants?.read;
   const write: unknown = grants?.write;
@@ -152,8 +156,10 @@ export function pathGrantProblems(grants: PathGrants, settings: OpSettings): str
     if (!read.some((root) => normalisedPath(root) && within(path, root))) {
       problems.push(`write path "${path}" is not inside a read path`);
     }
-    if (!within(path, settings.mountBase)) {
-      problems.push(`write path "${path}" is not inside the mount base "${settings.mountBase}"`);
+    if (base === undefined) {
+      problems.push(`write path "${path}" is not inside a write base the launcher checks`);
+    } else if (!within(path, base.path)) {
+      problems.push(`write path "${path}" is not inside the ${base.name} "${base.path}"`);
     }
   }
   return problems;

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import { errorCodes } from "../ops/mod.ts";
 import type { AnyOp } from "../ops/types.ts";
 import { type CappedBytes, MIB, readCapped } from "./capped_read.ts";
 import { RootfenceError } from "./errors.ts";
 import { LineReader } from "./lines.ts";
-import { ChildReply } from "./protocol.ts";
+import { type ChildReply, childReply } from "./protocol.ts";
 
 /** The most bytes the launcher accepts as one reply. */
 export const MAX_REPLY_BYTES = 4 * MIB;
@@ -19,6 +20,7 @@ export const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 /** A spawned child, waiting for requests on stdin. */
 export class FencedChild {
   readonly #op: AnyOp;
+  readonly #reply: ReturnType<typeof childReply>;
   readonly #process: Deno.ChildProcess;
   readonly #killTree: (process: Deno.ChildProcess) => Promise<void>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -40,6 +42,7 @@ export class FencedChild {
     killTree: (process: Deno.ChildProcess) => Promise<void>,
   ) {
     this.#op = op;
+    this.#reply = childReply(errorCodes([op]));
     this.#process = process;
     this.#killTree = killTree;
     this.#writer = process.stdin.getWriter();
@@ -136,7 +139,7 @@ export class FencedChild {
         );
       }
       try {
-        return ChildReply.parse(JSON.parse(next.line));
+        return this.#reply.parse(JSON.parse(next.line));
       } catch {
         await this.kill();
         throw new RootfenceError(

@@ -7,6 +7,7 @@
 import type { AnyOp, OpSettings } from "../ops/types.ts";
 import { RootfenceError } from "./errors.ts";
 import { assertInsideFence, type ResolvedBinaries } from "./fence.ts";
+import { settingsArgs } from "./settings.ts";
 
 /** How host commands gain root: the runtime is root already, or it goes through `sudo -n`. */
 export type RunnerMode = "direct" | "sudo";
@@ -18,6 +19,7 @@ export interface ChildCommandOptions {
   /** What the child runs: the sealed bundle (`dist/child.js`), or the fence probe. */
   readonly entryPath: string;
   readonly binaries: ResolvedBinaries;
+  /** Every op's settings, validated: the child gets them all, as `--<setting>=<value>`. */
   readonly settings: OpSettings;
   readonly runner: RunnerMode;
   /** Used in `sudo` mode. */
@@ -124,7 +126,7 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
     options.entryPath,
     `--op=${op.name}`,
     ...binArgs,
-    `--mount-base=${options.settings.mountBase}`,
+    ...settingsArgs(options.settings),
   ];
   const env: Record<string, string> = {
     PATH: options.binPath,

@@ -6,9 +6,8 @@
  */
 import { z } from "zod";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-
-/** A command-line mistake: the CLI prints it with the usage and exits 2. */
-export class UsageError extends Error {}
+import { kebab } from "./settings.ts";
+import { UsageError } from "./usage.ts";
 
 /** Reads `--input`: inline JSON, or `-` for stdin. */
 export async function readInput(value: string | undefined): Promise<Record<string, unknown>> {
@@ -42,11 +41,6 @@ export interface FieldFlag {
   readonly type: "string" | "integer" | "boolean";
   readonly required: boolean;
   readonly description: string;
-}
-
-/** `rootfsGb` → `rootfs-gb`. */
-export function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 /**

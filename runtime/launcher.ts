@@ -3,12 +3,12 @@
  * child's command line with {@linkcode buildChildCommand}, spawns it in its own process group,
  * hands the request to it (pooled, or one child per call) and kills the whole tree on timeout.
  *
- * Needs: read (to resolve binaries and Deno, and to inspect the mount base), env (`DENO_DIR`,
- * `HOME`, `XDG_CACHE_HOME`) and run for Deno (or sudo) and `kill`.
+ * Needs: read (to resolve binaries and Deno, and to inspect the ops' write bases), env
+ * (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME`) and run for Deno (or sudo) and `kill`.
  *
  * @module
  */
-import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../ops/mount_usb/mod.ts";
+import { OPS } from "../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
 import { CHILD_BUNDLE } from "./paths.ts";
 import { FencedChild } from "./fenced_child.ts";
@@ -16,8 +16,10 @@ import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "./fence.ts";
 import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
-import { mountBaseProblems } from "./mount_base.ts";
-import { type CommandReport, issuesOf } from "./protocol.ts";
+import { baseProblems } from "./write_base.ts";
+import { resolveSettings } from "./settings.ts";
+import { invalidInput } from "./invalid_input.ts";
+import type { CommandReport } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
 export interface LauncherOptions {
@@ -27,10 +29,17 @@ export interface LauncherOptions {
    */
   readonly binPath?: string;
   /**
-   * Directory that mount targets must lie inside.
-   * @default {"/mnt/usb"}
+   * The ops this launcher serves: it knows their settings and write bases. Children must run an
+   * entry with the same registry (the sealed child has {@linkcode OPS}).
+   * @default {OPS}
    */
-  readonly mountBase?: string;
+  readonly ops?: readonly AnyOp[];
+  /**
+   * Host settings by name (e.g. `{ mountBase: "/srv/usb" }`), validated by the declaring ops;
+   * every setting left out gets its default.
+   * @default {every default}
+   */
+  readonly settings?: OpSettings;
   /**
    * How children gain root.
    * @default {"direct"}
@@ -53,12 +62,18 @@ export interface LauncherOptions {
    */
   readonly binaries?: ResolvedBinaries;
   /**
-   * What is unsafe about the mount base on disk, found by a parent that may read it; skips the
-   * check, so this process needs no read permission there. Ops that write below the base
-   * (`mount-usb`) are refused with `mount_base_unsafe` while this is not empty.
-   * @default {checked now with {@linkcode mountBaseProblems}}
+   * What is unsafe on disk about each write base, by path, found by a parent that may read it;
+   * skips the check, so this process needs no read permission there. An op that writes below a
+   * base with problems is refused with its own code (`mount_base_unsafe` for `mount-usb`); a base
+   * left out counts as safe.
+   * @default {checked now with {@linkcode baseProblems}}
    */
-  readonly mountBaseProblems?: readonly string[];
+  readonly baseProblems?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * What children run.
+   * @default {CHILD_ENTRY}
+   */
+  readonly entryPath?: string;
   /**
    * The `kill` binary used to end a child's process group.
    * @default {/usr/bin/kill or /bin/kill, resolved}
@@ -139,18 +154,21 @@ export async function firstExisting(paths: readonly string[]): Promise<string | 
 export function validateInput(op: AnyOp, settings: OpSettings, raw: unknown): unknown {
   const parsed = op.schema(settings).safeParse(raw);
   if (!parsed.success) {
-    throw new RootfenceError(
-      "invalid_input",
-      `Cannot run "${op.name}": input does not match its schema`,
-      { issues: issuesOf(parsed.error) },
-    );
+    const { code, message, issues } = invalidInput(op, parsed.error);
+    throw new RootfenceError(code, message, { issues });
   }
   return parsed.data;
 }
 
-type ResolvedOptions = Required<
-  Omit<LauncherOptions, "binaries" | "killPath" | "pool">
->;
+interface ResolvedOptions {
+  readonly binPath: string;
+  readonly settings: OpSettings;
+  readonly runner: RunnerMode;
+  readonly sudoPath: string;
+  readonly denoPath: string;
+  readonly baseProblems: Readonly<Record<string, readonly string[]>>;
+  readonly entryPath: string;
+}
 
 /** Starts and runs fenced children. Create one with {@linkcode Launcher.create}. */
 export class Launcher {
@@ -177,26 +195,24 @@ export class Launcher {
    * Resolves the fenced binaries and Deno once, so every child of this launcher gets the same
    * canonical grants.
    *
-   * @throws {RangeError} For a relative bin path or an unusable mount base.
+   * @throws {RangeError} For a relative bin path or a setting its op refuses (`SettingError`).
    */
   static async create(options: LauncherOptions = {}): Promise<Launcher> {
     const {
       binPath = DEFAULT_BIN_PATH,
-      mountBase = DEFAULT_MOUNT_BASE,
+      ops = OPS,
       runner = "direct",
       sudoPath = "/usr/bin/sudo",
+      entryPath = CHILD_ENTRY,
     } = options;
-    const problem = mountBaseProblem(mountBase);
-    if (problem !== undefined) {
-      throw new RangeError(`Cannot use mount base "${mountBase}": ${problem}`);
-    }
+    const settings = resolveSettings(ops, options.settings);
     const denoPath = options.denoPath ?? await Deno.realPath(Deno.execPath());
     const binaries = options.binaries ?? await resolveBinaries(binPath);
     const killPath = options.killPath ?? await firstExisting(["/usr/bin/kill", "/bin/kill"]);
-    const baseProblems = options.mountBaseProblems ?? await mountBaseProblems(mountBase);
+    const problems = options.baseProblems ?? await baseProblems(ops, settings);
     return new Launcher(
       binaries,
-      { binPath, mountBase, runner, sudoPath, denoPath, mountBaseProblems: baseProblems },
+      { binPath, settings, runner, sudoPath, denoPath, baseProblems: problems, entryPath },
       killPath,
       options.pool,
     );
@@ -231,30 +247,32 @@ export class Launcher {
     return this.#binaries;
   }
 
-  /** What is unsafe about the mount base on disk (empty when it is safe). */
-  get mountBaseProblems(): readonly string[] {
-    return this.#options.mountBaseProblems;
+  /** What is unsafe about each write base on disk, by path (empty lists when safe). */
+  get baseProblems(): Readonly<Record<string, readonly string[]>> {
+    return this.#options.baseProblems;
   }
 
   /**
-   * Refuses an op that writes below the mount base while the base is unsafe.
+   * Refuses an op that writes below its write base while the base is unsafe.
    *
-   * @throws {RootfenceError} `mount_base_unsafe` naming every problem.
+   * @throws {RootfenceError} With the op's own code (`mount_base_unsafe`) naming every problem.
    */
   assertBaseSafe(op: AnyOp): void {
-    const problems = this.#options.mountBaseProblems;
-    if (problems.length === 0 || (op.paths?.(this.settings).write.length ?? 0) === 0) return;
+    const { settings } = this.#options;
+    const base = op.writeBase?.(settings);
+    if (base === undefined || (op.paths?.(settings).write.length ?? 0) === 0) return;
+    const problems = this.#options.baseProblems[base.path] ?? [];
+    if (problems.length === 0) return;
     throw new RootfenceError(
-      "mount_base_unsafe",
-      `Cannot run "${op.name}": mount base "${this.#options.mountBase}" is unsafe: ` +
-        problems.join("; "),
+      base.unsafeCode,
+      `Cannot run "${op.name}": ${base.name} "${base.path}" is unsafe: ${problems.join("; ")}`,
       { problems },
     );
   }
 
-  /** The settings every op's schema and argv builder see. */
+  /** The settings every op's methods see, validated: each op's, or its default. */
   get settings(): OpSettings {
-    return { mountBase: this.#options.mountBase };
+    return this.#options.settings;
   }
 
   /**
@@ -264,7 +282,7 @@ export class Launcher {
    * @param entryPath Another entry under the same flags: only the fence probe uses this.
    * @throws {RootfenceError} `binary_not_found` or `denied` (see {@linkcode buildChildCommand}).
    */
-  childCommand(op: AnyOp, entryPath: string = CHILD_ENTRY): ChildCommand {
+  childCommand(op: AnyOp, entryPath: string = this.#options.entryPath): ChildCommand {
     return buildChildCommand(op, {
       denoPath: this.#options.denoPath,
       entryPath,
@@ -303,7 +321,7 @@ export class Launcher {
    *
    * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
    */
-  spawn(op: AnyOp, entryPath: string = CHILD_ENTRY): Deno.ChildProcess {
+  spawn(op: AnyOp, entryPath: string = this.#options.entryPath): Deno.ChildProcess {
     const command = this.childCommand(op, entryPath);
     return new Deno.Command(command.command, {
       args: [...command.args],

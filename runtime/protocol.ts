@@ -6,7 +6,6 @@
  * @module
  */
 import { z } from "zod";
-import { ERROR_CODES } from "../ops/types.ts";
 
 /** The most bytes a child accepts on stdin. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -39,9 +38,15 @@ export const Issue = z.strictObject({
   message: z.string(),
 });
 
-/** The error half of a reply. */
+/** {@linkcode Issue} as a type. */
+export type Issue = z.infer<typeof Issue>;
+
+/**
+ * The error half of a reply. Any code of the right shape parses; {@linkcode childReply} limits
+ * it to the codes of the op that replies.
+ */
 export const ReplyError = z.strictObject({
-  code: z.enum(ERROR_CODES),
+  code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
   message: z.string(),
   issues: z.array(Issue).optional(),
   command: CommandReport.optional(),
@@ -57,6 +62,25 @@ export const ChildReply = z.discriminatedUnion("ok", [
 export type ChildReply = z.infer<typeof ChildReply>;
 
 /**
+ * {@linkcode ChildReply} for one op: an error reply must carry one of `codes`, the runtime's and
+ * that op's own (`errorCodes([op])` of the registry).
+ *
+ * @example
+ * ```ts
+ * import { childReply } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const reply = childReply(["timeout"]);
+ * assert.ok(reply.safeParse({ ok: false, error: { code: "timeout", message: "m" } }).success);
+ * assert.ok(!reply.safeParse({ ok: false, error: { code: "ct_exists", message: "m" } }).success);
+ * ```
+ */
+export function childReply(codes: readonly string[]): z.ZodType<ChildReply> {
+  return ChildReply.refine((reply) => reply.ok || codes.includes(reply.error.code), {
+    message: "Error code is not one of the op's",
+  });
+}
+
+/**
  * Turns zod issues into plain `{ path, message }` pairs (symbols in paths become strings).
  *
  * @example
@@ -68,7 +92,7 @@ export type ChildReply = z.infer<typeof ChildReply>;
  * assert.deepEqual(issuesOf(result.error!).map((i) => i.path), [["vmid"]]);
  * ```
  */
-export function issuesOf(error: z.ZodError): z.infer<typeof Issue>[] {
+export function issuesOf(error: z.ZodError): Issue[] {
   return error.issues.map((issue) => ({
     path: issue.path.map((part) => typeof part === "symbol" ? String(part) : part),
     message: issue.message,

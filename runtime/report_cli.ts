@@ -6,9 +6,12 @@
  * @module
  */
 import { parseSensors } from "../ops/sensors/parse_sensors.ts";
+import { sensorsTable } from "../ops/sensors/table.ts";
 import { parseSmartctl } from "../ops/smart/parse_smartctl.ts";
-import { parseArgs } from "./args.ts";
-import { sensorsTable, smartTable } from "./format/table.ts";
+import { smartTable } from "../ops/smart/table.ts";
+import { HELP, parseCli, printUsage, printUsageError, UsageError } from "./usage.ts";
+
+const COMMAND = "deno task report";
 
 const USAGE = `Usage: deno task report smart <file.json> [--exit-code N] [--format table|json]
        deno task report sensors <file> [--exit-code N] [--format table|json]
@@ -18,37 +21,43 @@ Renders a saved smartctl -a -j or sensors -j capture. Give smartctl's exit statu
 
 /** Runs the report CLI and returns its exit code (0 ok, 1 unreadable capture, 2 usage). */
 export async function main(args: readonly string[]): Promise<number> {
-  let parsed;
   try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        "exit-code": { type: "string" },
-        format: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    return await runReport(args);
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    if (error instanceof UsageError) return printUsageError(error, COMMAND);
+    throw error;
   }
-  const { values, positionals } = parsed;
-  const [kind, file] = positionals;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
+}
+
+async function runReport(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCli({
+    args: [...args],
+    options: { "exit-code": { type: "string" }, format: { type: "string" }, help: HELP },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return printUsage(USAGE);
+  const [kind, file, ...extra] = positionals;
+  if (kind !== "smart" && kind !== "sensors") {
+    throw new UsageError(
+      kind === undefined
+        ? "Cannot report: name smart or sensors"
+        : `Cannot report "${kind}": use smart or sensors`,
+    );
+  }
+  if (file === undefined) {
+    throw new UsageError(`Cannot report ${kind}: name a file, or - for stdin`);
+  }
+  if (extra.length > 0) {
+    throw new UsageError(`Cannot report ${kind}: one file, not also "${extra[0]}"`);
   }
   const format = values.format ?? "table";
+  if (format !== "table" && format !== "json") {
+    throw new UsageError(`Cannot use --format "${format}": use table or json`);
+  }
   const exitText = values["exit-code"];
-  if (
-    (kind !== "smart" && kind !== "sensors") || file === undefined || positionals.length > 2 ||
-    (format !== "table" && format !== "json") ||
-    (exitText !== undefined && !/^[0-9]{1,3}$/.test(exitText))
-  ) {
-    console.error(USAGE);
-    return 2;
+  if (exitText !== undefined && !/^[0-9]{1,3}$/.test(exitText)) {
+    throw new UsageError(`Cannot use --exit-code "${exitText}": give a number 0..999`);
   }
   const text = file === "-"
     ? await new Response(Deno.stdin.readable).text()

@@ -9,11 +9,13 @@
  * @module
  */
 import { findOp, OPS } from "../ops/mod.ts";
-import { DEFAULT_MOUNT_BASE } from "../ops/mount_usb/mod.ts";
-import { parseArgs } from "./args.ts";
 import { signedRequest } from "./client.ts";
-import { fieldFlags, fieldOptions, inputFrom, UsageError } from "./input_flags.ts";
-import { clientSecret } from "./server/keys.ts";
+import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
+import { resolveSettings } from "./settings.ts";
+import { clientSecret } from "./keys_file.ts";
+import { HELP, parseCli, printUsage, printUsageError, UsageError } from "./usage.ts";
+
+const COMMAND = "deno task send";
 
 const COMMON = {
   input: { type: "string" },
@@ -24,7 +26,7 @@ const COMMON = {
   key: { type: "string" },
   id: { type: "string" },
   "state-dir": { type: "string" },
-  help: { type: "boolean", short: "h" },
+  help: HELP,
 } as const;
 
 const USAGE = `Usage: deno task send <op> [--<field> <value> ...] [options]
@@ -75,22 +77,26 @@ async function streamEvents(url: string, secret: string): Promise<string | undef
 /** Runs the client and returns its exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   const [name, ...rest] = args;
+  if (name === "--help" || name === "-h") return printUsage(USAGE);
   const op = name === undefined ? undefined : findOp(name);
   if (op === undefined) {
-    console.error(USAGE);
-    return name === "--help" || name === "-h" ? 0 : 2;
+    const known = OPS.map((o) => o.name).join(", ");
+    return printUsageError(
+      name === undefined
+        ? `Cannot send: name an op (${known})`
+        : `Cannot send "${name}": no such op (known: ${known})`,
+      COMMAND,
+    );
   }
   try {
-    const flags = fieldFlags(op, { mountBase: DEFAULT_MOUNT_BASE });
-    const { values } = parseArgs({
+    // The receiver's settings are its own: the field flags only need their shape.
+    const flags = fieldFlags(op, resolveSettings(OPS));
+    const { values } = parseCli({
       args: [...rest],
       options: { ...COMMON, ...fieldOptions(flags) },
       strict: true,
     });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+    if (values.help) return printUsage(USAGE);
     const wait = values.wait as string | undefined;
     if (wait !== undefined && !/^[0-9]{1,2}$/.test(wait)) {
       throw new UsageError(`Cannot use --wait "${wait}": give seconds, at most 60`);
@@ -118,9 +124,9 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     return exitFor(body.status);
   } catch (error) {
+    // RangeError: no usable secret; TypeError: the receiver cannot be reached.
     if (error instanceof UsageError || error instanceof RangeError || error instanceof TypeError) {
-      console.error(`${error.message}\n\n${USAGE}`);
-      return 2;
+      return printUsageError(error, COMMAND);
     }
     throw error;
   }

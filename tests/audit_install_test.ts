@@ -165,7 +165,7 @@ async function attacked(
     const check = await checkInstall({
       user: install.user,
       sudoersPath: install.sudoers,
-      mountBase: mountBase(install),
+      settings: { mountBase: mountBase(install) },
       denoDir: install.denoDir,
     });
     assert.deepEqual(await snapshot(install.root, install.home), before, "the check changed files");
@@ -190,7 +190,7 @@ Deno.test({
       const check: CheckResult = await checkInstall({
         user: install.user,
         sudoersPath: install.sudoers,
-        mountBase: install.mountBase,
+        settings: { mountBase: install.mountBase },
         denoDir: install.denoDir,
       });
       assert.equal(check.status, "pass", check.messages.join("\n"));

@@ -127,10 +127,18 @@ Deno.test("audit fails when the mount base is reached through a symlink or writa
     await Deno.chmod(dir, 0o755);
     await Deno.mkdir(`${dir}/usb`, { mode: 0o755 });
     await Deno.symlink(`${dir}/usb`, `${dir}/link`);
-    const linked = await runAudit({ binPath, mountBase: `${dir}/link`, skipProbe: true });
+    const linked = await runAudit({
+      binPath,
+      settings: { mountBase: `${dir}/link` },
+      skipProbe: true,
+    });
     failsWith(linked, "mount-base", /^mount base: "[^"]*\/link" is a symlink$/);
     await Deno.chmod(`${dir}/usb`, 0o777);
-    const open = await runAudit({ binPath, mountBase: `${dir}/usb`, skipProbe: true });
+    const open = await runAudit({
+      binPath,
+      settings: { mountBase: `${dir}/usb` },
+      skipProbe: true,
+    });
     failsWith(open, "mount-base", /"[^"]*\/usb" is writable by group or others \(mode 777\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });

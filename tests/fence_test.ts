@@ -18,7 +18,7 @@ const mountDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence
 const mountBase = `${mountDir}/usb`;
 const launcher = await Launcher.create({
   binPath: `${fakes.dir}:/usr/sbin:/usr/bin:/sbin:/bin`,
-  mountBase,
+  settings: { mountBase },
 });
 const settings = launcher.settings;
 

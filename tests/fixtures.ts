@@ -1,16 +1,17 @@
 /**
- * Where the real captures live for tests: `$ROOTFENCE_FIXTURES`, else `../shared/fixtures`
- * beside the project. They are read in place, never copied.
+ * Where the real captures live for tests: `tests/testdata/` in this repository (one folder per
+ * kind, provenance in `tests/testdata/README.md`), or the folder named by `$ROOTFENCE_FIXTURES`,
+ * which must hold the same per-kind subfolders. They are read in place, never copied or edited.
  *
  * @module
  */
 
 const root = Deno.env.get("ROOTFENCE_FIXTURES") ??
-  decodeURIComponent(new URL("../../shared/fixtures", import.meta.url).pathname);
+  decodeURIComponent(new URL("./testdata", import.meta.url).pathname);
 
 /**
  * The folder of one kind of capture, or `undefined` (after printing why) when it is absent, as
- * on a fresh clone without the shared folder.
+ * when `$ROOTFENCE_FIXTURES` names a folder without that kind.
  */
 export function fixtureDir(kind: "smartctl" | "sensors" | "pct"): string | undefined {
   const dir = `${root}/${kind}`;
@@ -19,7 +20,7 @@ export function fixtureDir(kind: "smartctl" | "sensors" | "pct"): string | undef
   } catch {
     // absent
   }
-  console.log(`skip: real ${kind} captures not found at ${dir} (set ROOTFENCE_FIXTURES)`);
+  console.log(`skip: real ${kind} captures not found at ${dir} (check ROOTFENCE_FIXTURES)`);
   return undefined;
 }
 

@@ -86,7 +86,7 @@ Deno.test({
     const outside = `${dir}/outside`;
     await Deno.mkdir(base, { mode: 0o755 });
     await Deno.mkdir(outside, { mode: 0o755 });
-    const launcher = await Launcher.create({ mountBase: base });
+    const launcher = await Launcher.create({ settings: { mountBase: base } });
     const disks: Disk[] = [];
 
     async function makeDisk(name: string, mkfs: string[], options: string[] = []): Promise<Disk> {
@@ -309,8 +309,11 @@ Deno.test({
         "a base reached through a symlink is refused before any child runs",
         async () => {
           await Deno.symlink(base, `${dir}/linked`);
-          const linked = await Launcher.create({ mountBase: `${dir}/linked` });
-          assert.match(linked.mountBaseProblems.join("; "), /linked" is a symlink/);
+          const linked = await Launcher.create({ settings: { mountBase: `${dir}/linked` } });
+          assert.match(
+            Object.values(linked.baseProblems).flat().join("; "),
+            /linked" is a symlink/,
+          );
           await refused(
             () => invoke({ uuid: b.uuid, target: `${dir}/linked/y` }, linked),
             "mount_base_unsafe",
@@ -318,8 +321,8 @@ Deno.test({
           );
           // The child checks again as root, even when its launcher was told the base is fine.
           const trusting = await Launcher.create({
-            mountBase: `${dir}/linked`,
-            mountBaseProblems: [],
+            settings: { mountBase: `${dir}/linked` },
+            baseProblems: {},
           });
           await refused(
             () => invoke({ uuid: b.uuid, target: `${dir}/linked/y` }, trusting),
@@ -333,13 +336,16 @@ Deno.test({
         const open = `${dir}/open-base`;
         await Deno.mkdir(open);
         await Deno.chmod(open, 0o775);
-        const launcherOpen = await Launcher.create({ mountBase: open });
+        const launcherOpen = await Launcher.create({ settings: { mountBase: open } });
         await refused(
           () => invoke({ uuid: b.uuid, target: `${open}/y` }, launcherOpen),
           "mount_base_unsafe",
           /is writable by group or others \(mode 775\)/,
         );
-        const trusting = await Launcher.create({ mountBase: open, mountBaseProblems: [] });
+        const trusting = await Launcher.create({
+          settings: { mountBase: open },
+          baseProblems: {},
+        });
         await refused(
           () => invoke({ uuid: b.uuid, target: `${open}/y` }, trusting),
           "mount_base_unsafe",
@@ -349,8 +355,8 @@ Deno.test({
 
       await t.step("a missing base is created 0755 by the first mount below it", async () => {
         const fresh = `${dir}/fresh`;
-        const freshLauncher = await Launcher.create({ mountBase: fresh });
-        assert.deepEqual(freshLauncher.mountBaseProblems, []);
+        const freshLauncher = await Launcher.create({ settings: { mountBase: fresh } });
+        assert.deepEqual(Object.values(freshLauncher.baseProblems).flat(), []);
         const ext = await makeDisk("fresh", ["mkfs.ext4", "-q"]);
         const run = await invoke({ uuid: ext.uuid, target: `${fresh}/disk` }, freshLauncher);
         assert.equal(run.ok, true, show(run));

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { classify, commandFailed, fail, type Rule, tail } from "../_output.ts";
-import type { OpDefinition } from "../types.ts";
+import type { OpDefinition, OpSettings } from "../types.ts";
 
 /** PVE storage id (`pve-storage-id`), which PVE matches case-insensitively. */
 export const STORAGE_ID = /^[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]$/;
@@ -45,9 +45,22 @@ export interface CreateGoldenLxcResult {
   readonly log: string;
 }
 
+/** The error codes of `create-golden-lxc` beyond the runtime's. */
+export const CREATE_GOLDEN_LXC_ERRORS = [
+  "ct_exists",
+  "storage_not_found",
+  "template_not_found",
+  "lock_timeout",
+  "feature_root_only",
+  "no_space",
+] as const;
+
+/** One of {@linkcode CREATE_GOLDEN_LXC_ERRORS}. */
+export type CreateGoldenLxcError = typeof CREATE_GOLDEN_LXC_ERRORS[number];
+
 // pct's messages, from pve-container, pve-storage and pve-cluster (see the reference notes).
 // Order matters: the root-only 403 must win over the generic permission rule.
-const RULES: readonly Rule[] = [
+const RULES: readonly Rule<CreateGoldenLxcError | "denied">[] = [
   [/changing feature flags.* only allowed for root@pam/, "feature_root_only"],
   [/403 Permission check failed|please run as root/, "denied"],
   [/\b(?:CT|VM) \d+ already exists on node '/, "ct_exists"],
@@ -64,7 +77,12 @@ const RULES: readonly Rule[] = [
 ];
 
 /** The `create-golden-lxc` op. */
-export const createGoldenLxc: OpDefinition<CreateGoldenLxcInput, CreateGoldenLxcResult> = {
+export const createGoldenLxc: OpDefinition<
+  CreateGoldenLxcInput,
+  CreateGoldenLxcResult,
+  OpSettings,
+  CreateGoldenLxcError
+> = {
   name: "create-golden-lxc",
   summary: "Create an unprivileged LXC with nesting=1,keyctl=1 (pct create)",
   permissions: { run: ["pct"] },
@@ -79,6 +97,7 @@ export const createGoldenLxc: OpDefinition<CreateGoldenLxcInput, CreateGoldenLxc
     memoryMb: 1024,
     hostname: "golden",
   },
+  errors: CREATE_GOLDEN_LXC_ERRORS,
   schema: () => input,
   argv(spec) {
     // Positionals first: a pct boolean option would swallow a following positional.

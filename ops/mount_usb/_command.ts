@@ -5,14 +5,14 @@
  */
 import { classify, commandFailed, fail, type Rule, tail } from "../_output.ts";
 import type { CommandOutput, ParseOutcome } from "../types.ts";
-import type { MountUsbInput, MountUsbResult } from "./mod.ts";
+import type { MountUsbError, MountUsbInput, MountUsbResult } from "./mod.ts";
 
 /**
  * mount's failure messages to error codes: util-linux 2.38-2.41 texts (libmount
  * context_mount.c), run with LC_ALL=C. They only classify a failure; whether something is mounted
  * where is read from the mount table, never from these messages.
  */
-export const RULES: readonly Rule[] = [
+export const RULES: readonly Rule<MountUsbError | "denied">[] = [
   [/can't find UUID=/, "uuid_not_found"],
   [/already mounted or mount point busy|target is busy/, "target_busy"],
   [/already mounted on |is already mounted/, "already_mounted"],
@@ -60,7 +60,7 @@ export function readOnlyMessage(spec: MountUsbInput, already: boolean): string {
 export function parseMount(
   output: CommandOutput,
   spec: MountUsbInput,
-): ParseOutcome<MountUsbResult> {
+): ParseOutcome<MountUsbResult, MountUsbError> {
   if (output.exitCode === 0 && output.signal === null) {
     if (spec.readOnly !== true && READ_ONLY_FALLBACK.test(output.stderr)) {
       return fail("mounted_read_only", readOnlyMessage(spec, false));

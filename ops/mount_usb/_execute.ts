@@ -7,9 +7,9 @@
  * @module
  */
 import { classify, commandFailed, fail, tail } from "../_output.ts";
-import type { OpHost, OpSettings, ParseOutcome, PathInfo } from "../types.ts";
+import type { OpHost, ParseOutcome, PathInfo } from "../types.ts";
 import { mountArgs, parseMount, readOnlyMessage, RULES } from "./_command.ts";
-import { CREATED_DIR_MODE, directoryProblem } from "./_directory.ts";
+import { CREATED_DIR_MODE, directoryProblem } from "../_directory.ts";
 import {
   fakeMountDevice,
   FINDMNT,
@@ -19,9 +19,9 @@ import {
   type MountEntry,
   readMountTable,
 } from "./_mount_table.ts";
-import type { MountUsbInput, MountUsbResult } from "./mod.ts";
+import type { MountUsbError, MountUsbInput, MountUsbResult, MountUsbSettings } from "./mod.ts";
 
-type Outcome = ParseOutcome<MountUsbResult>;
+type Outcome = ParseOutcome<MountUsbResult, MountUsbError>;
 
 /** The options every mount of this op carries. */
 const FIXED_OPTIONS = ["nosuid", "nodev", "noexec"];
@@ -134,7 +134,7 @@ export function judgeAfter(
   );
 }
 
-async function mountTable(host: OpHost): Promise<ParseOutcome<MountEntry[]>> {
+async function mountTable(host: OpHost): Promise<ParseOutcome<MountEntry[], MountUsbError>> {
   const output = await host.run(FINDMNT);
   if (output.exitCode !== 0 || output.signal !== null) return commandFailed("findmnt", output);
   if (output.stdoutTruncated) {
@@ -147,7 +147,10 @@ async function mountTable(host: OpHost): Promise<ParseOutcome<MountEntry[]>> {
   return { ok: true, value: table };
 }
 
-async function resolveDevice(host: OpHost, spec: MountUsbInput): Promise<ParseOutcome<string>> {
+async function resolveDevice(
+  host: OpHost,
+  spec: MountUsbInput,
+): Promise<ParseOutcome<string, MountUsbError>> {
   // libmount's own answer to "which device is UUID=...", without mounting (--fake).
   const output = await host.run({
     binary: "mount",
@@ -185,7 +188,7 @@ async function checkBase(host: OpHost, base: string): Promise<string | undefined
  */
 export async function executeMount(
   spec: MountUsbInput,
-  settings: OpSettings,
+  settings: MountUsbSettings,
   host: OpHost,
 ): Promise<Outcome> {
   const base = settings.mountBase;

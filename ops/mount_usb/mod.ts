@@ -12,12 +12,12 @@
  * @module
  */
 import { z } from "zod";
-import type { OpDefinition, OpSettings } from "../types.ts";
+import type { OpDefinition } from "../types.ts";
 import { mountArgs, parseMount } from "./_command.ts";
 import { executeMount } from "./_execute.ts";
 
 export { mountOptions } from "./_command.ts";
-export { CREATED_DIR_MODE, directoryProblem } from "./_directory.ts";
+export { CREATED_DIR_MODE, directoryProblem } from "../_directory.ts";
 
 /** Filesystems the op may mount; each has an in-kernel driver, so no helper runs. */
 export const FS_TYPES = ["ext4", "xfs", "btrfs", "vfat", "exfat", "ntfs3"] as const;
@@ -77,7 +77,34 @@ function targetProblem(target: string, base: string): string | undefined {
   return undefined;
 }
 
-function inputSchema(settings: OpSettings) {
+/** The error codes of `mount-usb` beyond the runtime's. */
+export const MOUNT_USB_ERRORS = [
+  "uuid_not_found",
+  "already_mounted",
+  "target_busy",
+  "unknown_fs",
+  "wrong_fs_type",
+  "mount_base_unsafe",
+  "target_unsafe",
+  "mounted_read_only",
+  "mount_unverified",
+] as const;
+
+/** One of {@linkcode MOUNT_USB_ERRORS}. */
+export type MountUsbError = typeof MOUNT_USB_ERRORS[number];
+
+/** The host settings of `mount-usb` (a type, not an interface: it must fit `OpSettings`). */
+export type MountUsbSettings = {
+  /** Directory that every mount target must lie directly inside. */
+  readonly mountBase: string;
+};
+
+const mountBase = z.string().superRefine((base, ctx) => {
+  const problem = mountBaseProblem(base);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+}).default(DEFAULT_MOUNT_BASE);
+
+function inputSchema(settings: MountUsbSettings) {
   return z.strictObject({
     uuid: z.string().regex(FS_UUID).describe("Filesystem UUID as blkid prints it"),
     target: targetSchema(settings.mountBase),
@@ -107,7 +134,12 @@ export interface MountUsbResult {
 }
 
 /** The `mount-usb` op. */
-export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
+export const mountUsb: OpDefinition<
+  MountUsbInput,
+  MountUsbResult,
+  MountUsbSettings,
+  MountUsbError
+> = {
   name: "mount-usb",
   summary: "Mount a filesystem by UUID directly below the mount base with nosuid,nodev,noexec",
   permissions: { run: ["mount", "findmnt"] },
@@ -119,9 +151,23 @@ export const mountUsb: OpDefinition<MountUsbInput, MountUsbResult> = {
     fsType: "ext4",
     readOnly: true,
   },
+  settings: {
+    mountBase: {
+      schema: mountBase,
+      env: "ROOTFENCE_MOUNT_BASE",
+      arg: "dir",
+      help: "mount targets must be inside it",
+    },
+  },
+  errors: MOUNT_USB_ERRORS,
   schema: inputSchema,
   // The child creates and removes targets itself, so it may write the base (never above it).
   paths: (settings) => ({ read: [settings.mountBase], write: [settings.mountBase] }),
+  writeBase: (settings) => ({
+    path: settings.mountBase,
+    name: "mount base",
+    unsafeCode: "mount_base_unsafe",
+  }),
   argv(spec) {
     return { binary: "mount", args: mountArgs(spec) };
   },

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { commandFailed, fail } from "../_output.ts";
 import type { OpDefinition } from "../types.ts";
 import { parseSensors, type SensorsReport } from "./parse_sensors.ts";
+import { sensorsTable } from "./table.ts";
 
 const input = z.strictObject({});
 
@@ -35,6 +36,7 @@ export const sensors: OpDefinition<SensorsInput, SensorsReport> = {
     }
     return commandFailed("sensors", output);
   },
+  render: sensorsTable,
   // Reading hwmon is safe to do concurrently: no resource to serialise on.
   resourceKeys: () => [],
 };

@@ -5,9 +5,10 @@
  */
 import { z } from "zod";
 import { commandFailed, fail, tail } from "../_output.ts";
-import type { OpDefinition } from "../types.ts";
+import type { OpDefinition, OpSettings } from "../types.ts";
 import { parseSmartctl } from "./parse_smartctl.ts";
 import type { SmartReport } from "./report.ts";
+import { smartTable } from "./table.ts";
 
 /**
  * Whole-disk device paths smartctl can query: SCSI/SATA, old IDE, SCSI generic, NVMe
@@ -34,14 +35,21 @@ export type SmartInput = z.infer<typeof input>;
 const DEVICE_TYPE_PROBLEM =
   /Unable to detect device type|Unknown device type|Unknown USB bridge|USB bridge .* type is ambiguous|Unsupported USB bridge|Please specify device type/;
 
+/** The error codes of `smart` beyond the runtime's. */
+export const SMART_ERRORS = ["device_open_failed", "unknown_device_type"] as const;
+
+/** One of {@linkcode SMART_ERRORS}. */
+export type SmartError = typeof SMART_ERRORS[number];
+
 /** The `smart` op. */
-export const smart: OpDefinition<SmartInput, SmartReport> = {
+export const smart: OpDefinition<SmartInput, SmartReport, OpSettings, SmartError> = {
   name: "smart",
   summary: "Read SMART data of a disk (smartctl -a -j)",
   permissions: { run: ["smartctl"] },
   timeoutMs: 60_000,
   mutates: false,
   example: { device: "/dev/sda", deviceType: "sat" },
+  errors: SMART_ERRORS,
   schema: () => input,
   argv(spec) {
     const args = ["-a", "-j"];
@@ -70,5 +78,6 @@ export const smart: OpDefinition<SmartInput, SmartReport> = {
     }
     return { ok: true, value: report };
   },
+  render: smartTable,
   resourceKeys: (spec) => [`smart:${spec.device}`],
 };

@@ -7,12 +7,17 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../../ops/mount_usb/mod.ts";
-import { parseArgs } from "../args.ts";
+import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { junitXml } from "./junit.ts";
 import { runAudit } from "./mod.ts";
 import { flagsTable } from "./readme.ts";
 import type { AuditReport } from "./types.ts";
+import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../usage.ts";
+
+const COMMAND = "deno task audit";
+
+/** The ops' settings' flags, e.g. `--mount-base`. */
+const SETTINGS = settingFlags(OPS);
 
 const USAGE = `Usage: deno task audit [options]
 
@@ -22,11 +27,16 @@ const USAGE = `Usage: deno task audit [options]
                          load or execute may be changeable by this user (needs --install or
                          --sudoers); decided by access checks run as the user
   --install <dir>        the install dir; the lines checked are those "deno task sudoers"
-                         generates for it (with --deno, --mount-base and --bin-path)...
+                         generates for it (with --deno, ${
+  SETTINGS.map((f) => `--${f.flag}`).join(", ")
+} and --bin-path)...
   --sudoers <file>       ...or those of an installed drop-in, e.g. /etc/sudoers.d/rootfence
   --deno <path>          the Deno binary the generated lines pin (default: this Deno)
-  --mount-base <dir>     the deployment's mount base (default /mnt/usb), for every check
-  --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
+${
+  SETTINGS.map((f) =>
+    `  ${`--${f.flag} <${f.arg}>`.padEnd(22)} ${f.help} (default ${f.fallback}), for every check\n`
+  ).join("")
+}  --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
   --state-dir <dir>      also check a receiver's real state dir and its keys.json
   --markdown             print the README's op -> flags table and exit`;
 
@@ -52,22 +62,20 @@ function installProblem(values: Readonly<Record<string, string | boolean | undef
   if (given("sudoers") && given("deno")) {
     return "--deno pins the generated lines; an installed --sudoers already names its Deno";
   }
-  for (const name of ["install", "sudoers", "deno", "mount-base", "deno-dir"]) {
+  for (const name of ["install", "sudoers", "deno", "deno-dir"]) {
     const value = values[name];
     if (typeof value === "string" && !value.startsWith("/")) {
       return `--${name} must be an absolute path, not "${value}"`;
     }
   }
-  const base = values["mount-base"];
-  const bad = typeof base === "string" ? mountBaseProblem(base) : undefined;
-  return bad === undefined ? undefined : `--mount-base "${base}": ${bad}`;
+  return undefined;
 }
 
 /** Runs the audit CLI and returns its exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   let values;
   try {
-    values = parseArgs({
+    values = parseCli({
       args: [...args],
       options: {
         out: { type: "string" },
@@ -76,36 +84,36 @@ export async function main(args: readonly string[]): Promise<number> {
         "service-user": { type: "string" },
         sudoers: { type: "string" },
         deno: { type: "string" },
-        "mount-base": { type: "string" },
+        ...settingsOptions(OPS),
         "deno-dir": { type: "string" },
         "state-dir": { type: "string" },
         markdown: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
+        help: HELP,
       },
       strict: true,
     }).values;
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    if (error instanceof UsageError) return printUsageError(error, COMMAND);
+    throw error;
   }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (values.help) return printUsage(USAGE);
   if (values.markdown) {
     console.log(flagsTable(OPS));
     return 0;
   }
   const user = values["service-user"];
   const problem = installProblem(values);
-  if (problem !== undefined) {
-    console.error(`${problem}\n\n${USAGE}`);
-    return 2;
+  if (problem !== undefined) return printUsageError(problem, COMMAND);
+  let settings;
+  try {
+    settings = settingsFromFlags(OPS, values);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    return printUsageError(`--${error.flag} "${error.value}": ${error.problem}`, COMMAND);
   }
-  const mountBase = values["mount-base"] ?? DEFAULT_MOUNT_BASE;
   const report = await runAudit({
     ...(values["bin-path"] === undefined ? {} : { binPath: values["bin-path"] }),
-    mountBase,
+    settings,
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
     ...(user === undefined ? {} : {
       install: {
@@ -113,7 +121,7 @@ export async function main(args: readonly string[]): Promise<number> {
         ...(values.install === undefined ? {} : { dir: values.install }),
         ...(values.sudoers === undefined ? {} : { sudoersPath: values.sudoers }),
         ...(values.deno === undefined ? {} : { denoPath: values.deno }),
-        mountBase,
+        settings,
         denoDir: values["deno-dir"] ?? "/root/.cache/deno",
       },
     }),

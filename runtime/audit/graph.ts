@@ -29,6 +29,7 @@ export interface GraphSources {
  */
 export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/listener.ts",
+  "runtime/server/guarded_http.ts",
   "runtime/server/bridge.ts",
   "runtime/server/problems.ts",
   "runtime/lines.ts",

@@ -3,19 +3,21 @@
  * or execute may be changeable by the service user. The lines come from the sudoers drop-in
  * itself (the installed file, or the one `deno task sudoers` would write), and every path they
  * depend on is checked: the Deno binary sudo runs, the entry module and everything it imports,
- * the config and lock, the op binaries, the mount base, the Deno cache, and every directory
- * above each. A symlink anywhere on those paths is refused, and writability is decided by the
- * kernel for a process running as the user with its real groups (ACLs count), not by mode bits.
+ * the config and lock, the op binaries, the ops' write bases (the mount base), the Deno cache,
+ * and every directory above each. A symlink anywhere on those paths is refused, and writability
+ * is decided by the kernel for a process running as the user with its real groups (ACLs count),
+ * not by mode bits.
  *
  * Needs: root, read, run (`id`, `setpriv`, `find`, the audit's own Deno for `deno info`).
  *
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
-import type { AnyOp } from "../../ops/types.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { sudoersFile } from "../deploy/sudoers.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "../fence.ts";
+import { resolveSettings } from "../settings.ts";
+import { declaredBases } from "../write_base.ts";
 import { moduleGraph } from "./_module_graph.ts";
 import { writableAs } from "./access.ts";
 import { type Account, account } from "./account.ts";
@@ -33,8 +35,12 @@ export interface InstallTarget {
   readonly sudoersPath?: string;
   /** The Deno binary the generated lines pin. @default {the audit's own Deno, canonical} */
   readonly denoPath?: string;
-  /** The mount base the deployment uses. @default {"/mnt/usb"} */
-  readonly mountBase?: string;
+  /**
+   * The deployment's host settings by name, e.g. `{ mountBase: "/srv/usb" }`; every setting left
+   * out gets its default.
+   * @default {every default}
+   */
+  readonly settings?: OpSettings;
   /** The Deno cache root's child reads (sudo resets `DENO_DIR`). Unchecked when left out. */
   readonly denoDir?: string;
 }
@@ -180,7 +186,7 @@ async function sudoersText(options: CheckInstallOptions): Promise<string> {
     installDir: options.dir,
     denoPath: options.denoPath ?? await Deno.realPath(Deno.execPath()),
     binaries: options.binaries ?? await resolveBinaries(binPath),
-    settings: { mountBase: options.mountBase ?? DEFAULT_MOUNT_BASE },
+    settings: resolveSettings(OPS, options.settings),
     binPath,
     sudoPath: options.sudoPath ?? "/usr/bin/sudo",
   });
@@ -236,7 +242,10 @@ export async function checkInstall(options: CheckInstallOptions): Promise<CheckR
       for (const path of line.files) await check.inspect(path, "required");
       for (const path of line.places) await check.inspect(path, "place");
     }
-    await check.inspect(options.mountBase ?? DEFAULT_MOUNT_BASE, "place");
+    const settings = resolveSettings(OPS, options.settings);
+    for (const { base } of declaredBases(options.ops ?? OPS, settings)) {
+      await check.inspect(base.path, "place");
+    }
     if (options.denoDir !== undefined) await check.inspect(options.denoDir, "optional");
     await check.judge();
 

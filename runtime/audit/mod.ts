@@ -5,8 +5,7 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
-import type { AnyOp } from "../../ops/types.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
 import { CHILD, CHILD_BUNDLE, CHILD_SOURCE, LISTENER } from "../paths.ts";
@@ -22,7 +21,7 @@ import { checkDeclared } from "./declared.ts";
 import { checkFlags } from "./flags.ts";
 import { checkGraph } from "./graph.ts";
 import { checkInstall, type InstallTarget } from "./install.ts";
-import { checkMountBase } from "./mount_base.ts";
+import { checkWriteBases } from "./write_base.ts";
 import { checkProbe } from "./probe.ts";
 import { checkReadme } from "./readme.ts";
 import { checkSealed } from "./sealed.ts";
@@ -50,8 +49,12 @@ export interface AuditOptions {
   readonly childCommand?: (launcher: Launcher, op: AnyOp) => ChildCommand;
   /** The sealed child under audit (check 8). @default {dist/child.js} */
   readonly bundlePath?: string;
-  /** The mount base under audit (the mount-base check). @default {"/mnt/usb"} */
-  readonly mountBase?: string;
+  /**
+   * The host settings under audit by name, e.g. `{ mountBase: "/srv/usb" }` for the mount-base
+   * check; every setting left out gets its default.
+   * @default {every default}
+   */
+  readonly settings?: OpSettings;
   /** A receiver's real state dir, checked with its `keys.json` by the state check. */
   readonly stateDir?: string;
   /** Skip the live probe (check 4). @default {false} */
@@ -73,11 +76,11 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   const binaries = await resolveBinaries(binPath);
   const denoPath = await Deno.realPath(Deno.execPath());
   const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill";
-  const mountBase = options.mountBase ?? DEFAULT_MOUNT_BASE;
-  const direct = await Launcher.create({ binPath, mountBase, binaries, denoPath, killPath });
+  const given = options.settings ?? {};
+  const direct = await Launcher.create({ binPath, settings: given, binaries, denoPath, killPath });
   const sudo = await Launcher.create({
     binPath,
-    mountBase,
+    settings: given,
     binaries,
     denoPath,
     killPath,
@@ -105,7 +108,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     const config = {
       ...serverDefaults(stateDir),
       binPath,
-      mountBase: direct.settings.mountBase,
+      settings: direct.settings,
       runner,
     };
     return {
@@ -177,7 +180,15 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
       skipped("install", "Install check", "run with --install <dir> --service-user <user>"),
     );
   } else {
-    checks.push(await checkInstall({ mountBase, ...options.install, ops, binaries, binPath }));
+    checks.push(
+      await checkInstall({
+        settings: direct.settings,
+        ...options.install,
+        ops,
+        binaries,
+        binPath,
+      }),
+    );
   }
 
   checks.push(
@@ -187,7 +198,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     ]),
   );
 
-  checks.push(await checkMountBase(ops, direct.settings));
+  checks.push(...await checkWriteBases(ops, direct.settings));
 
   if (!options.skipProbe) {
     checks.push(

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { OPS } from "../../ops/mod.ts";
+import { settingFlags } from "../settings.ts";
 
 /** What one command line depends on. */
 export interface PinnedPaths {
@@ -21,8 +23,9 @@ export interface PinnedPaths {
   /** Every path loaded or executed: program, modules, config, lock, run grants, op binaries. */
   readonly files: readonly string[];
   /**
-   * Where the child reads, writes or mounts (`--allow-read`, `--allow-write`, `--mount-base`):
-   * what lies below them is data (mounted disks), and they may not exist yet.
+   * Where the child reads, writes or mounts (`--allow-read`, `--allow-write`, and the ops'
+   * settings such as `--mount-base`): what lies below them is data (mounted disks), and they may
+   * not exist yet.
    */
   readonly places: readonly string[];
   /** Arguments that name a path this check cannot place (relative, not normalised, a URL). */
@@ -39,8 +42,12 @@ const SEPARATE_VALUE = new Set([
   "--seed",
 ]);
 const MODULE = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$/;
-/** Flags whose paths are places the child works in, not code it loads. */
-const PLACES = new Set(["--mount-base", "--allow-read", "--allow-write"]);
+/** Flags whose paths are places the child works in, not code it loads: a setting is data. */
+const PLACES = new Set([
+  ...settingFlags(OPS).map((f) => `--${f.flag}`),
+  "--allow-read",
+  "--allow-write",
+]);
 
 function normalised(path: string): boolean {
   return path === "/" ||

@@ -5,17 +5,23 @@
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
+import { settingFlags } from "../settings.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** Markers around the generated table in the README. */
 export const TABLE_START = "<!-- audit:flags:start -->";
 export const TABLE_END = "<!-- audit:flags:end -->";
 
-/** Settings whose mount base reads as a placeholder, so the table names no machine path. */
-const PLACEHOLDER: OpSettings = { mountBase: "<mount base>" };
+/** Settings that read as placeholders (`<mount base>`), so the table names no machine path. */
+function placeholders(ops: readonly AnyOp[]): OpSettings {
+  return Object.fromEntries(
+    settingFlags(ops).map((f) => [f.name, `<${f.flag.replaceAll("-", " ")}>`]),
+  );
+}
 
 /** The op → flags table, from the declared data only (no machine paths). */
 export function flagsTable(ops: readonly AnyOp[]): string {
+  const PLACEHOLDER = placeholders(ops);
   const rows = ops.map((op) => {
     const run = op.permissions.run.map((name) => `<${name}>`).join(",");
     const paths = op.paths?.(PLACEHOLDER);

@@ -6,23 +6,20 @@
  *
  * Run only by the launcher, as
  * `deno run <flags from buildChildCommand> runtime/child/mod.ts --op=<name> --bin=<name>=<path>
- * --mount-base=<dir>`. Needs run permission for the op's binaries, read and write permission
- * for the op's declared paths (if any), and nothing else.
+ * --<setting>=<value>...` (every op's settings, e.g. `--mount-base=/mnt/usb`). Needs run
+ * permission for the op's binaries, read and write permission for the op's declared paths (if
+ * any), and nothing else.
  *
  * @module
  */
-import { findOp } from "../../ops/mod.ts";
+import { OPS } from "../../ops/mod.ts";
 import type { AnyOp, BinaryName, OpSettings, PathGrants } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
+import { settingsFromFlags, settingsOptions } from "../settings.ts";
 import { LineReader } from "../lines.ts";
 import { tail } from "../../ops/_output.ts";
-import {
-  ChildReply,
-  ChildRequest,
-  type CommandReport,
-  issuesOf,
-  MAX_REQUEST_BYTES,
-} from "../protocol.ts";
+import { ChildReply, ChildRequest, type CommandReport, MAX_REQUEST_BYTES } from "../protocol.ts";
+import { invalidInput } from "../invalid_input.ts";
 import { ChildHost, HostError } from "./host.ts";
 import { type HostRun, killHostCommand, runHostCommand } from "./host_command.ts";
 
@@ -109,16 +106,7 @@ export async function handleRequest(context: ChildContext, text: string): Promis
   }
   const { op, settings } = context;
   const parsed = op.schema(settings).safeParse(request.input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      error: {
-        code: "invalid_input",
-        message: `Cannot run "${op.name}": input does not match its schema`,
-        issues: issuesOf(parsed.error),
-      },
-    };
-  }
+  if (!parsed.success) return { ok: false, error: invalidInput(op, parsed.error) };
   if (op.execute !== undefined) return await executeRequest(context, parsed.data);
   const host = op.argv(parsed.data, settings);
   const path = context.binaries.get(host.binary);
@@ -212,26 +200,26 @@ function lastCommand(host: ChildHost, mainArgs: readonly string[]): CommandRepor
   return record === undefined ? undefined : commandReport(record.argv, record.run);
 }
 
-function contextFrom(args: string[]): ChildContext {
+function contextFrom(ops: readonly AnyOp[], args: string[]): ChildContext {
   const { values } = parseArgs({
     args,
     options: {
       op: { type: "string" },
       bin: { type: "string", multiple: true },
-      "mount-base": { type: "string" },
+      ...settingsOptions(ops),
     },
     strict: true,
   });
-  const op = findOp(values.op ?? "");
+  const op = ops.find((o) => o.name === values.op);
   if (op === undefined) throw new RangeError(`Cannot start child: unknown op "${values.op}"`);
   const binaries = new Map<string, string>();
   for (const entry of values.bin ?? []) {
     const at = entry.indexOf("=");
     binaries.set(entry.slice(0, at) as BinaryName, entry.slice(at + 1));
   }
-  const mountBase = values["mount-base"];
-  if (mountBase === undefined) throw new RangeError("Cannot start child: --mount-base is missing");
-  return { op, binaries, settings: { mountBase } };
+  // The launcher passes every setting; each is checked again here by its op's schema.
+  const settings = settingsFromFlags(ops, values, { complete: true });
+  return { op, binaries, settings };
 }
 
 async function writeAll(text: string): Promise<void> {
@@ -240,8 +228,18 @@ async function writeAll(text: string): Promise<void> {
   while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
 }
 
-async function main(): Promise<void> {
-  const context = contextFrom(Deno.args);
+/**
+ * Runs the child: checks its grants, then serves request lines until stdin ends, and exits.
+ * The sealed child serves the registry; a test entry may serve its own list of ops.
+ *
+ * @param ops The ops the child may serve; its `--op` names one of them.
+ * @param args The child's arguments.
+ */
+export async function serveChild(
+  ops: readonly AnyOp[],
+  args: string[] = Deno.args,
+): Promise<void> {
+  const context = contextFrom(ops, args);
   const excess = excessGrants(context.op.paths?.(context.settings) ?? NO_PATHS);
   if (excess.length > 0) {
     console.error(`Cannot start child: it holds grants outside its fence: ${excess.join(", ")}`);
@@ -266,4 +264,4 @@ async function main(): Promise<void> {
   Deno.exit(0);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await serveChild(OPS);

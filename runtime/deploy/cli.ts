@@ -5,35 +5,48 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import { DEFAULT_MOUNT_BASE, mountBaseProblem } from "../../ops/mount_usb/mod.ts";
-import { parseArgs } from "../args.ts";
 import { RootfenceError } from "../errors.ts";
 import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
 import { firstExisting } from "../launcher.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
 import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { sudoersFile } from "./sudoers.ts";
 import { systemdUnits } from "./systemd.ts";
+import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../usage.ts";
+
+/** The ops' settings as usage lists them: `[--mount-base <dir>]`. */
+const SETTINGS = settingFlags(OPS).map((f) => `[--${f.flag} <${f.arg}>]`).join(" ");
 
 const USAGE = `Usage:
   deno task sudoers --user <svc> --install-dir <dir> [--deno <path>] [--bin-path <dirs>]
-                    [--mount-base <dir>] [--sudo-path <path>] [--out <file>]
+                    ${SETTINGS} [--sudo-path <path>] [--out <file>]
   deno task systemd --install-dir <dir> [--mode sudo|direct] [--user <svc>]
                     [--listener-user <user>] [--state-dir <dir>] [--socket <path>]
                     [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
-                    [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] [--mount-base <dir>]
+                    [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] ${SETTINGS}
                     [--out-dir <dir>]
   deno task keygen --keys-file <file>`;
 
 const STRING = { type: "string" } as const;
 
-class Usage extends Error {}
-
 function required(value: string | undefined, flag: string, absolute = false): string {
-  if (value === undefined) throw new Usage(`--${flag} is required`);
-  if (absolute && !value.startsWith("/")) throw new Usage(`--${flag} must be an absolute path`);
+  if (value === undefined) throw new UsageError(`--${flag} is required`);
+  if (absolute && !value.startsWith("/")) {
+    throw new UsageError(`--${flag} must be an absolute path`);
+  }
   return value;
+}
+
+/** The ops' settings from their flags (defaults for the rest); a refused one is a usage error. */
+function settingsOf(values: Readonly<Record<string, unknown>>) {
+  try {
+    return settingsFromFlags(OPS, values);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    throw new UsageError(`--${error.flag}: ${error.problem}`);
+  }
 }
 
 async function emit(text: string, out: string | undefined): Promise<void> {
@@ -41,8 +54,8 @@ async function emit(text: string, out: string | undefined): Promise<void> {
   else await Deno.writeTextFile(out, text);
 }
 
-async function sudoers(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+async function sudoers(args: string[]): Promise<number> {
+  const { values: v } = parseCli({
     args,
     strict: true,
     options: {
@@ -50,30 +63,32 @@ async function sudoers(args: string[]): Promise<void> {
       "install-dir": STRING,
       deno: STRING,
       "bin-path": STRING,
-      "mount-base": STRING,
+      ...settingsOptions(OPS),
       "sudo-path": STRING,
       out: STRING,
+      help: HELP,
     },
   });
+  if (v.help) return printUsage(USAGE);
   const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
-  const mountBase = v["mount-base"] ?? DEFAULT_MOUNT_BASE;
-  if (mountBaseProblem(mountBase)) throw new Usage(`--mount-base: ${mountBaseProblem(mountBase)}`);
+  const settings = settingsOf(v);
   await emit(
     sudoersFile(OPS, {
       user: required(v.user, "user"),
       installDir: required(v["install-dir"], "install-dir", true),
       denoPath: v.deno ?? await Deno.realPath(Deno.execPath()),
       binaries: await resolveBinaries(binPath),
-      settings: { mountBase },
+      settings,
       binPath,
       sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
     }),
     v.out,
   );
+  return 0;
 }
 
-async function systemd(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+async function systemd(args: string[]): Promise<number> {
+  const { values: v } = parseCli({
     args,
     strict: true,
     options: {
@@ -91,13 +106,15 @@ async function systemd(args: string[]): Promise<void> {
       deno: STRING,
       "deno-dir": STRING,
       "bin-path": STRING,
-      "mount-base": STRING,
+      ...settingsOptions(OPS),
       "sudo-path": STRING,
       "out-dir": STRING,
+      help: HELP,
     },
   });
+  if (v.help) return printUsage(USAGE);
   const mode = v.mode ?? "sudo";
-  if (mode !== "sudo" && mode !== "direct") throw new Usage("--mode is sudo or direct");
+  if (mode !== "sudo" && mode !== "direct") throw new UsageError("--mode is sudo or direct");
   const user = mode === "sudo" ? required(v.user, "user") : "root";
   const listenerUser = v["listener-user"] ?? "rootfence-http";
   const installDir = required(v["install-dir"], "install-dir", true);
@@ -105,7 +122,9 @@ async function systemd(args: string[]): Promise<void> {
   const keysFile = v["keys-file"] ?? `${stateDir}/keys.json`;
   const port = Number(v.port ?? 8787);
   const graceMs = Number(v.grace ?? 30) * 1000;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Usage("--port is 1..65535");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError("--port is 1..65535");
+  }
   const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
   const readFiles = [keysFile, ...await secretFilesOf(keysFile).catch(() => [])];
   const denoPath = v.deno ?? await Deno.realPath(Deno.execPath());
@@ -117,7 +136,7 @@ async function systemd(args: string[]): Promise<void> {
     socket: v.socket ?? "/run/rootfence/executor.sock",
     listenerUser,
     binPath,
-    mountBase: v["mount-base"] ?? DEFAULT_MOUNT_BASE,
+    settings: settingsOf(v),
     runner: mode,
     sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
     graceMs,
@@ -158,6 +177,7 @@ async function systemd(args: string[]): Promise<void> {
       console.log(`wrote ${outDir}/${name}`);
     }
   }
+  return 0;
 }
 
 async function groupId(name: string): Promise<number> {
@@ -165,10 +185,10 @@ async function groupId(name: string): Promise<number> {
   try {
     output = await new Deno.Command("id", { args: ["-g", "--", name], stderr: "null" }).output();
   } catch {
-    throw new Usage("Cannot look up the listener's user: no id binary");
+    throw new UsageError("Cannot look up the listener's user: no id binary");
   }
   if (output.code !== 0) {
-    throw new Usage(
+    throw new UsageError(
       `Cannot find user "${name}": create it first (useradd --system --no-create-home ` +
         `--shell /usr/sbin/nologin ${name}) or pass --listener-user`,
     );
@@ -176,11 +196,14 @@ async function groupId(name: string): Promise<number> {
   return Number(new TextDecoder().decode(output.stdout).trim());
 }
 
-async function keygen(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, strict: true, options: { "keys-file": STRING } });
+async function keygen(args: string[]): Promise<number> {
+  const options = { "keys-file": STRING, help: HELP };
+  const { values } = parseCli({ args, strict: true, options });
+  if (values.help) return printUsage(USAGE);
   const path = required(values["keys-file"], "keys-file");
   const id = await createKeysFile(path);
   console.log(`rootfence: created key "${id}" in ${path} (mode 0600)`);
+  return 0;
 }
 
 /** Runs one generator and returns the exit code. */
@@ -188,16 +211,16 @@ export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
   const run = { sudoers, systemd, keygen }[command as "sudoers"];
   if (run === undefined) {
-    console.error(USAGE);
-    return 2;
+    return printUsageError(
+      `Cannot run "${command}": use sudoers, systemd or keygen`,
+      "deno task sudoers",
+    );
   }
   try {
-    await run(rest);
-    return 0;
+    return await run(rest);
   } catch (error) {
-    if (error instanceof Usage || error instanceof RangeError || error instanceof TypeError) {
-      console.error(`${error.message}\n\n${USAGE}`);
-      return 2;
+    if (error instanceof UsageError || error instanceof RangeError || error instanceof TypeError) {
+      return printUsageError(error, `deno task ${command}`);
     }
     if (error instanceof RootfenceError) {
       // For example pct missing: the files pin real paths, so generate them on the host itself.

@@ -5,10 +5,12 @@
  * @module
  */
 import { resolve } from "node:path";
-import { DEFAULT_MOUNT_BASE } from "../../ops/mount_usb/mod.ts";
+import { OPS } from "../../ops/mod.ts";
+import type { OpSettings } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
 import { DEFAULT_BIN_PATH, normalisedPath } from "../fence.ts";
 import type { RunnerMode } from "../flags.ts";
+import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 
 /** Resolved receiver settings; every path absolute. */
 export interface ServerConfig {
@@ -21,7 +23,8 @@ export interface ServerConfig {
   readonly listenerUser: string;
   readonly keysFile: string;
   readonly binPath: string;
-  readonly mountBase: string;
+  /** Every op's host settings (`--mount-base` and the like), validated by the ops. */
+  readonly settings: OpSettings;
   readonly runner: RunnerMode;
   readonly sudoPath: string;
   readonly maxRunning: number;
@@ -34,9 +37,15 @@ export interface ServerConfig {
   readonly retentionMs: number;
   /** At most this many finished jobs are kept. */
   readonly retentionJobs: number;
+  /** Open client connections; more are closed on arrival. */
+  readonly maxConnections: number;
+  /** A client's time to send its headers (also how long an idle keep-alive stays open). */
+  readonly headerTimeoutMs: number;
+  /** A client's time to send its body once the headers are in. */
+  readonly bodyTimeoutMs: number;
 }
 
-/** Each flag: its environment variable, default and help. */
+/** Each flag: its environment variable, default and help. The ops' settings come on top. */
 export const SERVER_FLAGS = {
   host: ["ROOTFENCE_HOST", "127.0.0.1", "address to listen on"],
   port: ["ROOTFENCE_PORT", "8787", "port to listen on (0 picks a free one)"],
@@ -49,7 +58,6 @@ export const SERVER_FLAGS = {
     "user the listener runs as (root: as root)",
   ],
   "bin-path": ["ROOTFENCE_BIN_PATH", DEFAULT_BIN_PATH, "where fenced binaries are found"],
-  "mount-base": ["ROOTFENCE_MOUNT_BASE", DEFAULT_MOUNT_BASE, "mount targets must be inside it"],
   runner: ["ROOTFENCE_RUNNER", "direct", "direct (run as root) or sudo (service user)"],
   "sudo-path": ["ROOTFENCE_SUDO_PATH", "/usr/bin/sudo", "sudo, for --runner sudo"],
   "max-running": ["ROOTFENCE_MAX_RUNNING", "4", "ops running at once"],
@@ -60,11 +68,22 @@ export const SERVER_FLAGS = {
   "pool-idle": ["ROOTFENCE_POOL_IDLE", "300", "seconds before an idle child is ended"],
   "retention-days": ["ROOTFENCE_RETENTION_DAYS", "400", "days finished jobs are kept"],
   "retention-jobs": ["ROOTFENCE_RETENTION_JOBS", "600000", "finished jobs kept at most"],
+  "max-connections": [
+    "ROOTFENCE_MAX_CONNECTIONS",
+    "1024",
+    "open client connections (keep under half the descriptor limit)",
+  ],
+  "header-timeout": ["ROOTFENCE_HEADER_TIMEOUT", "10", "seconds a client has to send headers"],
+  "body-timeout": ["ROOTFENCE_BODY_TIMEOUT", "10", "seconds a client has to send its body"],
 } as const;
 
-/** The `--help` text. */
+/** The `--help` text: the receiver's flags, with the ops' settings after `--bin-path`. */
 export function serverHelp(): string {
-  const lines = Object.entries(SERVER_FLAGS).map(([flag, [env, fallback, help]]) =>
+  type Row = readonly [string, readonly [string, string, string]];
+  const flags: Row[] = Object.entries(SERVER_FLAGS);
+  const settings = settingFlags(OPS).map((f): Row => [f.flag, [f.env, f.fallback, f.help]]);
+  flags.splice(flags.findIndex(([flag]) => flag === "bin-path") + 1, 0, ...settings);
+  const lines = flags.map(([flag, [env, fallback, help]]) =>
     `  --${flag.padEnd(15)} ${help} (${env}; default ${fallback})`
   );
   return `Usage: deno task start [options]\n\nStarts the rootfence webhook receiver.\n\n${
@@ -107,7 +126,7 @@ export function parseServerConfig(
   );
   const { values } = parseArgs({
     args: [...args],
-    options: { ...options, help: { type: "boolean" } },
+    options: { ...options, ...settingsOptions(OPS), help: { type: "boolean" } },
     strict: true,
   }) as { values: Record<string, string | boolean | undefined> };
   if (values.help) return "help";
@@ -142,7 +161,7 @@ export function parseServerConfig(
       keysFlag === undefined ? `${stateDir}/keys.json` : resolve(cwd, keysFlag),
     ),
     binPath: get("bin-path"),
-    mountBase: get("mount-base"),
+    settings: settingsFromFlags(OPS, values, { env }),
     runner,
     sudoPath: get("sudo-path"),
     maxRunning: count("max-running", get("max-running"), 1, 256),
@@ -153,6 +172,9 @@ export function parseServerConfig(
     poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
     retentionMs: count("retention-days", get("retention-days"), 1, 36_500) * 86_400_000,
     retentionJobs: count("retention-jobs", get("retention-jobs"), 1, 100_000_000),
+    maxConnections: count("max-connections", get("max-connections"), 1, 1_000_000),
+    headerTimeoutMs: count("header-timeout", get("header-timeout"), 1, 600) * 1000,
+    bodyTimeoutMs: count("body-timeout", get("body-timeout"), 1, 600) * 1000,
   };
 }
 

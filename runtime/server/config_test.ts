@@ -12,7 +12,7 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     listenerUser: "nobody",
     keysFile: "/srv/app/.rootfence/keys.json",
     binPath: "/usr/sbin:/usr/bin:/sbin:/bin",
-    mountBase: "/mnt/usb",
+    settings: { mountBase: "/mnt/usb" },
     runner: "direct",
     sudoPath: "/usr/bin/sudo",
     maxRunning: 4,
@@ -23,6 +23,9 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     poolIdleMs: 300_000,
     retentionMs: 400 * 86_400_000,
     retentionJobs: 600_000,
+    maxConnections: 1024,
+    headerTimeoutMs: 10_000,
+    bodyTimeoutMs: 10_000,
   });
 });
 

@@ -10,10 +10,12 @@
  *
  * @module
  */
+import { z } from "zod";
 import { findOp, OPS } from "../../ops/mod.ts";
 import type { BinaryName } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
 import { Launcher } from "../launcher.ts";
+import { settingsFromFlags, settingsOptions } from "../settings.ts";
 import { LineReader } from "../lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
@@ -169,6 +171,9 @@ function keepServing(): void {
   });
 }
 
+/** `--base-problems`: what the starter found unsafe about each write base, by path. */
+const BaseProblems = z.record(z.string(), z.array(z.string()));
+
 /** When the machine booted, to the second. Needs `--allow-sys=osUptime`. */
 function bootTime(): number {
   return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
@@ -184,7 +189,7 @@ async function main(args: string[]): Promise<void> {
       "state-dir": STRING,
       "keys-file": STRING,
       "bin-path": STRING,
-      "mount-base": STRING,
+      ...settingsOptions(OPS),
       runner: STRING,
       "sudo-path": STRING,
       "max-running": STRING,
@@ -198,7 +203,7 @@ async function main(args: string[]): Promise<void> {
       "retention-ms": STRING,
       "retention-jobs": STRING,
       bin: { type: "string", multiple: true },
-      "mount-base-problem": { type: "string", multiple: true },
+      "base-problems": STRING,
       "stop-with-stdin": { type: "boolean" },
     },
   });
@@ -231,20 +236,23 @@ async function main(args: string[]): Promise<void> {
   }
   let journal: Journal;
   try {
-    journal = Journal.open(`${v["state-dir"]}/journal.db`);
+    // Only a mutating op's rows are synced before the answer: see the journal's module doc.
+    journal = Journal.open(`${v["state-dir"]}/journal.db`, {
+      synced: (op) => findOp(op)?.mutates ?? true,
+    });
   } catch (error) {
     console.error(`rootfence: ${(error as Error).message}`);
     Deno.exit(1);
   }
   const launcher = await Launcher.create({
     binPath: v["bin-path"]!,
-    mountBase: v["mount-base"]!,
+    settings: settingsFromFlags(OPS, v, { complete: true }),
     runner: v.runner as "direct" | "sudo",
     sudoPath: v["sudo-path"]!,
     denoPath: v["deno-path"]!,
     killPath: v["kill-path"]!,
     binaries,
-    mountBaseProblems: v["mount-base-problem"] ?? [],
+    baseProblems: BaseProblems.parse(JSON.parse(v["base-problems"] ?? "{}")),
     pool: {
       size: Number(v["pool-size"] ?? 1),
       maxUses: Number(v["pool-uses"] ?? 100),

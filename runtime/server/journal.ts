@@ -1,6 +1,10 @@
 /**
- * The durable job journal on Deno's built-in `node:sqlite` (WAL, `synchronous=FULL`): a job is
- * on disk before it is acknowledged, and every transition is on disk before it is reported. Its
+ * The durable job journal on Deno's built-in `node:sqlite` (WAL). A mutating op's job is synced
+ * (`synchronous=FULL`, an fsync per commit) before it is acknowledged and every transition before
+ * it is reported, so its host command never starts unrecorded. A read-only op's rows are
+ * committed without their own fsync (`synchronous=NORMAL`): they survive a crash of the process,
+ * and the next synced commit takes them to disk too; a power loss may take the last few, which
+ * costs nothing but a re-read. Its
  * files are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
  * where a symlink leads). Needs read and write permission for the database file's directory.
  *
@@ -157,13 +161,44 @@ function refuseOddFiles(path: string): void {
   }
 }
 
+/** How {@linkcode Journal.open} treats rows. */
+export interface JournalOptions {
+  /**
+   * Whether an op's rows are synced before each write returns (its commits fsync).
+   * @default {() => true}
+   */
+  readonly synced?: (op: string) => boolean;
+}
+
 /** The journal. Open one with {@linkcode Journal.open}. */
 export class Journal {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #synced: (op: string) => boolean;
+  #full = true;
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, synced: (op: string) => boolean) {
     this.#db = db;
+    this.#synced = synced;
+  }
+
+  /** Sets the sync level for the next commit, which writes a row of `op`. */
+  #syncFor(op: string | undefined): void {
+    this.#syncAll(op === undefined || this.#synced(op));
+  }
+
+  #syncAll(full: boolean): void {
+    if (full === this.#full) return;
+    this.#db.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    this.#full = full;
+  }
+
+  /** Sets the sync level for a write to the job `id`. */
+  #syncForJob(id: string): void {
+    const row = this.#sql("SELECT op FROM jobs WHERE id = ?").get(id) as
+      | { op: string }
+      | undefined;
+    this.#syncFor(row?.op);
   }
 
   /** A prepared statement, prepared once (preparing costs more than running, per call). */
@@ -182,10 +217,12 @@ export class Journal {
    * mode of every existing journal file is narrowed to 0600.
    *
    * @param path The database file.
+   * @param options Which ops' rows are synced.
    * @returns The open journal.
    * @throws {RootfenceError} `denied` when a journal file is a symlink or not a regular file.
    */
-  static open(path: string): Journal {
+  static open(path: string, options: JournalOptions = {}): Journal {
+    const { synced = () => true } = options;
     refuseOddFiles(path);
     try {
       // O_CREAT | O_EXCL: never follows a symlink planted after the check above.
@@ -245,7 +282,7 @@ export class Journal {
       db.close();
       throw error;
     }
-    return new Journal(db);
+    return new Journal(db, synced);
   }
 
   /** The job a key already started with this delivery id, if any. */
@@ -267,6 +304,7 @@ export class Journal {
       return { kind: same ? "existing" : "conflict", job: existing };
     }
     const id = crypto.randomUUID();
+    this.#syncFor(job.op);
     this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
         created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -287,6 +325,7 @@ export class Journal {
 
   /** Records that a queued job started. */
   markRunning(id: string, now: number): Job {
+    this.#syncForJob(id);
     this.#sql("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(
       now,
       id,
@@ -299,6 +338,7 @@ export class Journal {
    * booted (a pgid means nothing after a reboot).
    */
   markProcess(id: string, pgid: number, deadline: number, boot: number): void {
+    this.#syncForJob(id);
     this.#sql("UPDATE jobs SET pgid = ?, deadline = ?, boot = ? WHERE id = ?")
       .run(pgid, deadline, boot, id);
   }
@@ -325,6 +365,7 @@ export class Journal {
 
   /** Notes on an interrupted job what became of its processes (`running` or `gone`). */
   markProcesses(id: string, processes: "running" | "gone", now: number): Job {
+    this.#syncForJob(id);
     this.#sql(
       "UPDATE jobs SET result = json_set(result, '$.error.processes', ?, '$.error.checkedAt', ?) WHERE id = ?",
     ).run(processes, now, id);
@@ -333,6 +374,7 @@ export class Journal {
 
   /** Records how a job ended. */
   markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
+    this.#syncForJob(id);
     this.#sql("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
       .run(status, now, JSON.stringify(result), id);
     return this.get(id)!;
@@ -353,6 +395,7 @@ export class Journal {
         outcome: "unknown",
       },
     };
+    this.#syncAll(true);
     this.#sql(
       "UPDATE jobs SET status = 'interrupted', finished_at = ?, result = ? WHERE status = 'running'",
     ).run(now, JSON.stringify(result));
@@ -416,6 +459,8 @@ export class Journal {
    */
   pruneBatch(options: { olderThan: number; keep: number; batch: number }): number {
     const finished = "status NOT IN ('queued', 'running')";
+    // A prune lost to a power cut is simply done again.
+    this.#syncAll(false);
     const old = this.#sql(
       `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE ${finished}
         AND finished_at < ? LIMIT ?)`,

@@ -1,33 +1,19 @@
 /**
- * The keys file: who may trigger which ops, with which secrets. Its format is exactly
- * `{ "keys": [ { "id", "secrets"?, "secretFiles"?, "ops" } ] }` so operators can write it by
- * hand. The keys file and every secret file must be regular files (not symlinks) that the
- * running user owns and nobody else may read or write. The former `"github"` flag is refused:
- * GitHub's `X-Hub-Signature-256` scheme was removed because it can be replayed.
+ * The keys file, loaded for the receiver: who may trigger which ops, with which secrets (its
+ * format is {@linkcode KeysFile}). The keys file and every secret file must be regular files
+ * (not symlinks) that the running user owns and nobody else may read or write.
+ * The former `"github"` flag is refused: GitHub's `X-Hub-Signature-256` scheme was removed
+ * because it can be replayed.
  *
  * @module
  */
 import { basename, dirname } from "node:path";
-import { z } from "zod";
-import { normalisedPath } from "../fence.ts";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
-import { decodeSecret, newSecret, type VerifyingKey, verifyingSecret } from "./signature.ts";
+import { KeysFile } from "../keys_file.ts";
+import { decodeSecret, newSecret, verifyingSecret } from "../signing.ts";
+import type { VerifyingKey } from "./signature.ts";
 import { entryProblem, type StateEntry } from "./state_trust.ts";
-
-const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/** The keys file schema. */
-export const KeysFile = z.strictObject({
-  keys: z.array(z.strictObject({
-    id: z.string().regex(KEY_ID),
-    secrets: z.array(z.string()).optional(),
-    // Each becomes part of the executor's --allow-read list: a comma would split it in two.
-    secretFiles: z.array(z.string().refine(normalisedPath, "an absolute, normalised path"))
-      .optional(),
-    ops: z.array(z.string()).min(1),
-  })).min(1),
-});
 
 /** Why a key that still says `"github"` is refused, after its id and path. */
 export const GITHUB_REMOVED = 'the "github" flag was removed: X-Hub-Signature-256 signs the ' +
@@ -267,23 +253,4 @@ export async function createKeysFile(path: string): Promise<string> {
   }
   await syncDirectory(dir);
   return id;
-}
-
-/**
- * Reads the first secret of a key for a client (`deno task send`).
- *
- * @param path A keys file, or a file holding one `whsec_` secret.
- * @param keyId Which key of a keys file; the first when omitted.
- */
-export async function clientSecret(path: string, keyId?: string): Promise<string> {
-  const text = (await Deno.readTextFile(path)).trim();
-  if (text.startsWith("whsec_")) return text;
-  const doc = KeysFile.parse(JSON.parse(text));
-  const key = keyId === undefined ? doc.keys[0] : doc.keys.find((k) => k.id === keyId);
-  const secret = key?.secrets?.[0] ??
-    (key?.secretFiles?.[0] ? (await Deno.readTextFile(key.secretFiles[0])).trim() : undefined);
-  if (secret === undefined) {
-    throw new RangeError(`Cannot find a secret for key "${keyId ?? "first"}"`);
-  }
-  return secret;
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { RootfenceError } from "../errors.ts";
-import { clientSecret, createKeysFile, loadKeys, mayTrigger, secretFilesOf } from "./keys.ts";
-import { newSecret } from "./signature.ts";
+import { clientSecret } from "../keys_file.ts";
+import { newSecret } from "../signing.ts";
+import { createKeysFile, loadKeys, mayTrigger, secretFilesOf } from "./keys.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-keys-" });

@@ -11,6 +11,8 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { LineReader } from "../lines.ts";
@@ -22,6 +24,7 @@ import {
   MAX_BODY_BYTES,
   MAX_LINE_BYTES,
 } from "./bridge.ts";
+import { GuardedServer } from "./guarded_http.ts";
 import { PROBLEMS } from "./problems.ts";
 
 /**
@@ -33,14 +36,14 @@ const HEAD_TIMEOUT_MS = 75_000;
 /** How long in-flight requests get to finish after SIGTERM or SIGINT. */
 const SHUTDOWN_MS = 75_000;
 
-/** The pause before serving again after Deno.serve failed. */
-const RESERVE_MS = 1000;
-
 /** The listener's arguments, as the starter encodes them. */
 export const ListenerArgs = z.strictObject({
   host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/),
   port: z.coerce.number().int().min(0).max(65535),
   socket: z.string().regex(/^\/[^\0]{1,200}$/),
+  "max-connections": z.coerce.number().int().min(1).max(1_000_000),
+  "header-timeout-ms": z.coerce.number().int().min(100).max(600_000),
+  "body-timeout-ms": z.coerce.number().int().min(100).max(600_000),
 });
 /** Decoded listener arguments. */
 export type ListenerArgs = z.infer<typeof ListenerArgs>;
@@ -99,7 +102,6 @@ async function nextReply(lines: LineReader): Promise<BridgeReply> {
  * Needs net (unix) and read/write of the socket path.
  */
 export async function forward(request: Request, socket: string): Promise<Response> {
-  const url = new URL(request.url);
   if (!BridgeRequest.shape.method.safeParse(request.method).success) {
     return problem(405, "method_not_allowed", `The receiver does not serve ${request.method}`);
   }
@@ -107,9 +109,26 @@ export async function forward(request: Request, socket: string): Promise<Respons
   if (body === undefined) {
     return problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
   }
+  const url = new URL(request.url);
+  return await relay(
+    { method: request.method, path: url.pathname + url.search, headers: request.headers, body },
+    socket,
+    request.signal,
+  );
+}
+
+/** A request whose body is in: what {@linkcode relay} forwards. */
+interface Received {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+}
+
+async function relay(request: Received, socket: string, signal: AbortSignal): Promise<Response> {
   let line;
   try {
-    line = bridgeRequest(request.method, url.pathname + url.search, request.headers, body);
+    line = bridgeRequest(request.method, request.path, request.headers, request.body);
   } catch {
     return problem(400, "bad_request", "The method, path or a header cannot be forwarded");
   }
@@ -126,7 +145,7 @@ export async function forward(request: Request, socket: string): Promise<Respons
       // already closed
     }
   };
-  request.signal.addEventListener("abort", close, { once: true });
+  signal.addEventListener("abort", close, { once: true });
   const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
   let head;
   const late = setTimeout(close, HEAD_TIMEOUT_MS);
@@ -164,6 +183,102 @@ export async function forward(request: Request, socket: string): Promise<Respons
   return new Response(nullBody ? null : stream, { status: head.status, headers: head.headers });
 }
 
+/**
+ * Reads a `node:http` request's body, or `undefined` as soon as it is over `max` bytes (a
+ * declared length over the cap is refused unread). Rejects when the connection goes first,
+ * for instance at the body deadline.
+ */
+function readNodeBody(request: IncomingMessage, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (!(declared <= max)) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    request.on("data", (chunk: Uint8Array) => {
+      size += chunk.length;
+      if (size > max) {
+        request.removeAllListeners("data");
+        request.pause();
+        resolve(undefined);
+      } else parts.push(chunk);
+    });
+    request.on("end", () => resolve(Buffer.concat(parts)));
+    request.on("error", reject);
+    request.on("close", () => reject(new Error("the connection closed")));
+  });
+}
+
+/** Writes an answer to a `node:http` response, honouring backpressure. */
+async function send(answer: Response, response: ServerResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of answer.headers) headers[name] = value;
+  response.writeHead(answer.status, headers);
+  if (answer.body !== null) {
+    const reader = answer.body.getReader();
+    response.on("close", () => void reader.cancel().catch(() => undefined));
+    try {
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        if (!response.write(next.value)) {
+          await new Promise((resolve) => {
+            response.once("drain", resolve);
+            response.once("close", resolve);
+          });
+        }
+      }
+    } catch {
+      // The executor or the client went away: end what was sent.
+    }
+  }
+  response.end();
+}
+
+/**
+ * Answers one `node:http` request: the body is read under the guard's deadline, then the
+ * request is relayed and the answer streamed back.
+ */
+async function handle(
+  guard: GuardedServer,
+  socket: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const gone = new AbortController();
+  response.on("close", () => gone.abort());
+  const method = request.method ?? "";
+  if (!BridgeRequest.shape.method.safeParse(method).success) {
+    return void await send(
+      problem(405, "method_not_allowed", `The receiver does not serve ${method}`),
+      response,
+    );
+  }
+  let body;
+  try {
+    body = await readNodeBody(request, MAX_BODY_BYTES);
+  } catch {
+    return;
+  }
+  if (body === undefined) {
+    // Not drained: the rest of an oversized body is never read, the connection just ends.
+    response.setHeader("connection", "close");
+    response.on("finish", () => request.socket.destroy());
+    return void await send(
+      problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`),
+      response,
+    );
+  }
+  guard.answering(request.socket);
+  const headers = new Headers();
+  try {
+    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+      headers.append(request.rawHeaders[i]!, request.rawHeaders[i + 1]!);
+    }
+  } catch {
+    return void await send(problem(400, "bad_request", "A header cannot be read"), response);
+  }
+  const path = request.url ?? "/";
+  await send(await relay({ method, path, headers, body }, socket, gone.signal), response);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -171,6 +286,9 @@ async function main(): Promise<void> {
       host: { type: "string" },
       port: { type: "string" },
       socket: { type: "string" },
+      "max-connections": { type: "string" },
+      "header-timeout-ms": { type: "string" },
+      "body-timeout-ms": { type: "string" },
       "stop-with-stdin": { type: "boolean" },
     },
     strict: true,
@@ -179,14 +297,22 @@ async function main(): Promise<void> {
   const args = ListenerArgs.parse(rest);
   const log = (line: Record<string, unknown>) =>
     console.log(JSON.stringify({ t: new Date().toISOString(), ...line }));
-  // Graceful: stop accepting and let in-flight requests (a `Prefer: wait`, a stream) finish;
-  // aborting Deno.serve's `signal` would drop them unanswered. A second signal ends it now.
-  let server: Deno.HttpServer | undefined;
+  const guard = new GuardedServer(
+    {
+      maxConnections: args["max-connections"],
+      headerTimeoutMs: args["header-timeout-ms"],
+      bodyTimeoutMs: args["body-timeout-ms"],
+    },
+    (request, response) => void handle(guard, args.socket, request, response),
+    log,
+  );
+  // Graceful: stop accepting and let in-flight requests (a `Prefer: wait`, a stream) finish.
+  // A second signal ends it now.
   let stopping = false;
   const stop = () => {
     if (stopping) Deno.exit(0);
     stopping = true;
-    void server?.shutdown();
+    void guard.close().then(() => Deno.exit(0));
     Deno.unrefTimer(setTimeout(() => Deno.exit(0), SHUTDOWN_MS));
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, stop);
@@ -197,36 +323,16 @@ async function main(): Promise<void> {
       if (!stopping) stop();
     })();
   }
-  const serve = () =>
-    Deno.serve({
-      hostname: args.host,
-      port: args.port,
-      onListen: ({ hostname, port }) =>
-        log({ kind: "listening", pid: Deno.pid, host: hostname, port }),
-    }, (request) => forward(request, args.socket));
-  // The first listen may fail (the port is taken): that ends the listener. Later, Deno.serve
-  // ends for good when accepting fails (EMFILE: a burst of idle connections); serve again
-  // then instead of exiting, which would take the executor down with it.
-  server = serve();
-  while (!stopping) {
-    try {
-      await server.finished;
-      return;
-    } catch (error) {
-      if (stopping) return;
-      log({ kind: "error", message: `The listener stopped serving: ${error}; serving again` });
-    }
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, RESERVE_MS));
-      if (stopping) return;
-      try {
-        server = serve();
-        break;
-      } catch (error) {
-        log({ kind: "error", message: `The listener cannot serve again yet: ${error}` });
-      }
-    }
+  // The first listen may fail (the port is taken): that ends the listener.
+  let port;
+  try {
+    port = await guard.listen(args.host, args.port);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? `${error}`;
+    console.error(`rootfence: the listener cannot listen on ${args.host}:${args.port} (${code})`);
+    Deno.exit(1);
   }
+  log({ kind: "listening", pid: Deno.pid, host: args.host, port });
 }
 
 if (import.meta.main) await main();

@@ -13,6 +13,7 @@
  */
 import type { ResolvedBinaries } from "../fence.ts";
 import { loadingFlags, NO_DENO_DIR, SEALED_FLAGS } from "../flags.ts";
+import { settingsArgs } from "../settings.ts";
 import type { ServerConfig } from "./config.ts";
 
 /** A ready-to-spawn command line. */
@@ -43,8 +44,11 @@ export interface ExecutorCommandOptions {
   readonly readFiles: readonly string[];
   /** The group allowed to connect to the socket (the listener's), when it is another user. */
   readonly socketGroup?: number;
-  /** What is wrong with the mount base, as checked by the starter (the executor cannot read it). */
-  readonly mountBaseProblems?: readonly string[];
+  /**
+   * What is wrong with each write base, by path, as checked by the starter (the executor cannot
+   * read them); passed on only for bases with problems.
+   */
+  readonly baseProblems?: Readonly<Record<string, readonly string[]>>;
   /** End when stdin ends: the starter holds it open (systemd does not). */
   readonly stopWithStdin?: boolean;
 }
@@ -57,6 +61,14 @@ export interface ListenerCommandOptions {
   readonly entryPath: string;
   /** End when stdin ends: the starter holds it open (systemd does not). */
   readonly stopWithStdin?: boolean;
+}
+
+/** `--base-problems=<JSON>` for the bases that have problems; nothing when none has. */
+function baseProblemsArgs(problems: Readonly<Record<string, readonly string[]>>): string[] {
+  const unsafe = Object.entries(problems).filter(([, list]) => list.length > 0);
+  return unsafe.length === 0
+    ? []
+    : [`--base-problems=${JSON.stringify(Object.fromEntries(unsafe))}`];
 }
 
 function netAddress(host: string, port: number): string {
@@ -110,7 +122,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--state-dir=${config.stateDir}`,
     `--keys-file=${config.keysFile}`,
     `--bin-path=${config.binPath}`,
-    `--mount-base=${config.mountBase}`,
+    ...settingsArgs(config.settings),
     `--runner=${config.runner}`,
     `--sudo-path=${config.sudoPath}`,
     `--max-running=${config.maxRunning}`,
@@ -124,7 +136,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     `--deno-path=${options.denoPath}`,
     `--kill-path=${options.killPath}`,
     ...binArgs,
-    ...(options.mountBaseProblems ?? []).map((p) => `--mount-base-problem=${p}`),
+    ...baseProblemsArgs(options.baseProblems ?? {}),
     ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
   ];
   const env = { DENO_DIR: options.denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
@@ -162,6 +174,9 @@ export function buildListenerCommand(options: ListenerCommandOptions): ReceiverC
     `--host=${config.host}`,
     `--port=${config.port}`,
     `--socket=${config.socket}`,
+    `--max-connections=${config.maxConnections}`,
+    `--header-timeout-ms=${config.headerTimeoutMs}`,
+    `--body-timeout-ms=${config.bodyTimeoutMs}`,
     ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
   ];
   const env = { DENO_DIR: NO_DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };

@@ -1,6 +1,7 @@
 /**
- * Standard Webhooks signatures (v1, HMAC-SHA256 over `<id>.<timestamp>.<raw body>`), verified on
- * the raw bytes before any parsing. The cheap checks come first (id format, timestamp window,
+ * Standard Webhooks signatures (v1, HMAC-SHA256 over `<id>.<timestamp>.<raw body>`; the scheme
+ * itself is in `../signing.ts`, shared with the client), verified on the raw bytes before any
+ * parsing. The cheap checks come first (id format, timestamp window,
  * header size and entry count), so an unsigned request costs no HMAC at all; then each secret's
  * HMAC is computed once and compared in constant time with every candidate signature. The work
  * per request is therefore bounded by the number of secrets, never by what the sender sends.
@@ -13,6 +14,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import { decodeBase64, signedContent } from "../signing.ts";
 
 /** Timestamps further than this from now, either way, are refused. */
 export const TOLERANCE_SECONDS = 300;
@@ -35,25 +37,25 @@ export const MAX_SIGNATURE_HEADER = MAX_SIGNATURES * 48;
 /** A key as the verifier needs it: its id and its secrets, imported once at load. */
 export interface VerifyingKey {
   readonly id: string;
-  /** HMAC-SHA256 keys (usage `sign`), from {@linkcode verifyingSecret}. */
+  /** HMAC-SHA256 keys (usage `sign`), from `verifyingSecret` in `../signing.ts`. */
   readonly secrets: readonly CryptoKey[];
 }
 
 /** Why a request was refused. */
 export type SignatureFailure = "signature_missing" | "signature_invalid" | "signature_expired";
 
-/** The outcome of verifying a request. */
-export type Verified =
-  | { readonly ok: true; readonly key: VerifyingKey; readonly deliveryId: string }
+/** The outcome of verifying a request: the configured key that signed it, or why not. */
+export type Verified<K extends VerifyingKey = VerifyingKey> =
+  | { readonly ok: true; readonly key: K; readonly deliveryId: string }
   | { readonly ok: false; readonly code: SignatureFailure; readonly detail: string };
 
 /** Computes an HMAC: `crypto.subtle.sign("HMAC", key, data)` unless a test counts the calls. */
 export type HmacSign = (key: CryptoKey, data: Uint8Array<ArrayBuffer>) => Promise<ArrayBuffer>;
 
 /** Options of {@linkcode verifySignature}. */
-export interface VerifySignatureOptions {
-  /** The configured keys. */
-  readonly keys: readonly VerifyingKey[];
+export interface VerifySignatureOptions<K extends VerifyingKey = VerifyingKey> {
+  /** The configured keys; the one that signed is returned as it is. */
+  readonly keys: readonly K[];
   /** The current Unix time, in seconds. */
   readonly nowSeconds: number;
   /**
@@ -64,123 +66,11 @@ export interface VerifySignatureOptions {
   readonly sign?: HmacSign;
 }
 
-/** Decodes strict base64 (the platform's own decoder), or `undefined` when it is not base64. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
-  try {
-    return Uint8Array.fromBase64(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function webCryptoSign(key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
   return crypto.subtle.sign("HMAC", key, data);
 }
 
-/**
- * Decodes a `whsec_<base64>` secret into its 24 to 64 key bytes.
- *
- * @param secret The secret as written in the keys file.
- * @returns The key bytes.
- * @throws {RangeError} When the secret is not in that form.
- * @example
- * ```ts
- * import { decodeSecret } from "./signature.ts";
- * import assert from "node:assert/strict";
- * assert.equal(decodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").length, 24);
- * ```
- */
-export function decodeSecret(secret: string): Uint8Array<ArrayBuffer> {
-  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
-  const bytes = match ? decodeBase64(match[1]!) : undefined;
-  if (bytes === undefined || bytes.length < 24 || bytes.length > 64) {
-    throw new RangeError("Cannot use secret: it must be whsec_ + base64 of 24 to 64 bytes");
-  }
-  return bytes;
-}
-
-/**
- * Creates a new random `whsec_` secret of 32 bytes.
- *
- * @returns The secret.
- * @example
- * ```ts
- * import { decodeSecret, newSecret } from "./signature.ts";
- * import assert from "node:assert/strict";
- * assert.equal(decodeSecret(newSecret()).length, 32);
- * ```
- */
-export function newSecret(): string {
-  return `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
-}
-
-function hmacKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-}
-
-/**
- * Imports one `whsec_` secret for verification. Call it once per secret when the keys are
- * loaded, never per request.
- *
- * @param secret A `whsec_` secret.
- * @returns A non-extractable HMAC-SHA256 key.
- * @throws {RangeError} When the secret is not `whsec_` + base64 of 24 to 64 bytes.
- * @example
- * ```ts
- * import { verifyingSecret } from "./signature.ts";
- * import assert from "node:assert/strict";
- * const key = await verifyingSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
- * assert.equal(key.extractable, false);
- * ```
- */
-export function verifyingSecret(secret: string): Promise<CryptoKey> {
-  return hmacKey(decodeSecret(secret));
-}
-
-function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`);
-  const content = new Uint8Array(prefix.length + body.length);
-  content.set(prefix);
-  content.set(body, prefix.length);
-  return content;
-}
-
-/**
- * Signs a message the Standard Webhooks way.
- *
- * @param secret A `whsec_` secret.
- * @param id The `webhook-id`.
- * @param timestamp The `webhook-timestamp`, Unix seconds as text.
- * @param body The raw body bytes.
- * @returns `v1,<base64 signature>`.
- * @throws {RangeError} When the secret is not a `whsec_` secret.
- * @example
- * ```ts
- * import { signStandard } from "./signature.ts";
- * import assert from "node:assert/strict";
- * const signature = await signStandard(
- *   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
- *   "msg_p5jXN8AQM9LWM0D4loKWxJek",
- *   "1614265330",
- *   new TextEncoder().encode('{"test": 2432232314}'),
- * );
- * assert.equal(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
- * ```
- */
-export async function signStandard(
-  secret: string,
-  id: string,
-  timestamp: string,
-  body: Uint8Array,
-): Promise<string> {
-  const mac = await webCryptoSign(
-    await hmacKey(decodeSecret(secret)),
-    signedContent(id, timestamp, body),
-  );
-  return `v1,${new Uint8Array(mac).toBase64()}`;
-}
-
-function refuse(code: SignatureFailure, detail: string): Verified {
+function refuse(code: SignatureFailure, detail: string): Verified<never> {
   return { ok: false, code, detail };
 }
 
@@ -189,7 +79,7 @@ function refuse(code: SignatureFailure, detail: string): Verified {
  * space-separated `<version>,<base64>` entries. Other versions (such as `v1a`) are skipped, and so
  * are v1 entries that are not 32 bytes of base64.
  */
-function candidates(header: string): Uint8Array<ArrayBuffer>[] | Verified {
+function candidates(header: string): Uint8Array<ArrayBuffer>[] | Verified<never> {
   if (header.length > MAX_SIGNATURE_HEADER) {
     return refuse(
       "signature_invalid",
@@ -222,7 +112,8 @@ function candidates(header: string): Uint8Array<ArrayBuffer>[] | Verified {
  * @returns The key and delivery id, or why the request is refused.
  * @example
  * ```ts
- * import { verifyingSecret, verifySignature } from "./signature.ts";
+ * import { verifyingSecret } from "../signing.ts";
+ * import { verifySignature } from "./signature.ts";
  * import assert from "node:assert/strict";
  * const headers = new Headers({
  *   "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -235,11 +126,11 @@ function candidates(header: string): Uint8Array<ArrayBuffer>[] | Verified {
  * assert.equal(verified.ok && verified.key.id, "automation");
  * ```
  */
-export async function verifySignature(
+export async function verifySignature<K extends VerifyingKey>(
   headers: Headers,
   body: Uint8Array,
-  options: VerifySignatureOptions,
-): Promise<Verified> {
+  options: VerifySignatureOptions<K>,
+): Promise<Verified<K>> {
   const { keys, nowSeconds, sign = webCryptoSign } = options;
   const header = headers.get("webhook-signature");
   if (header === null) {

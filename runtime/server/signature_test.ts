@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
-import { bench } from "./_testing.ts";
-import {
-  type HmacSign,
-  MAX_SIGNATURES,
-  newSecret,
-  signStandard,
-  type VerifyingKey,
-  verifyingSecret,
-  verifySignature,
-} from "./signature.ts";
+import { newSecret, verifyingSecret } from "../signing.ts";
+import { type HmacSign, MAX_SIGNATURES, type VerifyingKey, verifySignature } from "./signature.ts";
 
 // Standard Webhooks test vector (spec libraries' TestWebhookSign).
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -42,10 +34,6 @@ function wrongSignatures(count: number): string {
   return Array.from({ length: count }, (_, i) => `v1,${btoa(String(i).padEnd(32, "x"))}`)
     .join(" ");
 }
-
-Deno.test("signStandard() reproduces the spec's test vector", async () => {
-  assert.equal(await signStandard(SECRET, ID, String(TS), BODY), SIGNATURE);
-});
 
 Deno.test("verifySignature() accepts the spec vector and names the key", async () => {
   const keys = [await key("other", [newSecret()]), await key("automation", [SECRET])];
@@ -129,43 +117,6 @@ Deno.test("verifySignature() no longer accepts GitHub's X-Hub-Signature-256 (doc
   ]);
 });
 
-Deno.test("three GitHub-style deliveries of one captured body under made-up ids run no job", async () => {
-  const b = await bench();
-  try {
-    const body = JSON.stringify({
-      uuid: "0f3e1d2c-0000-4000-8000-00000000abcd",
-      target: "/mnt/usb/a",
-    });
-    const hmac = await crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode("It's a Secret to Everybody"),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const mac = new Uint8Array(
-      await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(body)),
-    );
-    for (const delivery of ["d-1", "d-2", "d-3"]) {
-      const response = await b.app.request("/hooks/mount-usb", {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-hub-signature-256": `sha256=${mac.toHex()}`,
-          "x-github-delivery": delivery,
-        },
-      });
-      assert.equal(response.status, 401);
-      assert.equal((await response.json()).code, "signature_missing");
-    }
-    assert.equal(b.runs.length, 0);
-    assert.deepEqual(b.journal.summaries({ keyId: "automation", limit: 10 }), []);
-  } finally {
-    await b.close();
-  }
-});
-
 Deno.test("verifySignature() refuses 1,300 v1 signatures as invalid without computing any HMAC", async () => {
   const keys = [await key("a", [newSecret(), newSecret()]), await key("b", [SECRET])];
   const counter = countingSign();
@@ -223,25 +174,4 @@ Deno.test("verifySignature() computes one HMAC per secret, however many signatur
   });
   assert.equal(verified.ok, true);
   assert.equal(counter.calls(), secrets + 1);
-});
-
-Deno.test("a trigger with 1,300 v1 signatures gets 401 signature_invalid, never 500", async () => {
-  const b = await bench();
-  try {
-    const response = await b.app.request("/hooks/sensors", {
-      method: "POST",
-      body: "{}",
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": "msg_flood",
-        "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
-        "webhook-signature": Array.from({ length: 1300 }, () => "v1,").join(" "),
-      },
-    });
-    assert.equal(response.status, 401);
-    assert.equal((await response.json()).code, "signature_invalid");
-    assert.equal(b.runs.length, 0);
-  } finally {
-    await b.close();
-  }
 });

@@ -9,7 +9,8 @@
  */
 import { resolveBinaries } from "../fence.ts";
 import { defaultDenoDir, firstExisting } from "../launcher.ts";
-import { mountBaseProblems } from "../mount_base.ts";
+import { OPS } from "../../ops/mod.ts";
+import { baseProblems, declaredBases } from "../write_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { cacheTrustProblems } from "./cache_trust.ts";
@@ -17,6 +18,7 @@ import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
 import { assertStateTrusted } from "./state_trust.ts";
+import { printUsage, printUsageError } from "../usage.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -121,13 +123,13 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     config = parseServerConfig(args, (name) => Deno.env.get(name), Deno.cwd());
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${serverHelp()}`);
-    return 2;
+    // RangeError for a bad value, TypeError for an unknown flag: both the user's to fix.
+    if (error instanceof RangeError || error instanceof TypeError) {
+      return printUsageError(error, "deno task start");
+    }
+    throw error;
   }
-  if (config === "help") {
-    console.log(serverHelp());
-    return 0;
-  }
+  if (config === "help") return printUsage(serverHelp());
   const trusted = async () => {
     try {
       await assertStateTrusted({
@@ -202,10 +204,13 @@ export async function main(args: readonly string[]): Promise<number> {
     if (account !== "") console.error(account);
   }
   const switched = typeof account === "string" ? undefined : account;
-  const baseProblems = await mountBaseProblems(config.mountBase);
-  if (baseProblems.length > 0) {
+  const unsafe = await baseProblems(OPS, config.settings);
+  for (const { base, writers } of declaredBases(OPS, config.settings)) {
+    const [first] = unsafe[base.path] ?? [];
+    if (first === undefined) continue;
     console.error(
-      `rootfence: mount-usb is refused until the mount base is fixed: ${baseProblems[0]}`,
+      `rootfence: ${writers.map((op) => op.name).join(", ")} is refused until the ${base.name} ` +
+        `is fixed: ${first}`,
     );
   }
   const executorCommand = buildExecutorCommand({
@@ -218,8 +223,8 @@ export async function main(args: readonly string[]): Promise<number> {
     binaries: await resolveBinaries(config.binPath),
     denoDir,
     readFiles: files,
-    // The executor may not read the base; the starter checks it and the child re-checks it.
-    mountBaseProblems: baseProblems,
+    // The executor may not read the bases; the starter checks them and the child re-checks.
+    baseProblems: unsafe,
     stopWithStdin: true,
     ...(switched === undefined ? {} : { socketGroup: switched.gid }),
   });

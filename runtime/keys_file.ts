@@ -1,0 +1,56 @@
+/**
+ * The keys file's format, shared by the receiver (which loads and checks it) and the client
+ * (which reads a secret from it): exactly `{ "keys": [ { "id", "secrets"?, "secretFiles"?,
+ * "ops" } ] }`, so operators can write it by hand.
+ *
+ * Needs read permission for the file a client names, and nothing else.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { normalisedPath } from "./fence.ts";
+
+const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The keys file schema. */
+export const KeysFile = z.strictObject({
+  keys: z.array(z.strictObject({
+    id: z.string().regex(KEY_ID),
+    secrets: z.array(z.string()).optional(),
+    // Each becomes part of the executor's --allow-read list: a comma would split it in two.
+    secretFiles: z.array(z.string().refine(normalisedPath, "an absolute, normalised path"))
+      .optional(),
+    ops: z.array(z.string()).min(1),
+  })).min(1),
+});
+
+/**
+ * Reads the first secret of a key for a client (`deno task send`). Needs read permission for
+ * the file, and for the key's first secret file when it has no inline secret.
+ *
+ * @param path A keys file, or a file holding one `whsec_` secret.
+ * @param keyId Which key of a keys file; the first when omitted.
+ * @returns The secret.
+ * @throws {RangeError} When the key has no secret; {z.ZodError} for a malformed keys file.
+ * @example
+ * ```ts
+ * import { clientSecret } from "./keys_file.ts";
+ * import assert from "node:assert/strict";
+ * const file = await Deno.makeTempFile();
+ * await Deno.writeTextFile(file, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+ * assert.equal(await clientSecret(file), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+ * await Deno.remove(file);
+ * ```
+ */
+export async function clientSecret(path: string, keyId?: string): Promise<string> {
+  const text = (await Deno.readTextFile(path)).trim();
+  if (text.startsWith("whsec_")) return text;
+  const doc = KeysFile.parse(JSON.parse(text));
+  const key = keyId === undefined ? doc.keys[0] : doc.keys.find((k) => k.id === keyId);
+  const secret = key?.secrets?.[0] ??
+    (key?.secretFiles?.[0] ? (await Deno.readTextFile(key.secretFiles[0])).trim() : undefined);
+  if (secret === undefined) {
+    throw new RangeError(`Cannot find a secret for key "${keyId ?? "first"}"`);
+  }
+  return secret;
+}

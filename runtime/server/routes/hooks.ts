@@ -1,0 +1,132 @@
+/**
+ * `POST /hooks/<op>`: a signed trigger. Data flow: the op is known → the body is bounded JSON →
+ * its signature verifies over the raw bytes → its input matches the op's schema → the scheduler
+ * journals the job and runs it through the fenced launcher → 202, or 200 with the finished job
+ * when the client asked to wait.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { OpSettings } from "../../../ops/types.ts";
+import type { AppEnv } from "../context.ts";
+import { jobView } from "../job_view.ts";
+import { FINAL_STATUSES, type Job, type Journal } from "../journal.ts";
+import type { Keyring } from "../keys.ts";
+import { jsonBody } from "../middleware/json_body.ts";
+import { knownOp } from "../middleware/known_op.ts";
+import { validInput } from "../middleware/valid_input.ts";
+import { webhookAuth } from "../middleware/webhook_auth.ts";
+import { Problem } from "../problems.ts";
+import type { Scheduler, Submitted } from "../scheduler.ts";
+
+/** The longest `Prefer: wait` honoured, in seconds. */
+export const MAX_WAIT_SECONDS = 60;
+
+/** Collaborators of {@linkcode hookRoutes}. */
+export interface HookRoutesDeps {
+  readonly scheduler: Scheduler;
+  readonly journal: Journal;
+  readonly keyring: Keyring;
+  readonly settings: OpSettings;
+  /**
+   * The clock, in ms since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?(): number;
+  /**
+   * The largest trigger body, in bytes.
+   *
+   * @default {65536}
+   */
+  readonly maxBodyBytes?: number;
+}
+
+function preferWait(header: string | undefined): number {
+  const seconds = Number(/(?:^|[\s,;])wait=([0-9]{1,4})(?:$|[\s,;])/.exec(header ?? "")?.[1] ?? 0);
+  return Math.min(seconds, MAX_WAIT_SECONDS);
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return digest.toHex();
+}
+
+/**
+ * The job a submission created or found again.
+ *
+ * @throws {Problem} `queue_full`, `shutting_down` or `delivery_conflict` for a refusal.
+ */
+function acceptedJob(submitted: Submitted, deliveryId: string): Job {
+  switch (submitted.kind) {
+    case "created":
+    case "existing":
+      return submitted.job;
+    case "queue_full":
+      throw new Problem("queue_full", "Too many jobs are waiting; retry later", {}, {
+        "Retry-After": "5",
+      });
+    case "shutting_down":
+      throw new Problem("shutting_down", "The receiver is stopping");
+    case "conflict":
+      throw new Problem(
+        "delivery_conflict",
+        `Delivery "${deliveryId}" was already used with another body`,
+        { jobId: submitted.job.id },
+      );
+  }
+}
+
+/**
+ * The trigger routes, to mount at `/hooks`.
+ *
+ * @param deps The scheduler, journal, keys and settings.
+ * @returns The routes.
+ * @example
+ * ```ts ignore
+ * app.route("/hooks", hookRoutes({ scheduler, journal, keyring, settings }));
+ * ```
+ */
+export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
+  const { scheduler, journal, keyring, settings, now = Date.now, maxBodyBytes } = deps;
+  const hooks = new Hono<AppEnv>();
+
+  async function trigger(c: Context<AppEnv>) {
+    const { op, key, deliveryId, input } = c.var;
+    const submitted = scheduler.submit({
+      keyId: key.id,
+      deliveryId,
+      bodyHash: await sha256Hex(c.var.body),
+      op: op.name,
+      input,
+      resourceKeys: op.resourceKeys(input),
+    });
+    const accepted = acceptedJob(submitted, deliveryId);
+    c.set("jobId", accepted.id);
+    if (submitted.kind === "existing") c.header("Idempotent-Replayed", "true");
+    const wait = preferWait(c.req.header("prefer"));
+    const job =
+      (wait > 0 ? await scheduler.waitFor(accepted.id, wait * 1000) : journal.get(accepted.id)) ??
+        accepted;
+    c.header("Location", `/jobs/${job.id}`);
+    if (FINAL_STATUSES.includes(job.status)) {
+      if (wait > 0) c.header("Preference-Applied", `wait=${wait}`);
+      return c.json(jobView(job), 200);
+    }
+    return c.json({ jobId: job.id, status: job.status }, 202);
+  }
+
+  hooks.post(
+    "/:op",
+    knownOp(),
+    jsonBody(maxBodyBytes === undefined ? {} : { maxBytes: maxBodyBytes }),
+    webhookAuth({ keyring, now, signs: "body" }),
+    validInput({ settings }),
+    trigger,
+  );
+  hooks.all("/:op", function postOnly(c) {
+    throw new Problem("method_not_allowed", `Use POST for /hooks/${c.req.param("op")}`);
+  });
+  return hooks;
+}

@@ -1,0 +1,127 @@
+/**
+ * Fakes for in-process app tests: a real journal in a temp dir, real keys, and a scheduler whose
+ * runner is a recording fake (no process is started).
+ *
+ * @module
+ */
+import type { Invocation } from "../runtime/launcher.ts";
+import { signedRequest } from "../runtime/client.ts";
+import { createApp } from "../runtime/server/app.ts";
+import { type Job, Journal } from "../runtime/server/journal.ts";
+import type { Keyring, LoadedKey } from "../runtime/server/keys.ts";
+import { Scheduler } from "../runtime/server/scheduler.ts";
+import { verifyingSecret } from "../runtime/signing.ts";
+
+export const AUTOMATION = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+export const MONITORING = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+/** A test bench: the app plus everything behind it. */
+export interface Bench {
+  readonly app: ReturnType<typeof createApp>;
+  readonly journal: Journal;
+  readonly scheduler: Scheduler;
+  readonly runs: Job[];
+  readonly logs: Record<string, unknown>[];
+  /** Lets a held run finish (see `hold`). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+export interface BenchOptions {
+  /** Runs wait for `release()` before finishing. */
+  readonly hold?: boolean;
+  readonly maxRunning?: number;
+  readonly maxQueued?: number;
+  readonly dir?: string;
+  readonly result?: (job: Job) => Invocation;
+}
+
+async function loaded(id: string, secret: string, ops: string[]): Promise<LoadedKey> {
+  return { id, ops, secrets: [await verifyingSecret(secret)] };
+}
+
+/** Builds a bench. */
+export async function bench(options: BenchOptions = {}): Promise<Bench> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "rootfence-app-" });
+  const journal = Journal.open(`${dir}/journal.db`);
+  const keyring: Keyring = {
+    keys: [
+      await loaded("automation", AUTOMATION, ["*"]),
+      await loaded("monitoring", MONITORING, ["smart", "sensors"]),
+    ],
+    files: [],
+  };
+  const runs: Job[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const waiting: (() => void)[] = [];
+  const log = (line: Record<string, unknown>) => logs.push(line);
+  const scheduler = new Scheduler({
+    journal,
+    log,
+    maxRunning: options.maxRunning ?? 4,
+    maxQueued: options.maxQueued ?? 64,
+    async run(job, signal) {
+      runs.push(job);
+      if (options.hold) {
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          signal.addEventListener("abort", () => resolve());
+        });
+      }
+      if (signal.aborted) {
+        return {
+          op: job.op,
+          ok: false,
+          argv: [],
+          error: { code: "interrupted", message: "killed" },
+          durationMs: 1,
+        };
+      }
+      return options.result?.(job) ??
+        {
+          op: job.op,
+          ok: true,
+          argv: ["/usr/bin/sensors", "-j"],
+          result: { chips: [] },
+          durationMs: 1,
+        };
+    },
+  });
+  scheduler.recover();
+  const app = createApp({ scheduler, journal, keyring, settings: { mountBase: "/mnt/usb" }, log });
+  return {
+    app,
+    journal,
+    scheduler,
+    runs,
+    logs,
+    release: () => waiting.splice(0).forEach((resolve) => resolve()),
+    async close() {
+      await scheduler.shutdown(0);
+      journal.close();
+      if (options.dir === undefined) await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Options of {@linkcode signedPost}. */
+export interface PostOptions {
+  readonly secret?: string;
+  readonly id?: string;
+  readonly timestamp?: number;
+  readonly headers?: Record<string, string>;
+}
+
+/** A signed `POST /hooks/<op>` request. */
+export function signedPost(op: string, body: string, options: PostOptions = {}): Promise<Request> {
+  return signedRequest(`http://rootfence.test/hooks/${op}`, {
+    secret: AUTOMATION,
+    ...options,
+    body,
+  });
+}
+
+/** A signed read of `path` (with its query). */
+export function signedGet(path: string, secret = AUTOMATION): Promise<Request> {
+  return signedRequest(`http://rootfence.test${path}`, { secret });
+}

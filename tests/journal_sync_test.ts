@@ -1,0 +1,72 @@
+/**
+ * What the journal costs the disk, counted with strace on a real process: a mutating op's
+ * rows are fsynced before each write returns, a read-only op's rows are not.
+ */
+import assert from "node:assert/strict";
+
+const journalModule = new URL("../runtime/server/journal.ts", import.meta.url).href;
+
+const strace = ["/usr/bin/strace", "/bin/strace"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+/** Runs `jobs` full job lives (accept, running, process, finished) of `op`; counts the syncs. */
+async function syncsFor(op: string, jobs: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-journal-sync-" });
+  const script = `
+    import { Journal } from ${JSON.stringify(journalModule)};
+    const journal = Journal.open(${JSON.stringify(`${dir}/journal.db`)},
+      { synced: (op) => op === "create-golden-lxc" });
+    for (let i = 0; i < ${jobs}; i++) {
+      const { job } = journal.accept({ keyId: "k", deliveryId: "d" + i, bodyHash: "h",
+        op: ${JSON.stringify(op)}, input: {}, resourceKeys: [] }, i);
+      journal.markRunning(job.id, i);
+      journal.markProcess(job.id, 4242, i + 1000, 1);
+      journal.markFinished(job.id, "succeeded", { ok: true }, i);
+    }
+    journal.close();`;
+  try {
+    const output = await new Deno.Command(strace!, {
+      args: [
+        "-f",
+        "-e",
+        "trace=fsync,fdatasync",
+        "-o",
+        `${dir}/trace`,
+        Deno.execPath(),
+        "eval",
+        "--no-prompt",
+        script,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const trace = await Deno.readTextFile(`${dir}/trace`);
+    // Only the journal's syncs: Deno itself may sync its own caches.
+    return trace.split("\n").filter((line) => /f(data)?sync\(/.test(line) && !/= -1/.test(line))
+      .length;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "a mutating op's journal rows are fsynced at each step; a read-only op's are not",
+  ignore: strace === undefined,
+  async fn() {
+    // Opening and closing sync a few times whatever was written (the WAL, a checkpoint).
+    const base = await syncsFor("sensors", 0);
+    const mutating = await syncsFor("create-golden-lxc", 20) - base;
+    const readOnly = await syncsFor("sensors", 20) - base;
+    // Four synced commits per mutating job; a read-only job's commits add none of their own.
+    assert.ok(mutating >= 80, `mutating: ${mutating} syncs for 20 jobs over ${base}`);
+    assert.ok(readOnly <= 2, `read-only: ${readOnly} syncs for 20 jobs over ${base}`);
+  },
+});
+
+if (strace === undefined) console.log("skip: the journal sync test needs strace");
