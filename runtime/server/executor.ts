@@ -338,13 +338,16 @@ async function main(args: string[]): Promise<void> {
   // At start and then hourly, in the background, a small batch per turn.
   setTimeout(prune, 1000);
   Deno.unrefTimer(setInterval(prune, 3_600_000));
+  // Accepting goes on while running jobs drain: the app itself answers 503 draining, replays
+  // and job reads then. Only closing the socket ends it.
+  let accepting = true;
   const serving = (async () => {
-    while (!stopping) {
+    while (accepting) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
-        if (stopping || error instanceof Deno.errors.BadResource) return;
+        if (!accepting || error instanceof Deno.errors.BadResource) return;
         // Out of descriptors for a moment: say so and keep accepting, never go deaf.
         log({ t: new Date().toISOString(), kind: "accept_failed", error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -361,6 +364,7 @@ async function main(args: string[]): Promise<void> {
     await scheduler.shutdown(Number(v["grace-ms"]));
     await launcher.close();
     closing.abort();
+    accepting = false;
     listener.close();
     await serving;
     await Promise.race([Promise.all(connections), new Promise((r) => setTimeout(r, 1000))]);

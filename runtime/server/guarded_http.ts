@@ -2,8 +2,9 @@
  * The listener's HTTP server, on `node:http` because `Deno.serve` has no connection hook, no
  * header or idle timeout and no connection cap. Each connection is either waiting for the client
  * (headers, then the body), with a deadline, or being answered, with none (a `Prefer: wait` or an
- * event stream may be quiet for a minute). Connections over the cap are closed as they arrive,
- * so the descriptors stay below the process limit. Should accepting stop anyway (Deno's accept
+ * event stream may be quiet for a minute). The number of connections is capped, so the
+ * descriptors stay below the process limit: at the cap the oldest connection still waiting for
+ * headers makes way, and a newcomer is closed only when every connection is being answered. Should accepting stop anyway (Deno's accept
  * loop ends for good on EMFILE), a watchdog notices by connecting to itself and listens again.
  *
  * @module
@@ -25,6 +26,7 @@ export interface GuardLimits {
 export interface GuardCounts {
   open: number;
   shed: number;
+  evicted: number;
   timedOut: number;
   relistens: number;
 }
@@ -41,7 +43,7 @@ interface Connection {
 
 /** A server that sheds connections and times out slow clients instead of dying. */
 export class GuardedServer {
-  readonly counts: GuardCounts = { open: 0, shed: 0, timedOut: 0, relistens: 0 };
+  readonly counts: GuardCounts = { open: 0, shed: 0, evicted: 0, timedOut: 0, relistens: 0 };
   #limits: GuardLimits;
   #handler: http.RequestListener;
   #log: (line: Record<string, unknown>) => void;
@@ -126,7 +128,7 @@ export class GuardedServer {
 
   #accept(socket: net.Socket): void {
     this.#lastAccept = Date.now();
-    if (this.#closing || this.#connections.size >= this.#limits.maxConnections) {
+    if (this.#closing || !this.#makeRoom()) {
       this.counts.shed++;
       socket.destroy();
       return;
@@ -143,6 +145,26 @@ export class GuardedServer {
       this.#settle();
     });
     this.#wait(socket, connection, this.#limits.headerTimeoutMs);
+  }
+
+  /**
+   * Whether one more connection fits: at the cap, the oldest connection still waiting for its
+   * client's headers makes way, so idle sockets, however many a client opens, cannot lock out
+   * one that sends a request at once. Only when every connection is being answered is the
+   * newcomer refused.
+   */
+  #makeRoom(): boolean {
+    if (this.#connections.size < this.#limits.maxConnections) return true;
+    for (const [socket, connection] of this.#connections) {
+      if (connection.busy) continue;
+      this.counts.evicted++;
+      socket.destroy();
+      // Destroying closes asynchronously: forget it now so the count is right at once.
+      clearTimeout(connection.deadline);
+      this.#connections.delete(socket);
+      return true;
+    }
+    return false;
   }
 
   /** Gives the client `ms` to send what it owes; {@linkcode answering} stops the clock. */
