@@ -129,7 +129,7 @@ Deno.test("parse() reports a created container on exit 0", () => {
   });
 });
 
-// Real pct/PVE transcripts (see fixtures/pct/SOURCES.md), with the class each one shows.
+// Real pct/PVE transcripts (tests/testdata/pct; provenance in tests/testdata/README.md), with the class each one shows.
 const expected: Record<string, string> = {
   "pct-create-ct-exists-1-via-api-ansible.txt": "ct_exists",
   "qm-storage-missing-old-wording-1.txt": "storage_not_found",

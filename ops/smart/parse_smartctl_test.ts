@@ -8,8 +8,8 @@ const dir = fixtureDir("smartctl");
 const read = (name: string) => Deno.readTextFileSync(`${dir}/${name}`);
 
 /**
- * The verdict for every real capture, checked by hand against its SOURCES.md description and the
- * rules; for warning and failing drives, the exact reasons.
+ * The verdict for every real capture, checked by hand against its description in
+ * tests/testdata/README.md and the rules; for warning and failing drives, the exact reasons.
  */
 const VERDICTS: Record<string, [Health, string[]?]> = {
   "ata-hdd-hgst-hms5c4040-device-ata.json": ["ok", []],
