@@ -124,13 +124,21 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     throw new UsageError(`Cannot use --timeout "${values.timeout}": give seconds up to 86400`);
   }
   const input = await inputFrom(flags, values);
-  const launcher = await Launcher.create({
-    binPath: (values["bin-path"] as string | undefined) ?? Deno.env.get("ROOTFENCE_BIN_PATH") ??
-      DEFAULT_BIN_PATH,
-    settings,
-    runner,
-  });
-  if (values["dry-run"]) return dryRun(launcher, op, input);
+  const binPath = (values["bin-path"] as string | undefined) ??
+    Deno.env.get("ROOTFENCE_BIN_PATH") ?? DEFAULT_BIN_PATH;
+  const launcher = await Launcher.create({ binPath, settings, runner });
+  if (values["dry-run"]) {
+    // A preview works without the binaries: a missing one shows as a marked placeholder.
+    const unresolved = op.permissions.run.filter((name) => launcher.binaries[name] === undefined);
+    const marked = Object.fromEntries(unresolved.map((name) => [name, `<${name}: not found>`]));
+    const preview = unresolved.length === 0 ? launcher : await Launcher.create({
+      binPath,
+      binaries: { ...launcher.binaries, ...marked },
+      settings,
+      runner,
+    });
+    return dryRun(preview, op, input, unresolved);
+  }
   const invocation = await launcher.invoke(
     op,
     input,
@@ -149,12 +157,19 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   return invocation.error?.code === "invalid_input" ? 2 : 1;
 }
 
-function dryRun(launcher: Launcher, op: AnyOp, input: unknown): number {
+function dryRun(launcher: Launcher, op: AnyOp, input: unknown, unresolved: string[]): number {
   let argv: string[] = [];
   try {
     argv = launcher.hostArgv(op, input);
     const { command, args, env, denoFlags } = launcher.childCommand(op);
-    print({ op: op.name, ok: true, dryRun: true, argv, denoFlags, child: { command, args, env } });
+    const child = { command, args, env };
+    print({ op: op.name, ok: true, dryRun: true, argv, denoFlags, child, unresolved });
+    if (unresolved.length > 0) {
+      console.error(
+        `rootfence: not on the bin path: ${unresolved.join(", ")}; a real run fails with ` +
+          "binary_not_found",
+      );
+    }
     return 0;
   } catch (error) {
     if (!(error instanceof RootfenceError)) throw error;

@@ -159,3 +159,33 @@ Deno.test("op --format table prints the human summary of a real-shaped sensors r
     await fakes.remove();
   }
 });
+
+Deno.test("op --dry-run previews an op whose binary is missing, marks it unresolved and exits 0", async () => {
+  // Defect: a dry run on a machine without pct exited 1 with binary_not_found, so nobody could
+  // preview create-golden-lxc anywhere but on a Proxmox host.
+  const empty = await Deno.makeTempDir({ prefix: "rootfence-cli-nobin-" });
+  try {
+    const run = await op([
+      "create-golden-lxc",
+      "--vmid",
+      "100",
+      "--ostemplate",
+      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      "--storage",
+      "local-lvm",
+      "--rootfs-gb",
+      "8",
+      "--bin-path",
+      empty,
+      "--dry-run",
+    ]);
+    assert.equal(run.code, 0, run.err);
+    const doc = JSON.parse(run.out);
+    assert.deepEqual(doc.unresolved, ["pct"]);
+    assert.equal(doc.argv[0], "<pct: not found>");
+    assert.ok(doc.denoFlags.includes("--allow-run=<pct: not found>"));
+    assert.match(run.err, /^rootfence: not on the bin path: pct; a real run fails/m);
+  } finally {
+    await Deno.remove(empty);
+  }
+});
