@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../runtime/usage.ts";
+import {
+  HELP,
+  parseCli,
+  printUsage,
+  printUsageError,
+  runCli,
+  UsageError,
+} from "../runtime/usage.ts";
 import { breakdown } from "./breakdown.ts";
 import { drive, percentile } from "./stats.ts";
 import { floor, rootfence, type System, webhook, type Workload } from "./systems.ts";
@@ -445,4 +452,4 @@ lever: group commits across concurrent jobs). At most 4 ops run at once by defau
 `;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(main, "deno task bench", Deno.args));

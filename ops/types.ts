@@ -29,13 +29,17 @@ export interface PermissionSet {
  * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/write_base.ts`).
  */
 export interface PathGrants {
+  /** Absolute paths the child may read, passed as `--allow-read`. */
   readonly read: readonly string[];
+  /** Absolute paths the child may write, passed as `--allow-write`; each inside a read path. */
   readonly write: readonly string[];
 }
 
 /** One host command line: a fenced binary and its argv (never a shell string). */
 export interface HostCommand {
+  /** The binary to run, by name; the runtime resolves it to its path at start-up. */
   readonly binary: BinaryName;
+  /** The arguments after the binary, one element each; no shell ever sees them. */
   readonly args: readonly string[];
 }
 
@@ -71,6 +75,20 @@ export interface SettingDeclaration<T = unknown> {
 export type SettingsDeclaration<S> = { readonly [K in keyof S]: SettingDeclaration<S[K]> };
 
 /**
+ * A check on a result that succeeded, for monitoring: `--fail-on <level>` on `deno task op` and
+ * `deno task report` picks a level, and the CLI exits 1 when the result fails it. `L` names the
+ * levels.
+ */
+export interface FailOn<R, L extends string = string> {
+  /** Every level an operator may pick, e.g. `["failing", "warning", "never"]`. */
+  readonly levels: readonly L[];
+  /** The level when `--fail-on` is not given. */
+  readonly fallback: L;
+  /** Why `result` fails the check at `level`, in a few words; `undefined` when it passes. Pure. */
+  fails(result: R, level: L): string | undefined;
+}
+
+/**
  * The one directory an op's write paths must lie inside. Root writes (or mounts) below it, and
  * both the kernel and Deno take its path as written, so before any write is granted the runtime
  * checks on disk that it and every directory above it is a real directory owned by root that
@@ -88,16 +106,23 @@ export interface WriteBase<C extends string = string> {
 
 /** What running a host command produced, as the child saw it. */
 export interface CommandOutput {
+  /** The command's exit status. */
   readonly exitCode: number;
+  /** The signal that ended the command, e.g. `"SIGKILL"`; `null` when it exited by itself. */
   readonly signal: string | null;
+  /** Standard output, decoded as UTF-8 and cut at the runtime's cap (1 MiB). */
   readonly stdout: string;
+  /** Standard error, decoded as UTF-8 and cut at the runtime's cap (1 MiB). */
   readonly stderr: string;
+  /** Whether stdout went past the cap, so `stdout` holds only its start. */
   readonly stdoutTruncated: boolean;
+  /** Whether stderr went past the cap, so `stderr` holds only its start. */
   readonly stderrTruncated: boolean;
 }
 
 /** What an op sees of a path through {@linkcode OpHost.lstat} (symlinks are not followed). */
 export interface PathInfo {
+  /** What the path is; `"other"` for devices, sockets, FIFOs and the like. */
   readonly kind: "directory" | "symlink" | "file" | "other";
   /** Owner's user id. */
   readonly uid: number;
@@ -194,6 +219,8 @@ export interface OpDefinition<I, R, S = OpSettings, C extends string = never> {
   parse(output: CommandOutput, input: I): ParseOutcome<R, C>;
   /** A compact human view of a result (`deno task op <op> --format table`). Pure. */
   render?(result: R): string;
+  /** A check on a successful result that `--fail-on` turns into the exit status. */
+  readonly failOn?: FailOn<R>;
   /**
    * Paths the child may read and write, besides running its binaries. Most ops have none: they
    * get no file access at all. Write paths need a {@linkcode OpDefinition.writeBase}.

@@ -5,3 +5,4 @@
  * @module
  */
 export { parseArgs } from "node:util";
+export type { ParseArgsOptionsConfig } from "node:util";

@@ -1,19 +1,22 @@
 /**
  * `deno task op`: runs one op through the fenced launcher and prints one JSON document.
  *
- * Exit codes: 0 when the op succeeded, 1 when it failed, 2 for invalid input or usage.
+ * Exit codes: 0 when the op succeeded, 1 when it failed or its result failed the op's
+ * `--fail-on` check, 2 for invalid input or usage.
  *
  * @module
  */
 import { findOp, OPS } from "../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
 import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
-import { parseCli, printUsageError, UsageError } from "./usage.ts";
+import { parseCli, printUsageError, runCli, UsageError } from "./usage.ts";
 import { RootfenceError } from "./errors.ts";
-import { DEFAULT_BIN_PATH } from "./fence.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_RUNNER } from "./defaults.ts";
 import { Launcher } from "./launcher.ts";
 import { MAX_TIMEOUT_MS } from "./fenced_child.ts";
+import { failOnExit } from "./fail_on.ts";
 import { settingFlags, settingsFromFlags, settingsOptions } from "./settings.ts";
+import { serverFlag } from "./server/config.ts";
 
 const COMMON = {
   input: { type: "string" },
@@ -22,6 +25,7 @@ const COMMON = {
   "bin-path": { type: "string" },
   runner: { type: "string" },
   format: { type: "string" },
+  "fail-on": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -40,6 +44,11 @@ const SETTINGS_HELP = settingFlags(OPS).map((f) =>
 /** The ops that render a result for `--format table`. */
 const TABLE_OPS = OPS.filter((op) => op.render !== undefined).map((op) => op.name);
 
+/** The ops with a `--fail-on` check: their levels and default. */
+const FAIL_ON_HELP = OPS.flatMap(({ name, failOn }) =>
+  failOn === undefined ? [] : [`${name}: ${failOn.levels.join("|")}, default ${failOn.fallback}`]
+).join("; ");
+
 const COMMON_HELP = `Common options:
   --input <json>|-     the whole input as JSON (- reads stdin); field flags override it
   --dry-run            validate and print the argv and Deno flags; run nothing
@@ -47,7 +56,9 @@ const COMMON_HELP = `Common options:
   --bin-path <dirs>    where fenced binaries are found (ROOTFENCE_BIN_PATH;
                        default ${DEFAULT_BIN_PATH})
 ${SETTINGS_HELP}  --runner direct|sudo run children directly (as root) or through sudo -n
-  --format json|table  table: a compact human summary (${listed(TABLE_OPS)} only)`;
+  --format json|table  table: a compact human summary (${listed(TABLE_OPS)} only)
+  --fail-on <level>    exit 1 when a result that succeeded fails the op's check
+                       (${FAIL_ON_HELP})`;
 
 function mainHelp(): string {
   const width = Math.max(...OPS.map((op) => op.name.length));
@@ -111,7 +122,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     console.log(opHelp(op, settings));
     return 0;
   }
-  const runner = values.runner ?? "direct";
+  const runner = values.runner ?? DEFAULT_RUNNER;
   if (runner !== "direct" && runner !== "sudo") {
     throw new UsageError(`Cannot use --runner "${runner}": use direct or sudo`);
   }
@@ -119,13 +130,13 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   if (format !== "json" && !(format === "table" && op.render !== undefined)) {
     throw new UsageError(`Cannot use --format "${format}" for "${op.name}"`);
   }
+  const exitOf = failOnExit(op, values["fail-on"]);
   const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
   if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new UsageError(`Cannot use --timeout "${values.timeout}": give seconds up to 86400`);
   }
   const input = await inputFrom(flags, values);
-  const binPath = (values["bin-path"] as string | undefined) ??
-    Deno.env.get("ROOTFENCE_BIN_PATH") ?? DEFAULT_BIN_PATH;
+  const binPath = serverFlag("bin-path", values["bin-path"], (name) => Deno.env.get(name));
   const launcher = await Launcher.create({ binPath, settings, runner });
   if (values["dry-run"]) {
     // A preview works without the binaries: a missing one shows as a marked placeholder.
@@ -153,7 +164,7 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   } else {
     print(invocation);
   }
-  if (invocation.ok) return 0;
+  if (invocation.ok) return exitOf(invocation.result);
   return invocation.error?.code === "invalid_input" ? 2 : 1;
 }
 
@@ -178,4 +189,4 @@ function dryRun(launcher: Launcher, op: AnyOp, input: unknown, unresolved: strin
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(main, "deno task op", Deno.args));

@@ -14,8 +14,8 @@ import {
 } from "../ops/types.ts";
 import { RootfenceError } from "./errors.ts";
 
-/** Where fenced binaries are looked for unless `--bin-path` says otherwise. */
-export const DEFAULT_BIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+/** Where fenced binaries are looked for unless `--bin-path` says otherwise (see `defaults.ts`). */
+export { DEFAULT_BIN_PATH } from "./defaults.ts";
 
 /** Fenced binaries resolved to canonical absolute paths; a missing one is absent. */
 export type ResolvedBinaries = Readonly<Partial<Record<BinaryName, string>>>;

@@ -14,6 +14,13 @@ import { type ChildReply, childReply } from "./protocol.ts";
 /** The most bytes the launcher accepts as one reply. */
 export const MAX_REPLY_BYTES = 4 * MIB;
 
+/**
+ * The warm-up line: not a request (the request schema is strict and has only `input`), so every
+ * child refuses it as `invalid_input` before it looks at its op, and nothing can run. Its answer
+ * says the child has loaded, and its request path has run once.
+ */
+export const WARM_UP_LINE = '{"warmUp":true}\n';
+
 /** The longest timeout anyone may ask for. */
 export const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 
@@ -150,6 +157,52 @@ export class FencedChild {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Sends {@linkcode WARM_UP_LINE} and waits for its refusal: once this resolves, the child has
+   * loaded its modules and run its request path once, so the next request does not wait for
+   * either. A child that does not answer within `timeoutMs` is killed.
+   *
+   * @throws {RootfenceError} `child_failed` (or `denied`, for sudo refusing the command line)
+   * when the child died or answered anything but the refusal; the child is dead then.
+   */
+  async warmUp(timeoutMs: number): Promise<void> {
+    if (!this.available) {
+      throw new RootfenceError("child_failed", `Cannot warm up child of "${this.#op.name}": busy`);
+    }
+    this.#busy = true;
+    const timer = setTimeout(() => void this.kill(), timeoutMs);
+    try {
+      try {
+        await this.#writer.write(new TextEncoder().encode(WARM_UP_LINE));
+      } catch {
+        // The child died before reading; the missing answer below says so.
+      }
+      const next = await this.#replies.next();
+      if (next === undefined) {
+        const died = await this.#died();
+        await this.kill();
+        throw died;
+      }
+      let refused = false;
+      try {
+        const reply = "tooLong" in next ? undefined : this.#reply.parse(JSON.parse(next.line));
+        refused = reply?.ok === false && reply.error.code === "invalid_input";
+      } catch {
+        // not a reply document: refused stays false
+      }
+      if (!refused) {
+        await this.kill();
+        throw new RootfenceError(
+          "child_failed",
+          `Cannot warm up child of "${this.#op.name}": it did not refuse the warm-up line`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
       this.#busy = false;
     }
   }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { AnyOp, OpSettings } from "../ops/types.ts";
+import type { AnyOp, BinaryName, OpSettings } from "../ops/types.ts";
+import { encodeChildArgs } from "./child_args.ts";
 import { RootfenceError } from "./errors.ts";
 import { assertInsideFence, type ResolvedBinaries } from "./fence.ts";
-import { settingsArgs } from "./settings.ts";
 
 /** How host commands gain root: the runtime is root already, or it goes through `sudo -n`. */
 export type RunnerMode = "direct" | "sudo";
@@ -103,8 +103,7 @@ export function pathFlags(op: AnyOp, settings: OpSettings): string[] {
  */
 export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): ChildCommand {
   assertInsideFence(op, options.settings);
-  const granted: string[] = [];
-  const binArgs: string[] = [];
+  const bin: Partial<Record<BinaryName, string>> = {};
   for (const name of op.permissions.run) {
     const path = options.binaries[name];
     if (path === undefined) {
@@ -114,19 +113,16 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
         { binary: name, binPath: options.binPath },
       );
     }
-    granted.push(path);
-    binArgs.push(`--bin=${name}=${path}`);
+    bin[name] = path;
   }
   const denoFlags = [
     ...SEALED_FLAGS,
-    `--allow-run=${granted.join(",")}`,
+    `--allow-run=${Object.values(bin).join(",")}`,
     ...pathFlags(op, options.settings),
   ];
   const childArgs = [
     options.entryPath,
-    `--op=${op.name}`,
-    ...binArgs,
-    ...settingsArgs(options.settings),
+    ...encodeChildArgs({ op: op.name, bin, settings: options.settings }),
   ];
   const env: Record<string, string> = {
     PATH: options.binPath,

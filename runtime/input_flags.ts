@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { kebab } from "./settings.ts";
+import { kebab } from "./flag_codec.ts";
 import { UsageError } from "./usage.ts";
 
 /** Reads `--input`: inline JSON, or `-` for stdin. */

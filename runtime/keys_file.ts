@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { normalisedPath } from "./fence.ts";
+import { NeedError } from "./usage.ts";
 
 const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -43,14 +44,30 @@ export const KeysFile = z.strictObject({
  * ```
  */
 export async function clientSecret(path: string, keyId?: string): Promise<string> {
-  const text = (await Deno.readTextFile(path)).trim();
+  let text: string;
+  try {
+    text = (await Deno.readTextFile(path)).trim();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new NeedError(
+      `Cannot read the key file "${path}": it does not exist; start the receiver once (it ` +
+        "creates <state dir>/keys.json) or pass --key-file",
+    );
+  }
   if (text.startsWith("whsec_")) return text;
-  const doc = KeysFile.parse(JSON.parse(text));
+  let doc: z.infer<typeof KeysFile>;
+  try {
+    doc = KeysFile.parse(JSON.parse(text));
+  } catch {
+    throw new NeedError(
+      `Cannot read the key file "${path}": it holds neither a whsec_ secret nor a keys file`,
+    );
+  }
   const key = keyId === undefined ? doc.keys[0] : doc.keys.find((k) => k.id === keyId);
   const secret = key?.secrets?.[0] ??
     (key?.secretFiles?.[0] ? (await Deno.readTextFile(key.secretFiles[0])).trim() : undefined);
   if (secret === undefined) {
-    throw new RangeError(`Cannot find a secret for key "${keyId ?? "first"}"`);
+    throw new NeedError(`Cannot find a secret for key "${keyId ?? "first"}" in "${path}"`);
   }
   return secret;
 }

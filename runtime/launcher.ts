@@ -10,11 +10,13 @@
  */
 import { OPS } from "../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { CHILD_BUNDLE } from "./paths.ts";
+import { CHILD_BUNDLE, projectPath } from "./paths.ts";
 import { FencedChild } from "./fenced_child.ts";
 import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
-import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "./fence.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_RUNNER, DEFAULT_SUDO_PATH } from "./defaults.ts";
+import { resolveBinaries, type ResolvedBinaries } from "./fence.ts";
+import { findKill } from "./host_paths.ts";
 import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
 import { baseProblems } from "./write_base.ts";
 import { resolveSettings } from "./settings.ts";
@@ -114,37 +116,11 @@ export interface InvokeOptions {
   readonly onStart?: (pgid: number, deadline: number) => void;
 }
 
-function projectPath(relative: string): string {
-  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
-}
-
 /** What every fenced child runs: the sealed bundle (see `runtime/child/bundle.ts`). */
 export const CHILD_ENTRY: string = CHILD_BUNDLE;
 
 /** The fence probe, started under an op's exact flags by tests and the audit. */
-export const PROBE_ENTRY: string = projectPath("./probe.ts");
-
-/** The Deno cache this process uses: `$DENO_DIR`, else the XDG or home default. Needs env. */
-export function defaultDenoDir(): string | undefined {
-  const explicit = Deno.env.get("DENO_DIR");
-  if (explicit) return explicit;
-  const cache = Deno.env.get("XDG_CACHE_HOME");
-  if (cache) return `${cache}/deno`;
-  const home = Deno.env.get("HOME");
-  return home ? `${home}/.cache/deno` : undefined;
-}
-
-/** The canonical path of the first of `paths` that exists. Needs read. */
-export async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
-  for (const path of paths) {
-    try {
-      return await Deno.realPath(path);
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
+export const PROBE_ENTRY: string = projectPath("runtime/probe.ts");
 
 /**
  * Validates input against an op's schema without spawning anything.
@@ -186,7 +162,7 @@ export class Launcher {
     this.#binaries = binaries;
     this.#options = options;
     this.#killPath = killPath;
-    this.#pool = pool && (pool.size ?? 1) > 0
+    this.#pool = pool && (pool.size ?? 4) > 0
       ? new ChildPool((op) => this.start(op), pool)
       : undefined;
   }
@@ -201,14 +177,14 @@ export class Launcher {
     const {
       binPath = DEFAULT_BIN_PATH,
       ops = OPS,
-      runner = "direct",
-      sudoPath = "/usr/bin/sudo",
+      runner = DEFAULT_RUNNER,
+      sudoPath = DEFAULT_SUDO_PATH,
       entryPath = CHILD_ENTRY,
     } = options;
     const settings = resolveSettings(ops, options.settings);
     const denoPath = options.denoPath ?? await Deno.realPath(Deno.execPath());
     const binaries = options.binaries ?? await resolveBinaries(binPath);
-    const killPath = options.killPath ?? await firstExisting(["/usr/bin/kill", "/bin/kill"]);
+    const killPath = options.killPath ?? await findKill();
     const problems = options.baseProblems ?? await baseProblems(ops, settings);
     return new Launcher(
       binaries,
@@ -227,7 +203,7 @@ export class Launcher {
   warm(ops: readonly AnyOp[]): void {
     for (const op of ops) {
       if (op.permissions.run.every((name) => this.#binaries[name] !== undefined)) {
-        this.#pool?.refill(op);
+        this.#pool?.prestart(op);
       }
     }
   }
@@ -390,7 +366,9 @@ export class Launcher {
       this.assertBaseSafe(op);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
       const attempt = async () => {
-        const child = this.#pool?.acquire(op) ?? this.start(op);
+        const child = this.#pool
+          ? await this.#pool.acquire(op, options.signal)
+          : this.start(op);
         options.onStart?.(child.pid, Date.now() + timeoutMs);
         try {
           return await child.run(raw, timeoutMs, options.signal);

@@ -5,21 +5,38 @@
  *
  * @module
  */
+import { sensors } from "../ops/sensors/mod.ts";
 import { parseSensors } from "../ops/sensors/parse_sensors.ts";
 import { sensorsTable } from "../ops/sensors/table.ts";
 import { parseSmartctl } from "../ops/smart/parse_smartctl.ts";
+import { smart } from "../ops/smart/mod.ts";
 import { smartTable } from "../ops/smart/table.ts";
-import { HELP, parseCli, printUsage, printUsageError, UsageError } from "./usage.ts";
+import { failOnExit } from "./fail_on.ts";
+import {
+  HELP,
+  NeedError,
+  parseCli,
+  printUsage,
+  printUsageError,
+  runCli,
+  UsageError,
+} from "./usage.ts";
 
 const COMMAND = "deno task report";
 
 const USAGE = `Usage: deno task report smart <file.json> [--exit-code N] [--format table|json]
+                          [--fail-on ${smart.failOn?.levels.join("|")}]
        deno task report sensors <file> [--exit-code N] [--format table|json]
 
 Renders a saved smartctl -a -j or sensors -j capture. Give smartctl's exit status with
---exit-code when you know it (the default is the one recorded in the JSON). - reads stdin.`;
+--exit-code when you know it (the default is the one recorded in the JSON). - reads stdin.
+--fail-on exits 1 when the disk's verdict is that bad or worse, as in deno task op
+(default ${smart.failOn?.fallback}; never keeps exit 0 for every readable capture).`;
 
-/** Runs the report CLI and returns its exit code (0 ok, 1 unreadable capture, 2 usage). */
+/**
+ * Runs the report CLI and returns its exit code: 0 ok, 1 an unreadable capture or a verdict that
+ * fails `--fail-on`, 2 usage.
+ */
 export async function main(args: readonly string[]): Promise<number> {
   try {
     return await runReport(args);
@@ -32,7 +49,12 @@ export async function main(args: readonly string[]): Promise<number> {
 async function runReport(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCli({
     args: [...args],
-    options: { "exit-code": { type: "string" }, format: { type: "string" }, help: HELP },
+    options: {
+      "exit-code": { type: "string" },
+      format: { type: "string" },
+      "fail-on": { type: "string" },
+      help: HELP,
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -59,18 +81,29 @@ async function runReport(args: readonly string[]): Promise<number> {
   if (exitText !== undefined && !/^[0-9]{1,3}$/.test(exitText)) {
     throw new UsageError(`Cannot use --exit-code "${exitText}": give a number 0..999`);
   }
-  const text = file === "-"
-    ? await new Response(Deno.stdin.readable).text()
-    : await Deno.readTextFile(file);
+  const failOn = values["fail-on"];
+  const read = () => file === "-" ? new Response(Deno.stdin.readable).text() : readCapture(file);
   const exitCode = exitText === undefined ? undefined : Number(exitText);
   if (kind === "smart") {
-    const report = parseSmartctl(text, exitCode);
+    const exitOf = failOnExit(smart, failOn);
+    const report = parseSmartctl(await read(), exitCode);
     console.log(format === "json" ? JSON.stringify(report, null, 2) : smartTable(report));
-    return report.parseError === undefined ? 0 : 1;
+    return report.parseError === undefined ? exitOf(report) : 1;
   }
-  const report = parseSensors(text, exitCode);
+  const exitOf = failOnExit(sensors, failOn);
+  const report = parseSensors(await read(), exitCode);
   console.log(format === "json" ? JSON.stringify(report, null, 2) : sensorsTable(report));
-  return report.error === undefined ? 0 : 1;
+  return report.error === undefined ? exitOf(report) : 1;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** Reads a saved capture; a missing one is a {@linkcode NeedError}. */
+async function readCapture(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new NeedError(`Cannot read "${file}": no such file; give the path of a saved capture`);
+  }
+}
+
+if (import.meta.main) Deno.exit(await runCli(main, COMMAND, Deno.args));

@@ -12,8 +12,18 @@ import { findOp, OPS } from "../ops/mod.ts";
 import { signedRequest } from "./client.ts";
 import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
 import { resolveSettings } from "./settings.ts";
+import { RECEIVER_DEFAULTS } from "./defaults.ts";
+import { serverFlag } from "./server/config.ts";
 import { clientSecret } from "./keys_file.ts";
-import { HELP, parseCli, printUsage, printUsageError, UsageError } from "./usage.ts";
+import {
+  HELP,
+  NeedError,
+  parseCli,
+  printUsage,
+  printUsageError,
+  runCli,
+  UsageError,
+} from "./usage.ts";
 
 const COMMAND = "deno task send";
 
@@ -49,8 +59,23 @@ function exitFor(status: string | undefined): number {
   return status === undefined || status === "succeeded" || !FINAL.includes(status) ? 0 : 1;
 }
 
+/** Sends a request; a receiver that cannot be reached is a {@linkcode NeedError}. */
+async function reach(request: Request): Promise<Response> {
+  try {
+    return await fetch(request);
+  } catch (error) {
+    const why = (error as Error).cause instanceof Error
+      ? ((error as Error).cause as Error).message
+      : (error as Error).message;
+    throw new NeedError(
+      `Cannot reach the receiver at ${new URL(request.url).origin}: ${why.split("\n")[0]}; ` +
+        "is it running (deno task start)? Set --url or ROOTFENCE_URL for another one",
+    );
+  }
+}
+
 async function streamEvents(url: string, secret: string): Promise<string | undefined> {
-  const response = await fetch(await signedRequest(url, { secret }));
+  const response = await reach(await signedRequest(url, { secret }));
   if (!response.ok || response.body === null) {
     console.log(await response.text());
     return undefined;
@@ -103,9 +128,8 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const input = await inputFrom(flags, values);
     const base = (values.url as string | undefined) ?? Deno.env.get("ROOTFENCE_URL") ??
-      "http://127.0.0.1:8787";
-    const stateDir = (values["state-dir"] as string | undefined) ??
-      Deno.env.get("ROOTFENCE_STATE_DIR") ?? "./.rootfence";
+      `http://${RECEIVER_DEFAULTS.host}:${RECEIVER_DEFAULTS.port}`;
+    const stateDir = serverFlag("state-dir", values["state-dir"], (name) => Deno.env.get(name));
     const keyFile = (values["key-file"] as string | undefined) ?? `${stateDir}/keys.json`;
     const secret = await clientSecret(keyFile, values.key as string | undefined);
     const request = await signedRequest(new URL(`/hooks/${op.name}`, base).href, {
@@ -114,7 +138,7 @@ export async function main(args: readonly string[]): Promise<number> {
       ...(values.id === undefined ? {} : { id: values.id as string }),
       headers: wait === undefined ? {} : { prefer: `wait=${wait}` },
     });
-    const response = await fetch(request);
+    const response = await reach(request);
     const body = await response.json();
     console.log(JSON.stringify(body, null, 2));
     if (response.status >= 500) return 1;
@@ -124,12 +148,11 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     return exitFor(body.status);
   } catch (error) {
-    // RangeError: no usable secret; TypeError: the receiver cannot be reached.
-    if (error instanceof UsageError || error instanceof RangeError || error instanceof TypeError) {
+    if (error instanceof UsageError || error instanceof RangeError) {
       return printUsageError(error, COMMAND);
     }
     throw error;
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(main, COMMAND, Deno.args));

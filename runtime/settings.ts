@@ -10,20 +10,7 @@
  */
 import type { z } from "zod";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-
-/**
- * The flag of a field or setting name: `rootfsGb` → `rootfs-gb`.
- *
- * @example
- * ```ts
- * import { kebab } from "./settings.ts";
- * import assert from "node:assert/strict";
- * assert.equal(kebab("mountBase"), "mount-base");
- * ```
- */
-export function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+import { kebab } from "./flag_codec.ts";
 
 /** One declared setting, as the command line offers it. */
 export interface SettingFlag {

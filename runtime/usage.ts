@@ -1,7 +1,9 @@
 /**
  * What every CLI entry shares about its command line: one usage-error type, one parser that
- * turns the parser's own complaints into it, and one printer for `--help` and for usage errors.
- * A usage error is one line, then where the help is; its exit code is always 2.
+ * turns the parser's own complaints into it, one printer for `--help` and for usage errors, and
+ * {@linkcode runCli}, which turns whatever an entry throws into one line and a documented exit
+ * code (the README's table): 0 done, 1 the op or check failed, 2 usage, 3 something the command
+ * needs is missing or unreachable, 70 a bug. No stack trace reaches a user.
  *
  * Needs no permissions.
  *
@@ -28,6 +30,115 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * Something outside the command line is missing, unreadable or unreachable (a file, a folder,
+ * the receiver): the message says what, and what to do. Exit code 3.
+ *
+ * @example
+ * ```ts
+ * import { NeedError } from "./usage.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new NeedError("Cannot read x").name, "NeedError");
+ * ```
+ */
+export class NeedError extends Error {
+  /**
+   * @param message What is missing and what to do, in one line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "NeedError";
+  }
+}
+
+/** Exit codes every CLI entry uses; the README has the same table. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, need: 3, bug: 70 } as const;
+
+/**
+ * How the user runs a task: `deno task` when Deno is installed, the README's
+ * `npx -y deno@<version> task` when it runs from npm's cache, so every printed hint can be pasted.
+ *
+ * @returns The command prefix, without the task's name.
+ * @example
+ * ```ts
+ * import { denoTask } from "./usage.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(denoTask(), /deno(@[0-9.]+)? task$/);
+ * ```
+ */
+export function denoTask(): string {
+  let path: string;
+  try {
+    path = Deno.execPath();
+  } catch {
+    // No read permission to learn it: the README's form works everywhere.
+    return `npx -y deno@${Deno.version.deno} task`;
+  }
+  return /\/(_npx|node_modules)\//.test(path)
+    ? `npx -y deno@${Deno.version.deno} task`
+    : "deno task";
+}
+
+/**
+ * Runs a CLI entry's `main` and returns its exit code; whatever it throws becomes one line on
+ * stderr and a code from {@linkcode EXIT}, never a stack trace.
+ *
+ * @param main The entry.
+ * @param command How the user runs it, in the README's `deno task <name>` form.
+ * @param args Its arguments.
+ * @returns The exit code.
+ * @example
+ * ```ts
+ * import { NeedError, runCli } from "./usage.ts";
+ * import assert from "node:assert/strict";
+ * const quiet = console.error;
+ * console.error = () => {};
+ * const code = await runCli(() => Promise.reject(new NeedError("no")), "deno task x", []);
+ * console.error = quiet;
+ * assert.equal(code, 3);
+ * ```
+ */
+export async function runCli(
+  main: (args: string[]) => Promise<number>,
+  command: string,
+  args: string[],
+): Promise<number> {
+  try {
+    return await main(args);
+  } catch (error) {
+    if (error instanceof UsageError) return printUsageError(error, command);
+    if (error instanceof NeedError) {
+      console.error(`rootfence: ${error.message}`);
+      return EXIT.need;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (isNeed(error)) {
+      console.error(`rootfence: ${message.split("\n")[0]}`);
+      return EXIT.need;
+    }
+    console.error(
+      `rootfence: unexpected error (a bug, please report it): ${message.split("\n")[0]}`,
+    );
+    return EXIT.bug;
+  }
+}
+
+/** Errors of the machine, not of the program: a missing file, a refused connection. */
+function isNeed(error: unknown): boolean {
+  const kinds = [
+    Deno.errors.NotFound,
+    Deno.errors.PermissionDenied,
+    Deno.errors.AlreadyExists,
+    Deno.errors.NotADirectory,
+    Deno.errors.IsADirectory,
+    Deno.errors.ConnectionRefused,
+    Deno.errors.ConnectionReset,
+    Deno.errors.TimedOut,
+    Deno.errors.NotCapable,
+  ];
+  return kinds.some((kind) => error instanceof kind);
 }
 
 /** The `--help` flag every entry accepts (`-h` too). */
@@ -96,6 +207,6 @@ export function printUsage(usage: string): 0 {
  */
 export function printUsageError(error: Error | string, command: string): 2 {
   const message = typeof error === "string" ? error : error.message;
-  console.error(`${message}\nSee: ${command} --help`);
+  console.error(`${message}\nSee: ${command.replace(/^deno task\b/, denoTask())} --help`);
   return 2;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { findOp } from "../ops/mod.ts";
 import type { Invocation } from "../runtime/launcher.ts";
 import { signedRequest } from "../runtime/client.ts";
 import { createApp } from "../runtime/server/app.ts";
@@ -60,6 +61,8 @@ export async function bench(options: BenchOptions = {}): Promise<Bench> {
     log,
     maxRunning: options.maxRunning ?? 4,
     maxQueued: options.maxQueued ?? 64,
+    // As the executor: identical reads share a run, mutating ops never do.
+    shares: (op) => findOp(op)?.mutates === false,
     async run(job, signal) {
       runs.push(job);
       if (options.hold) {

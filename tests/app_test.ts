@@ -403,7 +403,9 @@ Deno.test("healthz needs no auth and says nothing more; openapi comes from the s
     const health = await b.app.request("/healthz");
     assert.deepEqual(await health.json(), { status: "ok" });
     const doc = await (await b.app.request("/openapi.json")).json();
-    const body = doc.paths["/hooks/smart"].post.requestBody.content["application/json"].schema;
+    const { schema } = doc.paths["/hooks/smart"].post.requestBody.content["application/json"];
+    assert.equal(schema.$ref, "#/components/schemas/SmartInput");
+    const body = doc.components.schemas.SmartInput;
     assert.deepEqual(body.required, ["device"]);
     assert.equal(body.additionalProperties, false);
     assert.ok(doc.paths["/hooks/create-golden-lxc"].post.responses["429"]);

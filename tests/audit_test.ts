@@ -204,3 +204,28 @@ Deno.test("the sealed-code check fails on an edited bundle, and on one that impo
 Deno.test("audit: tear-down", async () => {
   await fakes.remove();
 });
+
+Deno.test("audit --stand-in-missing on a machine without pct proves the fence and says so", async () => {
+  // Defect: the audit failed on any machine without pct (every CI runner), so CI had to hand-make
+  // a stand-in; a green run then looked like a host audit.
+  const empty = await Deno.makeTempDir({ prefix: "rootfence-audit-nopct-" });
+  try {
+    const lxc = findOp("create-golden-lxc")!;
+    const hostOnly = `${empty}:/usr/sbin:/usr/bin:/sbin:/bin`;
+    const without = await runAudit({ binPath: hostOnly, ops: [lxc], skipProbe: true });
+    assert.equal(check(without, "declared-fence").status, "fail");
+    const report = await runAudit({
+      binPath: hostOnly,
+      ops: [lxc],
+      skipProbe: true,
+      standIns: "missing",
+    });
+    assert.deepEqual(Object.keys(report.standIns), ["pct"]);
+    for (const c of report.checks) assert.notEqual(c.status, "fail", `${c.name}: ${c.messages}`);
+    assert.match(check(report, "declared-fence").messages.join("\n"), /stand-ins-.*\/pct/);
+    // The stand-in is gone after the run: nothing is left on the machine.
+    await assert.rejects(Deno.lstat(report.standIns.pct!), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(empty);
+  }
+});

@@ -1,6 +1,7 @@
 /** `deno task op` end to end, as an operator runs it. */
 import assert from "node:assert/strict";
-import { fakeBin } from "./_fakes.ts";
+import { fakeBin, shQuote } from "./_fakes.ts";
+import { fixtureDir } from "./fixtures.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -187,5 +188,64 @@ Deno.test("op --dry-run previews an op whose binary is missing, marks it unresol
     assert.match(run.err, /^rootfence: not on the bin path: pct; a real run fails/m);
   } finally {
     await Deno.remove(empty);
+  }
+});
+
+const smartDir = fixtureDir("smartctl");
+
+Deno.test({
+  name: "op smart --fail-on exits 1 for a failing disk by default, and 0 with never",
+  ignore: smartDir === undefined,
+  async fn() {
+    const fakes = await fakeBin();
+    try {
+      const capture = `${smartDir}/usb-jmicron-hdd-hitachi-failing-exit216.json`;
+      await fakes.write("smartctl", `cat ${shQuote(capture)}; exit 216`);
+      const smart = ["smart", "--device", "/dev/sdc", "--bin-path", `${fakes.dir}:${SYSTEM}`];
+      const failing = await op(smart);
+      assert.equal(failing.code, 1, failing.err);
+      const doc = JSON.parse(failing.out);
+      assert.equal(doc.ok, true, "the op itself succeeded: the check failed");
+      assert.equal(doc.result.health, "failing");
+      assert.match(failing.err, /^Check failed: health is "failing" \(--fail-on failing\)$/m);
+      assert.equal((await op([...smart, "--fail-on", "warning"])).code, 1);
+      assert.equal((await op([...smart, "--fail-on", "never"])).code, 0);
+      const table = await op([...smart, "--format", "table", "--fail-on", "failing"]);
+      assert.equal(table.code, 1);
+      assert.match(table.out, /^Health +FAILING$/m);
+      const bad = await op([...smart, "--fail-on", "sometimes"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /^Cannot use --fail-on "sometimes": use failing, warning or never$/m);
+      assert.equal((await fakes.calls("smartctl")).length, 4, "a usage error runs nothing");
+    } finally {
+      await fakes.remove();
+    }
+  },
+});
+
+Deno.test("op --fail-on keeps exit 1 for an op that failed, and refuses an op without a check", async () => {
+  const fakes = await fakeBin();
+  try {
+    await fakes.write(
+      "smartctl",
+      `printf '{"smartctl":{"exit_status":2,"messages":[{"string":"Smartctl open device: /dev/sdb failed: No such device","severity":"error"}]}}'; exit 2`,
+    );
+    const binPath = `${fakes.dir}:${SYSTEM}`;
+    const failed = await op([
+      "smart",
+      "--device",
+      "/dev/sdb",
+      "--fail-on",
+      "never",
+      "--bin-path",
+      binPath,
+    ]);
+    assert.equal(failed.code, 1);
+    assert.equal(JSON.parse(failed.out).error.code, "device_open_failed");
+    const sensors = await op(["sensors", "--fail-on", "failing", "--bin-path", binPath]);
+    assert.equal(sensors.code, 2);
+    assert.match(sensors.err, /^Cannot use --fail-on for "sensors": it has no check$/m);
+  } finally {
+    await fakes.remove();
   }
 });

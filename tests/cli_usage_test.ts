@@ -6,6 +6,7 @@ import { main as op } from "../runtime/cli.ts";
 import { main as deploy } from "../runtime/deploy/cli.ts";
 import { main as report } from "../runtime/report_cli.ts";
 import { main as send } from "../runtime/send_cli.ts";
+import { denoTask } from "../runtime/usage.ts";
 import { main as start } from "../runtime/server/start.ts";
 
 type Main = (args: string[]) => Promise<number>;
@@ -56,6 +57,6 @@ Deno.test("every CLI entry reports a usage error in one line, then where the hel
     const lines = result.err.split("\n");
     assert.equal(lines.length, 2, `${command}: ${result.err}`);
     assert.notEqual(lines[0], "", command);
-    assert.equal(lines[1], `See: ${command} --help`, command);
+    assert.equal(lines[1], `See: ${command.replace("deno task", denoTask())} --help`, command);
   }
 });

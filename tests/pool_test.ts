@@ -63,17 +63,71 @@ Deno.test("pool: warm children are ready, refilled after use, and reused by read
   });
 });
 
-Deno.test("pool: a read-only child is recycled after maxUses", async () => {
-  await withPool({ size: 1, maxUses: 2 }, async (launcher, _fakes, parents) => {
-    for (let i = 0; i < 5; i++) assert.equal((await launcher.invoke(sensors, {})).ok, true);
+Deno.test("pool: a retiring child serves on until its successor is ready, so no call waits for a child start", async () => {
+  await withPool({ size: 1, maxUses: 3 }, async (launcher, _fakes, parents) => {
+    const pool = launcher.pool!;
+    launcher.warm([sensors]);
+    await until(() => pool.ready(sensors) === 1);
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await launcher.invoke(sensors, {})).ok, true);
+      // Room for successors to load between calls, so several generations serve.
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.equal(pool.counts.waitedForStart, 0, "no call waited for a child to start");
+    assert.equal(pool.counts.waitedForBusy, 0);
+    assert.ok(pool.counts.retired >= 2, JSON.stringify(pool.counts));
     const seen = await parents();
-    assert.deepEqual([seen[0] === seen[1], seen[1] === seen[2], seen[2] === seen[3]], [
-      true,
-      false,
-      true,
-    ]);
-    await until(() => !alive(seen[0]!));
+    const generations = [...new Set(seen)];
+    assert.ok(generations.length >= 3, `${generations.length} children served`);
+    // Every child but the last served its maxUses before it retired.
+    for (const pid of generations.slice(0, -1)) {
+      assert.ok(seen.filter((p) => p === pid).length >= 3);
+      await until(() => !alive(pid));
+    }
   });
+});
+
+Deno.test("pool: a read-only op grows to its size under concurrent calls, never beyond", async () => {
+  await withPool({ size: 2, idleMs: 60_000 }, async (launcher, fakes, parents) => {
+    await fakes.write(
+      "sensors",
+      `echo $PPID >> ${shQuote(`${fakes.dir}/parents`)}; sleep 0.3; printf '{}'; exit 1`,
+    );
+    const pool = launcher.pool!;
+    launcher.warm([sensors]);
+    await until(() => pool.ready(sensors) === 1);
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () => launcher.invoke(sensors, {})),
+    );
+    assert.ok(runs.every((run) => run.ok));
+    assert.equal(new Set(await parents()).size, 2);
+    assert.equal(pool.counts.started, 2);
+    assert.equal(pool.idle(sensors), 2);
+  });
+});
+
+Deno.test("pool: a child that cannot start fails the call with its reason and is not respawned in a loop", async () => {
+  const fakes = await fakeBin();
+  const entry = `${fakes.dir}/broken_child.js`;
+  await Deno.writeTextFile(entry, `console.error("no way to start"); Deno.exit(3);`);
+  await fakes.write("sensors", `printf '{}'; exit 1`);
+  const launcher = await Launcher.create({
+    binPath: `${fakes.dir}:${SYSTEM}`,
+    entryPath: entry,
+    pool: { size: 2 },
+  });
+  try {
+    const run = await launcher.invoke(sensors, {});
+    assert.equal(run.error?.code, "child_failed");
+    assert.match(String(run.error?.message), /no way to start/);
+    await new Promise((r) => setTimeout(r, 500));
+    // One start for the call and one for its single retry: nothing since.
+    assert.equal(launcher.pool!.counts.started, 2);
+    assert.equal(launcher.pool!.idle(sensors), 0);
+  } finally {
+    await launcher.close();
+    await fakes.remove();
+  }
 });
 
 Deno.test("pool: mutating ops get a fresh pre-started child every time", async () => {
@@ -126,8 +180,23 @@ Deno.test("pool: an idle child killed from outside is replaced at once", async (
   });
 });
 
-Deno.test("pool: idle children expire and are not replaced until the op is used again", async () => {
-  await withPool({ size: 1, idleMs: 300 }, async (launcher, _fakes, parents) => {
+Deno.test("pool: children beyond warm expire when idle; the warm one stays", async () => {
+  await withPool({ size: 2, idleMs: 300 }, async (launcher, fakes) => {
+    await fakes.write("sensors", `sleep 0.2; printf '{}'; exit 1`);
+    const pool = launcher.pool!;
+    launcher.warm([sensors]);
+    await until(() => pool.ready(sensors) === 1);
+    await Promise.all([launcher.invoke(sensors, {}), launcher.invoke(sensors, {})]);
+    assert.equal(pool.idle(sensors), 2);
+    await until(() => pool.idle(sensors) === 1);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(pool.ready(sensors), 1);
+    assert.equal(pool.counts.expired, 1);
+  });
+});
+
+Deno.test("pool: with warm 0, idle children expire and are not replaced until the op is used again", async () => {
+  await withPool({ size: 1, warm: 0, idleMs: 300 }, async (launcher, _fakes, parents) => {
     assert.equal((await launcher.invoke(sensors, {})).ok, true);
     const [first] = await parents();
     assert.equal(launcher.pool!.idle(sensors), 1);

@@ -4,14 +4,15 @@ import { fixtureDir } from "./fixtures.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
-async function report(args: string[]): Promise<{ code: number; out: string }> {
+async function report(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "report", ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: output.code, out: new TextDecoder().decode(output.stdout) };
+  const text = new TextDecoder();
+  return { code: output.code, out: text.decode(output.stdout), err: text.decode(output.stderr) };
 }
 
 const smartDir = fixtureDir("smartctl");
@@ -23,7 +24,7 @@ Deno.test({
   async fn() {
     const file = `${smartDir}/usb-jmicron-hdd-hitachi-failing-exit216.json`;
     const table = await report(["smart", file]);
-    assert.equal(table.code, 0);
+    assert.equal(table.code, 1, "a failing disk fails the default --fail-on failing");
     assert.match(table.out, /^Health +FAILING$/m);
     assert.match(table.out, /- attribute 5 Reallocated_Sector_Ct raw 1975 > 0/);
     const json = await report(["smart", file, "--exit-code", "2", "--format", "json"]);
@@ -57,4 +58,74 @@ Deno.test("report exits 1 on an unreadable capture and 2 on bad usage", async ()
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test({
+  name: "report smart --fail-on sets the exit status by the verdict; failing is the default",
+  ignore: smartDir === undefined,
+  async fn() {
+    // The exit status at each level: none, failing (the default), warning, never.
+    const expected: Record<string, [number, number, number, number]> = {
+      "usb-jmicron-hdd-hitachi-failing-exit216.json": [1, 1, 1, 0],
+      "nvme-samsung-970evo-media-errors-7.json": [0, 0, 1, 0],
+      "ata-sat-hdd-wdc-wd140edfz-pass.json": [0, 0, 0, 0],
+    };
+    for (const [name, codes] of Object.entries(expected)) {
+      const file = `${smartDir}/${name}`;
+      const levels = [undefined, "failing", "warning", "never"];
+      const runs = await Promise.all(
+        levels.map((l) => report(["smart", file, ...(l === undefined ? [] : ["--fail-on", l])])),
+      );
+      assert.deepEqual(runs.map((r) => r.code), codes, name);
+    }
+    const failing = await report([
+      "smart",
+      `${smartDir}/usb-jmicron-hdd-hitachi-failing-exit216.json`,
+      "--format",
+      "json",
+    ]);
+    assert.equal(JSON.parse(failing.out).health, "failing", "the report is printed all the same");
+    assert.match(failing.err, /^Check failed: health is "failing" \(--fail-on failing\)$/m);
+  },
+});
+
+Deno.test({
+  name: "report --fail-on refuses an unknown level and sensors, which has no check, with exit 2",
+  ignore: smartDir === undefined || sensorsDir === undefined,
+  async fn() {
+    const disk = `${smartDir}/ata-sat-hdd-wdc-wd140edfz-pass.json`;
+    const bad = await report(["smart", disk, "--fail-on", "sometimes"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /^Cannot use --fail-on "sometimes": use failing, warning or never$/m);
+    const chips = `${sensorsDir}/sensors-j-INVALID-concatenated-objects-two-chip-args.txt`;
+    const sensors = await report(["sensors", chips, "--fail-on", "failing"]);
+    assert.equal(sensors.code, 2);
+    assert.match(sensors.err, /^Cannot use --fail-on for "sensors": it has no check$/m);
+  },
+});
+
+Deno.test({
+  name: "report smart reads a capture trimmed of its smartctl header and notes it",
+  ignore: smartDir === undefined,
+  async fn() {
+    const whole = await Deno.readTextFile(
+      `${smartDir}/usb-jmicron-hdd-hitachi-failing-exit216.json`,
+    );
+    const { smartctl: _, json_format_version: __, ...trimmed } = JSON.parse(whole);
+    const file = await Deno.makeTempFile({ suffix: ".json" });
+    try {
+      await Deno.writeTextFile(file, JSON.stringify(trimmed));
+      const run = await report(["smart", file]);
+      assert.equal(run.code, 1, "a failing disk fails the default check, header or not");
+      assert.match(run.out, /^Health +FAILING$/m);
+      assert.match(
+        run.out,
+        /- the smartctl header is missing \(a trimmed capture\): exit status unknown/,
+      );
+      assert.match(run.out, /^Exit +unknown$/m);
+      assert.equal((await report(["smart", file, "--fail-on", "never"])).code, 0);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
 });

@@ -9,7 +9,8 @@ import { ERROR_CODES, errorCodes, OPS } from "../ops/mod.ts";
 import type { AnyOp } from "../ops/types.ts";
 import { bundle } from "../runtime/child/bundle.ts";
 import { fenceProblems } from "../runtime/fence.ts";
-import { defaultDenoDir, Launcher } from "../runtime/launcher.ts";
+import { defaultDenoDir } from "../runtime/host_paths.ts";
+import { Launcher } from "../runtime/launcher.ts";
 import { projectPath } from "../runtime/paths.ts";
 import {
   resolveSettings,

@@ -23,11 +23,20 @@ export type ReadingKind = typeof READING_KINDS[number];
 
 /** One feature of a chip. A limit of `null` means "none" (including lm-sensors' sentinels). */
 export interface Reading {
+  /** The feature's key in the chip: its label (`Core 0`, `Composite`) or its name (`temp1`). */
   readonly label: string;
+  /** What it measures, from its subfeature names (`temp1_input`) or else its label. */
   readonly kind: ReadingKind;
+  /**
+   * The current value in the kind's unit, from `_input` (else `_average`; for `other`, a lone
+   * subfeature); `null` when absent or not a number, and always for `intrusion`.
+   */
   readonly input: number | null;
+  /** The low limit, from `_min`; `null` also for a voltage whose limits are both 0 (unset). */
   readonly min: number | null;
+  /** The high limit, from `_max` (else a power `_cap`); `null` also for unset voltage limits. */
   readonly max: number | null;
+  /** The critical limit, from `_crit`. */
   readonly crit: number | null;
   /** `null` when the chip has no alarm for this feature. */
   readonly alarm: boolean | null;
@@ -35,13 +44,17 @@ export interface Reading {
 
 /** One chip. */
 export interface Chip {
+  /** The chip's name, its top-level key in `sensors -j`, e.g. `coretemp-isa-0000`. */
   readonly chip: string;
+  /** The bus it sits on (its `Adapter` key), e.g. `ISA adapter`; `null` when absent. */
   readonly adapter: string | null;
+  /** One per feature (every key but `Adapter`), in output order. */
   readonly readings: readonly Reading[];
 }
 
 /** Everything read from one `sensors -j` run. */
 export interface SensorsReport {
+  /** Every chip, in output order; empty with `noSensors` or `error`. */
   readonly chips: readonly Chip[];
   /** Every tolerant fix applied to the output, in plain words. */
   readonly repairs: readonly string[];

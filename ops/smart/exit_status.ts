@@ -21,7 +21,9 @@ export type ExitBit = typeof EXIT_BITS[number];
 
 /** A decoded exit status. */
 export interface SmartExitStatus {
+  /** The exit status as a number, a bitmask of {@linkcode EXIT_BITS}; 0 when no bit is set. */
   readonly code: number;
+  /** The names of the set bits, lowest first. */
   readonly bits: readonly ExitBit[];
 }
 

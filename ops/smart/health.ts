@@ -12,7 +12,8 @@ export const WATCHED_ATTRIBUTES: readonly number[] = [5, 187, 197, 198];
 
 /** The facts the rules look at. */
 export interface HealthFacts {
-  readonly exitStatus: SmartExitStatus;
+  /** `null` when unknown (a trimmed capture): no exit bit counts. */
+  readonly exitStatus: SmartExitStatus | null;
   readonly smartPassed: boolean | null;
   readonly attributes: readonly AtaAttribute[];
   readonly nvme: NvmeHealth | null;
@@ -54,7 +55,7 @@ function exitReason(bit: number): string {
  * ```
  */
 export function judge(facts: HealthFacts): Verdict {
-  const has = (bit: number) => (facts.exitStatus.code & (1 << bit)) !== 0;
+  const has = (bit: number) => ((facts.exitStatus?.code ?? 0) & (1 << bit)) !== 0;
   if (has(0) || has(1)) {
     return { health: "unknown", reasons: [0, 1].filter(has).map(exitReason) };
   }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { commandFailed, fail, tail } from "../_output.ts";
 import type { OpDefinition, OpSettings } from "../types.ts";
+import { smartFailOn } from "./fail_on.ts";
 import { parseSmartctl } from "./parse_smartctl.ts";
 import type { SmartReport } from "./report.ts";
 import { smartTable } from "./table.ts";
@@ -67,11 +68,11 @@ export const smart: OpDefinition<SmartInput, SmartReport, OpSettings, SmartError
     }
     // Bits 0-1 mean smartctl produced no device data; bits 2-7 are health findings.
     const messages = report.messages.map((m) => m.text).join("\n");
-    if (report.exitStatus.bits.includes("commandLine")) {
+    if (report.exitStatus?.bits.includes("commandLine")) {
       const code = DEVICE_TYPE_PROBLEM.test(messages) ? "unknown_device_type" : "command_failed";
       return fail(code, `Cannot read SMART data of "${spec.device}": ${tail(messages)}`);
     }
-    if (report.exitStatus.bits.includes("deviceOpen")) {
+    if (report.exitStatus?.bits.includes("deviceOpen")) {
       const why = messages || "device open failed (no message)";
       const code = /Permission denied/.test(why) ? "denied" : "device_open_failed";
       return fail(code, `Cannot open "${spec.device}": ${tail(why)}`);
@@ -79,5 +80,6 @@ export const smart: OpDefinition<SmartInput, SmartReport, OpSettings, SmartError
     return { ok: true, value: report };
   },
   render: smartTable,
+  failOn: smartFailOn,
   resourceKeys: (spec) => [`smart:${spec.device}`],
 };

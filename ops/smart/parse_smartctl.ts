@@ -30,6 +30,23 @@ const LIFE_LEFT_ATTRIBUTES = [
 ];
 
 /**
+ * Sections that hold a device's data: a document with one of them (or any `scsi_*` key) but no
+ * `smartctl` header is a capture another tool trimmed, not smartctl's error output.
+ */
+const DEVICE_SECTIONS = [
+  "device",
+  "smart_status",
+  "ata_smart_attributes",
+  "nvme_smart_health_information_log",
+];
+
+function hasDeviceSections(doc: Json): boolean {
+  return Object.keys(doc).some((key) =>
+    doc[key] !== null && (DEVICE_SECTIONS.includes(key) || key.startsWith("scsi_"))
+  );
+}
+
+/**
  * Pre-7.3 SCSI output can print stray text (`  Pending defect count:`) before the JSON, on its
  * own line or glued to the opening brace; start at the first brace.
  */
@@ -129,10 +146,13 @@ function joined(...parts: (string | null)[]): string | null {
 
 /**
  * Parses `smartctl -a -j` stdout (never stderr) into a normalised report with a health verdict.
- * Values too large for a JS number are read from their `*_s` string sibling.
+ * Values too large for a JS number are read from their `*_s` string sibling. A capture another
+ * tool trimmed of the `smartctl` header is still read when its device sections are there; its
+ * reasons end with "the smartctl header is missing (a trimmed capture): exit status unknown".
  *
  * @param stdout smartctl's standard output.
- * @param exitCode smartctl's exit status; defaults to the one recorded in the JSON.
+ * @param exitCode smartctl's exit status; defaults to the one recorded in the JSON, and the
+ * report's `exitStatus` is `null` when neither gives one.
  * @returns The report; on unreadable output, `health: "unknown"` and `parseError`.
  * @example
  * ```ts
@@ -154,9 +174,13 @@ export function parseSmartctl(stdout: string, exitCode?: number): SmartReport {
   }
   const data = doc ?? {};
   const smartctl = obj(data.smartctl);
-  if (doc !== undefined && smartctl === undefined) parseError = "output has no smartctl section";
-  const code = exitCode ?? num(smartctl?.exit_status) ?? 0;
-  const exitStatus = decodeExitStatus(code);
+  // A capture trimmed of its header is still read when its device sections are there.
+  const trimmed = doc !== undefined && smartctl === undefined && hasDeviceSections(doc);
+  if (doc !== undefined && smartctl === undefined && !trimmed) {
+    parseError = "output has no smartctl section";
+  }
+  const code = exitCode ?? num(smartctl?.exit_status);
+  const exitStatus = code === null ? null : decodeExitStatus(code);
   const device = obj(data.device);
   const protocol = str(device?.protocol);
   const attrs = attributes(data);
@@ -172,6 +196,11 @@ export function parseSmartctl(stdout: string, exitCode?: number): SmartReport {
   const verdict = parseError === undefined
     ? judge({ exitStatus, smartPassed, attributes: attrs ?? [], nvme, scsi })
     : { health: "unknown" as const, reasons: [parseError] };
+  // Nothing in a trimmed capture says how smartctl exited, unless the caller knows.
+  const trimmedNote = `the smartctl header is missing (a trimmed capture)${
+    exitStatus === null ? ": exit status unknown" : ""
+  }`;
+  const reasons = trimmed ? [...verdict.reasons, trimmedNote] : verdict.reasons;
   const report: SmartReport = {
     device: {
       name: str(device?.name),
@@ -203,7 +232,7 @@ export function parseSmartctl(stdout: string, exitCode?: number): SmartReport {
     scsi,
     wearPercentUsed: wearPercentUsed(data, attrs ?? [], nvme),
     health: verdict.health,
-    reasons: verdict.reasons,
+    reasons,
   };
   return parseError === undefined ? report : { ...report, parseError };
 }

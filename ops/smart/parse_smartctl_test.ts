@@ -119,7 +119,7 @@ Deno.test({
 
     const failing = parseSmartctl(read("usb-jmicron-hdd-hitachi-failing-exit216.json"));
     assert.equal(failing.device.type, "usbjmicron");
-    assert.deepEqual(failing.exitStatus.bits, [
+    assert.deepEqual(failing.exitStatus?.bits, [
       "diskFailing",
       "prefailAttributeBelowThreshold",
       "errorLogHasErrors",
@@ -198,4 +198,73 @@ Deno.test("parseSmartctl() warns on when_failed past and fails on critical_warni
   }));
   assert.equal(critical.health, "failing");
   assert.ok(critical.reasons.includes("NVMe critical_warning 0x10"));
+});
+
+/** A real capture as another tool saves it: without the `smartctl` and version header. */
+function trimmed(name: string): string {
+  const { smartctl: _, json_format_version: __, ...rest } = JSON.parse(read(name));
+  return JSON.stringify(rest);
+}
+
+const TRIMMED_NOTE = "the smartctl header is missing (a trimmed capture): exit status unknown";
+
+Deno.test({
+  name: "parseSmartctl() reads a capture trimmed of its header by its device sections, with a note",
+  ignore: dir === undefined,
+  fn() {
+    // Every capture with device data whose exit status holds no health bit: the trimmed document
+    // alone must reach the same verdict.
+    const names = fixtureNames(dir, /\.json$/).filter((name) => {
+      const doc = JSON.parse(read(name));
+      return !(name in SCANS) && (doc.smartctl.exit_status & ~0b100) === 0 && "device" in doc;
+    });
+    assert.ok(names.length >= 20, `only ${names.length} captures`);
+    for (const name of names) {
+      const whole = parseSmartctl(read(name));
+      const report = parseSmartctl(trimmed(name));
+      assert.equal(report.parseError, undefined, name);
+      assert.equal(report.health, whole.health, name);
+      assert.equal(report.exitStatus, null, `${name}: no exit status is invented`);
+      assert.equal(report.reasons.at(-1), TRIMMED_NOTE, name);
+      assert.equal(report.model, whole.model, name);
+    }
+  },
+});
+
+Deno.test({
+  name: "parseSmartctl() keeps a trimmed failing disk failing, and takes a given exit status",
+  ignore: dir === undefined,
+  fn() {
+    const name = "usb-jmicron-hdd-hitachi-failing-exit216.json";
+    const report = parseSmartctl(trimmed(name));
+    assert.equal(report.health, "failing");
+    assert.equal(report.exitStatus, null);
+    assert.deepEqual(report.reasons, [
+      "SMART overall-health self-assessment failed",
+      "attribute 5 Reallocated_Sector_Ct is failing now (value 1 <= thresh 5)",
+      "attribute 5 Reallocated_Sector_Ct raw 1975 > 0",
+      "attribute 197 Current_Pending_Sector raw 8 > 0",
+      TRIMMED_NOTE,
+    ]);
+    const told = parseSmartctl(trimmed(name), 216);
+    assert.equal(told.exitStatus?.code, 216);
+    assert.deepEqual(told.reasons, [
+      ...parseSmartctl(read(name)).reasons,
+      "the smartctl header is missing (a trimmed capture)",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "parseSmartctl() still finds no smartctl section in a document without device sections",
+  ignore: dir === undefined,
+  fn() {
+    const texts = [trimmed("error-windows-open-failed-exit2.json"), '{"device":null}', "{}"];
+    for (const text of texts) {
+      const report = parseSmartctl(text);
+      assert.equal(report.parseError, "output has no smartctl section", text);
+      assert.equal(report.health, "unknown", text);
+      assert.deepEqual(report.reasons, ["output has no smartctl section"], text);
+    }
+  },
 });

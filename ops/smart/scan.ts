@@ -7,10 +7,13 @@ import { obj, objs, str } from "./_json.ts";
 
 /** One device smartctl found. */
 export interface ScannedDevice {
+  /** The device path (`name`), e.g. `/dev/sda`; entries without one are dropped. */
   readonly name: string;
+  /** The path with its type (`info_name`), e.g. `/dev/sda [SAT]`; `null` when absent. */
   readonly infoName: string | null;
   /** Pass this back as `-d` when querying the device. */
   readonly type: string | null;
+  /** The protocol (`protocol`): `ATA`, `NVMe` or `SCSI`; `null` when absent. */
   readonly protocol: string | null;
   /** Only with `--scan-open`, when opening failed. */
   readonly openError: string | null;
@@ -18,6 +21,7 @@ export interface ScannedDevice {
 
 /** What a scan found. */
 export interface SmartScan {
+  /** Every device with a name, in scan order; empty when none was found or on `error`. */
   readonly devices: readonly ScannedDevice[];
   /** Set when the output was not a smartctl JSON document. */
   readonly error?: string;

@@ -4,7 +4,13 @@
  * @module
  */
 import { cell } from "../_table.ts";
+import type { SmartExitStatus } from "./exit_status.ts";
 import type { SmartReport } from "./report.ts";
+
+function exitText(status: SmartExitStatus | null): string {
+  if (status === null) return "unknown";
+  return `${status.code}${status.bits.length ? ` (${status.bits.join(", ")})` : ""}`;
+}
 
 /**
  * Renders a SMART report as a short block: device, model, health and why, temperature,
@@ -34,12 +40,7 @@ export function smartTable(report: SmartReport): string {
     ["Power-on", cell(report.powerOnHours, "h")],
     ["Cycles", cell(report.powerCycles)],
     ["Wear", report.wearPercentUsed === null ? "-" : `${report.wearPercentUsed}% used`],
-    [
-      "Exit",
-      `${report.exitStatus.code}${
-        report.exitStatus.bits.length ? ` (${report.exitStatus.bits.join(", ")})` : ""
-      }`,
-    ],
+    ["Exit", exitText(report.exitStatus)],
   );
   for (const m of report.messages) rows.push(["Message", `[${m.severity}] ${m.text}`]);
   return rows.map(([k, v]) => `${k.padEnd(9)} ${v}`.trimEnd()).join("\n");

@@ -26,3 +26,17 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name: "smartTable() shows an exit status no capture recorded as unknown",
+  ignore: smartDir === undefined,
+  fn() {
+    const whole = JSON.parse(
+      Deno.readTextFileSync(`${smartDir}/ata-sat-hdd-wdc-wd140edfz-pass.json`),
+    );
+    const { smartctl: _, ...trimmed } = whole;
+    const text = smartTable(parseSmartctl(JSON.stringify(trimmed)));
+    assert.match(text, /^Exit +unknown$/m);
+    assert.match(text, /^Health +OK$/m);
+  },
+});

@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { OPS } from "../../ops/mod.ts";
+import { findOp, OPS } from "../../ops/mod.ts";
+import { type BinaryName, FENCE_BINARIES } from "../../ops/types.ts";
 import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { junitXml } from "./junit.ts";
 import { runAudit } from "./mod.ts";
 import { flagsTable } from "./readme.ts";
 import type { AuditReport } from "./types.ts";
-import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../usage.ts";
+import { HELP, parseCli, printUsage, printUsageError, runCli, UsageError } from "../usage.ts";
 
 const COMMAND = "deno task audit";
 
@@ -38,9 +39,19 @@ ${
   ).join("")
 }  --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
   --state-dir <dir>      also check a receiver's real state dir and its keys.json
+  --op <name>            audit only this op (repeat for more; default every op)
+  --stand-in <binary>    audit with a stand-in script for this binary (repeat for more)
+  --stand-in-missing     stand in for every audited op's binary missing from --bin-path
+                         (a CI runner has no pct); the output names each one: such a run
+                         proves the fence, not this host
   --markdown             print the README's op -> flags table and exit`;
 
 function table(report: AuditReport): string {
+  const stood = Object.keys(report.standIns);
+  const header = stood.length === 0 ? [] : [
+    `audit: STAND-INS for ${stood.join(", ")}: this run proves the fence, not this host's binaries`,
+    "",
+  ];
   const lines = report.checks.flatMap((check, i) => {
     const mark = { pass: "PASS", fail: "FAIL", skip: "SKIP" }[check.status];
     return [
@@ -48,11 +59,13 @@ function table(report: AuditReport): string {
       ...check.messages.map((m) => `          ${m}`),
     ];
   });
-  return [...lines, "", report.ok ? "audit: every check holds" : "audit: FAILED"].join("\n");
+  const verdict = report.ok ? "audit: every check holds" : "audit: FAILED";
+  const suffix = stood.length === 0 ? "" : ` (with stand-ins for ${stood.join(", ")})`;
+  return [...header, ...lines, "", verdict + suffix].join("\n");
 }
 
 /** The usage error in the install options, if any. */
-function installProblem(values: Readonly<Record<string, string | boolean | undefined>>) {
+function installProblem(values: Readonly<Record<string, string | boolean | string[] | undefined>>) {
   const given = (name: string) => values[name] !== undefined;
   if (!given("service-user")) {
     const stray = ["install", "sudoers", "deno", "deno-dir"].find(given);
@@ -87,6 +100,9 @@ export async function main(args: readonly string[]): Promise<number> {
         ...settingsOptions(OPS),
         "deno-dir": { type: "string" },
         "state-dir": { type: "string" },
+        op: { type: "string", multiple: true },
+        "stand-in": { type: "string", multiple: true },
+        "stand-in-missing": { type: "boolean" },
         markdown: { type: "boolean" },
         help: HELP,
       },
@@ -111,7 +127,29 @@ export async function main(args: readonly string[]): Promise<number> {
     if (!(error instanceof SettingError)) throw error;
     return printUsageError(`--${error.flag} "${error.value}": ${error.problem}`, COMMAND);
   }
+  const ops = [];
+  for (const name of values.op ?? []) {
+    const op = findOp(name);
+    if (op === undefined) return printUsageError(`--op "${name}": no such op`, COMMAND);
+    ops.push(op);
+  }
+  const standIns: BinaryName[] = [];
+  for (const name of values["stand-in"] ?? []) {
+    const known = FENCE_BINARIES.find((binary) => binary === name);
+    if (known === undefined) {
+      return printUsageError(
+        `--stand-in "${name}": not a fenced binary (${FENCE_BINARIES.join(", ")})`,
+        COMMAND,
+      );
+    }
+    standIns.push(known);
+  }
+  if (standIns.length > 0 && values["stand-in-missing"]) {
+    return printUsageError("--stand-in and --stand-in-missing exclude each other", COMMAND);
+  }
   const report = await runAudit({
+    ...(ops.length === 0 ? {} : { ops }),
+    ...(values["stand-in-missing"] ? { standIns: "missing" as const } : { standIns }),
     ...(values["bin-path"] === undefined ? {} : { binPath: values["bin-path"] }),
     settings,
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
@@ -135,4 +173,4 @@ export async function main(args: readonly string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(main, COMMAND, Deno.args));

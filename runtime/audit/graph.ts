@@ -24,11 +24,14 @@ export interface GraphSources {
 }
 
 /**
- * Project modules the listener may load: HTTP in, one bridge line out, the problem table for
- * its own answers, nothing else.
+ * Project modules the listener may load: its arguments' codec, HTTP in, one bridge line out,
+ * the problem table for its own answers, nothing else.
  */
 export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/listener.ts",
+  "runtime/server/listener_args.ts",
+  "runtime/flag_codec.ts",
+  "runtime/args.ts",
   "runtime/server/guarded_http.ts",
   "runtime/server/bridge.ts",
   "runtime/server/problems.ts",

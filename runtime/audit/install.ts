@@ -15,7 +15,8 @@
 import { OPS } from "../../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { sudoersFile } from "../deploy/sudoers.ts";
-import { DEFAULT_BIN_PATH, resolveBinaries, type ResolvedBinaries } from "../fence.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_SUDO_PATH } from "../defaults.ts";
+import { resolveBinaries, type ResolvedBinaries } from "../fence.ts";
 import { resolveSettings } from "../settings.ts";
 import { declaredBases } from "../write_base.ts";
 import { moduleGraph } from "./_module_graph.ts";
@@ -188,7 +189,7 @@ async function sudoersText(options: CheckInstallOptions): Promise<string> {
     binaries: options.binaries ?? await resolveBinaries(binPath),
     settings: resolveSettings(OPS, options.settings),
     binPath,
-    sudoPath: options.sudoPath ?? "/usr/bin/sudo",
+    sudoPath: options.sudoPath ?? DEFAULT_SUDO_PATH,
   });
 }
 

@@ -5,11 +5,19 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
+import type { AnyOp, BinaryName, OpSettings } from "../../ops/types.ts";
+import {
+  DEFAULT_BIN_PATH,
+  DEFAULT_KILL_PATH,
+  DEFAULT_SUDO_PATH,
+  INSTALL_DEFAULTS,
+  RECEIVER_DEFAULTS,
+} from "../defaults.ts";
+import { resolveBinaries } from "../fence.ts";
 import type { ChildCommand } from "../flags.ts";
 import { CHILD, CHILD_BUNDLE, CHILD_SOURCE, LISTENER } from "../paths.ts";
-import { firstExisting, Launcher } from "../launcher.ts";
+import { defaultDenoDir, findKill } from "../host_paths.ts";
+import { Launcher } from "../launcher.ts";
 import { type ServerConfig, serverDefaults } from "../server/config.ts";
 import {
   buildExecutorCommand,
@@ -26,6 +34,7 @@ import { checkProbe } from "./probe.ts";
 import { checkReadme } from "./readme.ts";
 import { checkSealed } from "./sealed.ts";
 import { checkUnits } from "./units.ts";
+import { createStandIns } from "./stand_in.ts";
 import { checkState } from "./state.ts";
 import { checkReceiverProbe } from "./receiver_live.ts";
 import { systemdUnits } from "../deploy/systemd.ts";
@@ -59,6 +68,12 @@ export interface AuditOptions {
   readonly stateDir?: string;
   /** Skip the live probe (check 4). @default {false} */
   readonly skipProbe?: boolean;
+  /**
+   * Binaries to replace with stand-ins (see `stand_in.ts`), or `"missing"` for each audited
+   * op's binary that is not on the bin path. The report lists them.
+   * @default {[]}
+   */
+  readonly standIns?: readonly BinaryName[] | "missing";
 }
 
 function skipped(id: string, name: string, why: string): CheckResult {
@@ -72,10 +87,29 @@ function skipped(id: string, name: string, why: string): CheckResult {
  */
 export async function runAudit(options: AuditOptions = {}): Promise<AuditReport> {
   const ops = options.ops ?? OPS;
-  const binPath = options.binPath ?? DEFAULT_BIN_PATH;
+  const hostBinPath = options.binPath ?? DEFAULT_BIN_PATH;
+  const found = await resolveBinaries(hostBinPath);
+  const wanted = options.standIns === "missing"
+    ? [...new Set(ops.flatMap((op) => op.permissions.run))].filter((name) => !found[name])
+    : options.standIns ?? [];
+  const standIns = wanted.length === 0 ? undefined : await createStandIns(wanted);
+  try {
+    const binPath = standIns === undefined ? hostBinPath : `${standIns.dir}:${hostBinPath}`;
+    const report = await audit(options, ops, binPath);
+    return { ...report, standIns: standIns?.paths ?? {} };
+  } finally {
+    if (standIns !== undefined) await Deno.remove(standIns.dir, { recursive: true });
+  }
+}
+
+async function audit(
+  options: AuditOptions,
+  ops: readonly AnyOp[],
+  binPath: string,
+): Promise<Omit<AuditReport, "standIns">> {
   const binaries = await resolveBinaries(binPath);
   const denoPath = await Deno.realPath(Deno.execPath());
-  const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill";
+  const killPath = await findKill() ?? DEFAULT_KILL_PATH;
   const given = options.settings ?? {};
   const direct = await Launcher.create({ binPath, settings: given, binaries, denoPath, killPath });
   const sudo = await Launcher.create({
@@ -91,7 +125,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
 
   checks.push(checkDeclared(ops, binaries, direct.settings));
 
-  const stateDir = "/var/lib/rootfence";
+  const stateDir = INSTALL_DEFAULTS.stateDir;
   const executorFor = (config: ServerConfig, denoDir: string, readFiles: string[]) =>
     buildExecutorCommand({
       config,
@@ -128,7 +162,9 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
     childCommand: (op, runner) => build(runner === "direct" ? direct : sudo, op),
     receiverCommands(runner) {
       const { socket, executor, listener } = receiverCommands(runner);
-      const run = runner === "sudo" ? `/usr/bin/sudo,${killPath}` : `${denoPath},${killPath}`;
+      const run = runner === "sudo"
+        ? `${DEFAULT_SUDO_PATH},${killPath}`
+        : `${denoPath},${killPath}`;
       return [
         {
           process: "executor",
@@ -212,7 +248,7 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
           listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
           executor: executorFor(
             config,
-            Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+            defaultDenoDir() ?? `${Deno.env.get("HOME")}/.cache/deno`,
             [],
           ),
         };
@@ -231,7 +267,8 @@ export async function runAudit(options: AuditOptions = {}): Promise<AuditReport>
   );
 
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
-  checks.push(checkReadme(readme, ops));
+  // The README's table lists every registered op, however few this run audits.
+  checks.push(checkReadme(readme, ops.every((op) => OPS.includes(op)) ? OPS : ops));
 
   return {
     ok: checks.every((c) => c.status !== "fail"),
@@ -247,11 +284,11 @@ function unitsFor(
   return systemdUnits({
     mode,
     user: "rootfence",
-    listenerUser: "rootfence-http",
+    listenerUser: INSTALL_DEFAULTS.listenerUser,
     executor: commands.executor,
     listener: commands.listener,
-    stateDir: "/var/lib/rootfence",
-    graceMs: 30_000,
+    stateDir: INSTALL_DEFAULTS.stateDir,
+    graceMs: RECEIVER_DEFAULTS.graceMs,
     allow: [],
   });
 }

@@ -21,6 +21,11 @@ export interface AuditReport {
   readonly ok: boolean;
   readonly generatedAt: string;
   readonly checks: readonly CheckResult[];
+  /**
+   * Binaries replaced by stand-ins for this run, with their paths: a green report with any
+   * proves the fence, not the host.
+   */
+  readonly standIns: Readonly<Record<string, string>>;
 }
 
 /** Builds a check result from its problems: none means pass. */

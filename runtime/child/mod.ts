@@ -13,9 +13,8 @@
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
-import type { AnyOp, BinaryName, OpSettings, PathGrants } from "../../ops/types.ts";
-import { parseArgs } from "../args.ts";
-import { settingsFromFlags, settingsOptions } from "../settings.ts";
+import type { AnyOp, OpSettings, PathGrants } from "../../ops/types.ts";
+import { decodeChildArgs } from "../child_args.ts";
 import { LineReader } from "../lines.ts";
 import { tail } from "../../ops/_output.ts";
 import { ChildReply, ChildRequest, type CommandReport, MAX_REQUEST_BYTES } from "../protocol.ts";
@@ -200,26 +199,12 @@ function lastCommand(host: ChildHost, mainArgs: readonly string[]): CommandRepor
   return record === undefined ? undefined : commandReport(record.argv, record.run);
 }
 
-function contextFrom(ops: readonly AnyOp[], args: string[]): ChildContext {
-  const { values } = parseArgs({
-    args,
-    options: {
-      op: { type: "string" },
-      bin: { type: "string", multiple: true },
-      ...settingsOptions(ops),
-    },
-    strict: true,
-  });
-  const op = ops.find((o) => o.name === values.op);
-  if (op === undefined) throw new RangeError(`Cannot start child: unknown op "${values.op}"`);
-  const binaries = new Map<string, string>();
-  for (const entry of values.bin ?? []) {
-    const at = entry.indexOf("=");
-    binaries.set(entry.slice(0, at) as BinaryName, entry.slice(at + 1));
-  }
+function contextFrom(ops: readonly AnyOp[], argv: readonly string[]): ChildContext {
   // The launcher passes every setting; each is checked again here by its op's schema.
-  const settings = settingsFromFlags(ops, values, { complete: true });
-  return { op, binaries, settings };
+  const args = decodeChildArgs(argv, ops);
+  const op = ops.find((o) => o.name === args.op);
+  if (op === undefined) throw new RangeError(`Cannot start child: unknown op "${args.op}"`);
+  return { op, binaries: new Map(Object.entries(args.bin)), settings: args.settings };
 }
 
 async function writeAll(text: string): Promise<void> {

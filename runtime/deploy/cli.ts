@@ -4,17 +4,33 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
-import { DEFAULT_BIN_PATH, resolveBinaries } from "../fence.ts";
-import { firstExisting } from "../launcher.ts";
+import {
+  DEFAULT_BIN_PATH,
+  DEFAULT_KILL_PATH,
+  DEFAULT_SUDO_PATH,
+  INSTALL_DEFAULTS,
+  RECEIVER_DEFAULTS,
+} from "../defaults.ts";
+import { resolveBinaries } from "../fence.ts";
+import { findKill } from "../host_paths.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
 import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
 import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { sudoersFile } from "./sudoers.ts";
 import { systemdUnits } from "./systemd.ts";
-import { HELP, parseCli, printUsage, printUsageError, UsageError } from "../usage.ts";
+import {
+  HELP,
+  NeedError,
+  parseCli,
+  printUsage,
+  printUsageError,
+  runCli,
+  UsageError,
+} from "../usage.ts";
 
 /** The ops' settings as usage lists them: `[--mount-base <dir>]`. */
 const SETTINGS = settingFlags(OPS).map((f) => `[--${f.flag} <${f.arg}>]`).join(" ");
@@ -80,7 +96,7 @@ async function sudoers(args: string[]): Promise<number> {
       binaries: await resolveBinaries(binPath),
       settings,
       binPath,
-      sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
+      sudoPath: v["sudo-path"] ?? DEFAULT_SUDO_PATH,
     }),
     v.out,
   );
@@ -113,15 +129,15 @@ async function systemd(args: string[]): Promise<number> {
     },
   });
   if (v.help) return printUsage(USAGE);
-  const mode = v.mode ?? "sudo";
+  const mode = v.mode ?? INSTALL_DEFAULTS.mode;
   if (mode !== "sudo" && mode !== "direct") throw new UsageError("--mode is sudo or direct");
   const user = mode === "sudo" ? required(v.user, "user") : "root";
-  const listenerUser = v["listener-user"] ?? "rootfence-http";
+  const listenerUser = v["listener-user"] ?? INSTALL_DEFAULTS.listenerUser;
   const installDir = required(v["install-dir"], "install-dir", true);
-  const stateDir = v["state-dir"] ?? "/var/lib/rootfence";
+  const stateDir = v["state-dir"] ?? INSTALL_DEFAULTS.stateDir;
   const keysFile = v["keys-file"] ?? `${stateDir}/keys.json`;
-  const port = Number(v.port ?? 8787);
-  const graceMs = Number(v.grace ?? 30) * 1000;
+  const port = v.port === undefined ? RECEIVER_DEFAULTS.port : Number(v.port);
+  const graceMs = v.grace === undefined ? RECEIVER_DEFAULTS.graceMs : Number(v.grace) * 1000;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UsageError("--port is 1..65535");
   }
@@ -130,15 +146,15 @@ async function systemd(args: string[]): Promise<number> {
   const denoPath = v.deno ?? await Deno.realPath(Deno.execPath());
   const config = {
     ...serverDefaults(stateDir),
-    host: v.host ?? "127.0.0.1",
+    host: v.host ?? RECEIVER_DEFAULTS.host,
     port,
     keysFile,
-    socket: v.socket ?? "/run/rootfence/executor.sock",
+    socket: v.socket ?? INSTALL_DEFAULTS.socket,
     listenerUser,
     binPath,
     settings: settingsOf(v),
     runner: mode,
-    sudoPath: v["sudo-path"] ?? "/usr/bin/sudo",
+    sudoPath: v["sudo-path"] ?? DEFAULT_SUDO_PATH,
     graceMs,
   } as const;
   const gid = await groupId(listenerUser);
@@ -148,9 +164,9 @@ async function systemd(args: string[]): Promise<number> {
     configPath: `${installDir}/deno.json`,
     lockPath: `${installDir}/deno.lock`,
     entryPath: `${installDir}/runtime/server/executor.ts`,
-    killPath: await firstExisting(["/usr/bin/kill", "/bin/kill"]) ?? "/usr/bin/kill",
+    killPath: await findKill() ?? DEFAULT_KILL_PATH,
     binaries: await resolveBinaries(binPath),
-    denoDir: v["deno-dir"] ?? "/var/cache/rootfence/deno",
+    denoDir: v["deno-dir"] ?? INSTALL_DEFAULTS.denoDir,
     readFiles,
     socketGroup: gid,
   });
@@ -201,6 +217,15 @@ async function keygen(args: string[]): Promise<number> {
   const { values } = parseCli({ args, strict: true, options });
   if (values.help) return printUsage(USAGE);
   const path = required(values["keys-file"], "keys-file");
+  if (await Deno.lstat(path).then(() => true, () => false)) {
+    throw new NeedError(
+      `Cannot create "${path}": it already exists; keep it, or move it away to make a new one`,
+    );
+  }
+  const dir = dirname(resolve(path));
+  if (!await Deno.stat(dir).then((info) => info.isDirectory, () => false)) {
+    throw new NeedError(`Cannot create "${path}": there is no folder "${dir}"; create it first`);
+  }
   const id = await createKeysFile(path);
   console.log(`rootfence: created key "${id}" in ${path} (mode 0600)`);
   return 0;
@@ -233,4 +258,6 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  Deno.exit(await runCli(main, `deno task ${Deno.args[0] ?? "keygen"}`, Deno.args));
+}

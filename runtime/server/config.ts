@@ -8,7 +8,16 @@ import { resolve } from "node:path";
 import { OPS } from "../../ops/mod.ts";
 import type { OpSettings } from "../../ops/types.ts";
 import { parseArgs } from "../args.ts";
-import { DEFAULT_BIN_PATH, normalisedPath } from "../fence.ts";
+import {
+  DEFAULT_BIN_PATH,
+  DEFAULT_RUNNER,
+  DEFAULT_SUDO_PATH,
+  POOL_DEFAULTS,
+  RECEIVER_DEFAULTS,
+  RETENTION_DEFAULTS,
+  SCHEDULER_DEFAULTS,
+} from "../defaults.ts";
+import { normalisedPath } from "../fence.ts";
 import type { RunnerMode } from "../flags.ts";
 import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 
@@ -45,37 +54,121 @@ export interface ServerConfig {
   readonly bodyTimeoutMs: number;
 }
 
-/** Each flag: its environment variable, default and help. The ops' settings come on top. */
+const DAY_MS = 86_400_000;
+
+/**
+ * Each flag: its environment variable, default (from `defaults.ts`, in the flag's unit) and help.
+ * The ops' settings come on top.
+ */
 export const SERVER_FLAGS = {
-  host: ["ROOTFENCE_HOST", "127.0.0.1", "address to listen on"],
-  port: ["ROOTFENCE_PORT", "8787", "port to listen on (0 picks a free one)"],
-  "state-dir": ["ROOTFENCE_STATE_DIR", "./.rootfence", "journal and default keys file"],
+  host: ["ROOTFENCE_HOST", RECEIVER_DEFAULTS.host, "address to listen on"],
+  port: ["ROOTFENCE_PORT", `${RECEIVER_DEFAULTS.port}`, "port to listen on (0 picks a free one)"],
+  "state-dir": ["ROOTFENCE_STATE_DIR", RECEIVER_DEFAULTS.stateDir, "journal and default keys file"],
   "keys-file": ["ROOTFENCE_KEYS_FILE", "<state dir>/keys.json", "who may trigger which ops"],
   socket: ["ROOTFENCE_SOCKET", "<state dir>/executor.sock", "the executor's Unix socket"],
   "listener-user": [
     "ROOTFENCE_LISTENER_USER",
-    "nobody",
+    RECEIVER_DEFAULTS.listenerUser,
     "user the listener runs as (root: as root)",
   ],
   "bin-path": ["ROOTFENCE_BIN_PATH", DEFAULT_BIN_PATH, "where fenced binaries are found"],
-  runner: ["ROOTFENCE_RUNNER", "direct", "direct (run as root) or sudo (service user)"],
-  "sudo-path": ["ROOTFENCE_SUDO_PATH", "/usr/bin/sudo", "sudo, for --runner sudo"],
-  "max-running": ["ROOTFENCE_MAX_RUNNING", "4", "ops running at once"],
-  "max-queued": ["ROOTFENCE_MAX_QUEUED", "64", "jobs waiting before 429"],
-  grace: ["ROOTFENCE_GRACE", "30", "seconds running jobs get on shutdown"],
-  "pool-size": ["ROOTFENCE_POOL_SIZE", "1", "pre-started children kept ready per op (0: off)"],
-  "pool-uses": ["ROOTFENCE_POOL_USES", "100", "invocations a read-only op's child serves"],
-  "pool-idle": ["ROOTFENCE_POOL_IDLE", "300", "seconds before an idle child is ended"],
-  "retention-days": ["ROOTFENCE_RETENTION_DAYS", "400", "days finished jobs are kept"],
-  "retention-jobs": ["ROOTFENCE_RETENTION_JOBS", "600000", "finished jobs kept at most"],
+  runner: ["ROOTFENCE_RUNNER", DEFAULT_RUNNER, "direct (run as root) or sudo (service user)"],
+  "sudo-path": ["ROOTFENCE_SUDO_PATH", DEFAULT_SUDO_PATH, "sudo, for --runner sudo"],
+  "max-running": [
+    "ROOTFENCE_MAX_RUNNING",
+    `${SCHEDULER_DEFAULTS.maxRunning}`,
+    "ops running at once",
+  ],
+  "max-queued": [
+    "ROOTFENCE_MAX_QUEUED",
+    `${SCHEDULER_DEFAULTS.maxQueued}`,
+    "jobs waiting before 429",
+  ],
+  grace: [
+    "ROOTFENCE_GRACE",
+    `${RECEIVER_DEFAULTS.graceMs / 1000}`,
+    "seconds running jobs get on shutdown",
+  ],
+  "pool-size": [
+    "ROOTFENCE_POOL_SIZE",
+    `${POOL_DEFAULTS.size}`,
+    "pre-started children kept ready per op (0: off)",
+  ],
+  "pool-uses": [
+    "ROOTFENCE_POOL_USES",
+    `${POOL_DEFAULTS.maxUses}`,
+    "invocations a read-only op's child serves",
+  ],
+  "pool-idle": [
+    "ROOTFENCE_POOL_IDLE",
+    `${POOL_DEFAULTS.idleMs / 1000}`,
+    "seconds before an idle child is ended",
+  ],
+  "retention-days": [
+    "ROOTFENCE_RETENTION_DAYS",
+    `${RETENTION_DEFAULTS.maxAgeMs / DAY_MS}`,
+    "days finished jobs are kept",
+  ],
+  "retention-jobs": [
+    "ROOTFENCE_RETENTION_JOBS",
+    `${RETENTION_DEFAULTS.maxJobs}`,
+    "finished jobs kept at most",
+  ],
   "max-connections": [
     "ROOTFENCE_MAX_CONNECTIONS",
-    "1024",
+    `${RECEIVER_DEFAULTS.maxConnections}`,
     "open client connections (keep under half the descriptor limit)",
   ],
-  "header-timeout": ["ROOTFENCE_HEADER_TIMEOUT", "10", "seconds a client has to send headers"],
-  "body-timeout": ["ROOTFENCE_BODY_TIMEOUT", "10", "seconds a client has to send its body"],
-} as const;
+  "header-timeout": [
+    "ROOTFENCE_HEADER_TIMEOUT",
+    `${RECEIVER_DEFAULTS.headerTimeoutMs / 1000}`,
+    "seconds a client has to send headers",
+  ],
+  "body-timeout": [
+    "ROOTFENCE_BODY_TIMEOUT",
+    `${RECEIVER_DEFAULTS.bodyTimeoutMs / 1000}`,
+    "seconds a client has to send its body",
+  ],
+} satisfies Readonly<Record<string, readonly [string, string, string]>>;
+
+/** A receiver flag's name, without `--`. */
+export type ServerFlag = keyof typeof SERVER_FLAGS;
+
+/** The flag as given, else its `ROOTFENCE_*` variable; anything but text counts as absent. */
+function givenOrEnv(
+  flag: ServerFlag,
+  given: unknown,
+  env: (name: string) => string | undefined,
+): string | undefined {
+  return typeof given === "string" ? given : env(SERVER_FLAGS[flag][0]);
+}
+
+/**
+ * A receiver flag's text: as given, else its `ROOTFENCE_*` environment variable, else its
+ * default. The one reader of those variables, for every entry that takes one of these flags
+ * (`deno task op` takes `--bin-path`).
+ *
+ * @param flag The flag.
+ * @param given Its parsed value; anything but text counts as absent.
+ * @param env Reads one environment variable.
+ * @returns The text.
+ * @example
+ * ```ts
+ * import { serverFlag } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * const env = (name: string) => name === "ROOTFENCE_BIN_PATH" ? "/opt/bin" : undefined;
+ * assert.equal(serverFlag("bin-path", undefined, env), "/opt/bin");
+ * assert.equal(serverFlag("bin-path", "/usr/bin", env), "/usr/bin");
+ * assert.equal(serverFlag("port", undefined, env), "8787");
+ * ```
+ */
+export function serverFlag(
+  flag: ServerFlag,
+  given: unknown,
+  env: (name: string) => string | undefined,
+): string {
+  return givenOrEnv(flag, given, env) ?? SERVER_FLAGS[flag][1];
+}
 
 /** The `--help` text: the receiver's flags, with the ops' settings after `--bin-path`. */
 export function serverHelp(): string {
@@ -128,12 +221,17 @@ export function parseServerConfig(
     args: [...args],
     options: { ...options, ...settingsOptions(OPS), help: { type: "boolean" } },
     strict: true,
-  }) as { values: Record<string, string | boolean | undefined> };
-  if (values.help) return "help";
-  const get = (flag: keyof typeof SERVER_FLAGS): string => {
-    const [name, fallback] = SERVER_FLAGS[flag];
-    return (values[flag] as string | undefined) ?? env(name) ?? fallback;
-  };
+  });
+  return values.help ? "help" : configFrom(values, env, cwd);
+}
+
+/** The settings from parsed flags (by name, without `--`), the environment and defaults. */
+function configFrom(
+  values: Readonly<Record<string, unknown>>,
+  env: (name: string) => string | undefined,
+  cwd: string,
+): ServerConfig {
+  const get = (flag: ServerFlag): string => serverFlag(flag, values[flag], env);
   const runner = get("runner");
   if (runner !== "direct" && runner !== "sudo") {
     throw new RangeError(`Cannot use --runner "${runner}": use direct or sudo`);
@@ -141,8 +239,8 @@ export function parseServerConfig(
   const host = get("host");
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new RangeError(`Cannot listen on "${host}"`);
   const stateDir = grantable("state-dir", resolve(cwd, get("state-dir")));
-  const keysFlag = (values["keys-file"] as string | undefined) ?? env("ROOTFENCE_KEYS_FILE");
-  const socketFlag = (values.socket as string | undefined) ?? env("ROOTFENCE_SOCKET");
+  const keysFlag = givenOrEnv("keys-file", values["keys-file"], env);
+  const socketFlag = givenOrEnv("socket", values.socket, env);
   const listenerUser = get("listener-user");
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(listenerUser)) {
     throw new RangeError(`Cannot use --listener-user "${listenerUser}": not a user name`);
@@ -170,7 +268,7 @@ export function parseServerConfig(
     poolSize: count("pool-size", get("pool-size"), 0, 64),
     poolUses: count("pool-uses", get("pool-uses"), 1, 1_000_000),
     poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
-    retentionMs: count("retention-days", get("retention-days"), 1, 36_500) * 86_400_000,
+    retentionMs: count("retention-days", get("retention-days"), 1, 36_500) * DAY_MS,
     retentionJobs: count("retention-jobs", get("retention-jobs"), 1, 100_000_000),
     maxConnections: count("max-connections", get("max-connections"), 1, 1_000_000),
     headerTimeoutMs: count("header-timeout", get("header-timeout"), 1, 600) * 1000,
@@ -189,5 +287,5 @@ export function parseServerConfig(
  * ```
  */
 export function serverDefaults(stateDir: string): ServerConfig {
-  return parseServerConfig(["--state-dir", stateDir], () => undefined, "/") as ServerConfig;
+  return configFrom({ "state-dir": stateDir }, () => undefined, "/");
 }

@@ -6,27 +6,23 @@
  * compromised listener can only replay what a key already signed, and idempotency stops that.
  *
  * Started by `deno task start` (runtime/server/start.ts) under the flags of
- * `buildExecutorCommand` (receiver_flags.ts). Everything it needs arrives as arguments.
+ * `buildExecutorCommand` (receiver_flags.ts). Everything it needs arrives as arguments, one
+ * schema's worth (`executor_args.ts`).
  *
  * @module
  */
-import { z } from "zod";
 import { findOp, OPS } from "../../ops/mod.ts";
-import type { BinaryName } from "../../ops/types.ts";
-import { parseArgs } from "../args.ts";
 import { Launcher } from "../launcher.ts";
-import { settingsFromFlags, settingsOptions } from "../settings.ts";
 import { LineReader } from "../lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
+import { decodeExecutorArgs } from "./executor_args.ts";
 import { Journal } from "./journal.ts";
-import { DEFAULT_RETENTION, pruneJournal } from "./retention.ts";
+import { pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { loadKeys } from "./keys.ts";
 import { Scheduler } from "./scheduler.ts";
 import { assertStateTrusted } from "./state_trust.ts";
-
-const STRING = { type: "string" } as const;
 
 function log(line: Record<string, unknown>): void {
   console.log(JSON.stringify(line));
@@ -171,65 +167,31 @@ function keepServing(): void {
   });
 }
 
-/** `--base-problems`: what the starter found unsafe about each write base, by path. */
-const BaseProblems = z.record(z.string(), z.array(z.string()));
-
 /** When the machine booted, to the second. Needs `--allow-sys=osUptime`. */
 function bootTime(): number {
   return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
 }
 
-async function main(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      socket: STRING,
-      "socket-group": STRING,
-      "state-dir": STRING,
-      "keys-file": STRING,
-      "bin-path": STRING,
-      ...settingsOptions(OPS),
-      runner: STRING,
-      "sudo-path": STRING,
-      "max-running": STRING,
-      "max-queued": STRING,
-      "grace-ms": STRING,
-      "deno-path": STRING,
-      "kill-path": STRING,
-      "pool-size": STRING,
-      "pool-uses": STRING,
-      "pool-idle-ms": STRING,
-      "retention-ms": STRING,
-      "retention-jobs": STRING,
-      bin: { type: "string", multiple: true },
-      "base-problems": STRING,
-      "stop-with-stdin": { type: "boolean" },
-    },
-  });
-  const binaries: Partial<Record<BinaryName, string>> = {};
-  for (const entry of v.bin ?? []) {
-    const at = entry.indexOf("=");
-    binaries[entry.slice(0, at) as BinaryName] = entry.slice(at + 1);
-  }
+async function main(argv: readonly string[]): Promise<void> {
+  const args = decodeExecutorArgs(argv);
   const uid = Deno.uid()!;
   let keyring;
   try {
     // The starter also checked the directories above; this process may read only its own files.
     await assertStateTrusted({
-      stateDir: v["state-dir"]!,
-      keysFile: v["keys-file"]!,
+      stateDir: args.stateDir,
+      keysFile: args.keysFile,
       uid,
       ancestors: false,
     });
-    keyring = await loadKeys(v["keys-file"]!, { uid });
+    keyring = await loadKeys(args.keysFile, { uid });
   } catch (error) {
     console.error((error as Error).message);
     Deno.exit(1);
   }
   // One executor per state dir, for its whole life: taken before the journal is even opened, so
   // a second one can neither recover nor run the first one's jobs, nor take its socket.
-  const lock = await lockStateDir(v["state-dir"]!);
+  const lock = await lockStateDir(args.stateDir);
   if (typeof lock === "string") {
     console.error(lock);
     Deno.exit(1);
@@ -237,7 +199,7 @@ async function main(args: string[]): Promise<void> {
   let journal: Journal;
   try {
     // Only a mutating op's rows are synced before the answer: see the journal's module doc.
-    journal = Journal.open(`${v["state-dir"]}/journal.db`, {
+    journal = Journal.open(`${args.stateDir}/journal.db`, {
       synced: (op) => findOp(op)?.mutates ?? true,
     });
   } catch (error) {
@@ -245,26 +207,24 @@ async function main(args: string[]): Promise<void> {
     Deno.exit(1);
   }
   const launcher = await Launcher.create({
-    binPath: v["bin-path"]!,
-    settings: settingsFromFlags(OPS, v, { complete: true }),
-    runner: v.runner as "direct" | "sudo",
-    sudoPath: v["sudo-path"]!,
-    denoPath: v["deno-path"]!,
-    killPath: v["kill-path"]!,
-    binaries,
-    baseProblems: BaseProblems.parse(JSON.parse(v["base-problems"] ?? "{}")),
-    pool: {
-      size: Number(v["pool-size"] ?? 1),
-      maxUses: Number(v["pool-uses"] ?? 100),
-      idleMs: Number(v["pool-idle-ms"] ?? 300_000),
-    },
+    binPath: args.binPath,
+    settings: args.settings,
+    runner: args.runner,
+    sudoPath: args.sudoPath,
+    denoPath: args.denoPath,
+    killPath: args.killPath,
+    binaries: args.bin,
+    baseProblems: args.baseProblems,
+    pool: { size: args.poolSize, maxUses: args.poolUses, idleMs: args.poolIdleMs },
   });
   launcher.warm(OPS);
   const scheduler = new Scheduler({
     journal,
     log,
-    maxRunning: Number(v["max-running"]),
-    maxQueued: Number(v["max-queued"]),
+    maxRunning: args.maxRunning,
+    maxQueued: args.maxQueued,
+    // Identical reads share a run; a mutating op's job always runs on its own.
+    shares: (op) => findOp(op)?.mutates === false,
     run: (job, signal) =>
       launcher.invoke(findOp(job.op)!, job.input, {
         signal,
@@ -292,7 +252,7 @@ async function main(args: string[]): Promise<void> {
     log,
     closing: closing.signal,
   });
-  const socket = v.socket!;
+  const socket = args.socket;
   // Holding the lock, whatever socket is still there was left by a dead executor.
   const stale = await Deno.lstat(socket).catch(() => undefined);
   if (stale !== undefined && !stale.isSocket) {
@@ -302,10 +262,10 @@ async function main(args: string[]): Promise<void> {
   if (stale !== undefined) await Deno.remove(socket);
   const listener = Deno.listen({ transport: "unix", path: socket });
   const bound = (await Deno.lstat(socket)).ino;
-  const group = v["socket-group"];
+  const group = args.socketGroup;
   if (group !== undefined) {
     // Only the listener's group may connect; everyone else is refused by the kernel.
-    await Deno.chown(socket, null, Number(group));
+    await Deno.chown(socket, null, group);
     await Deno.chmod(socket, 0o660);
   } else await Deno.chmod(socket, 0o600);
   log({
@@ -324,8 +284,8 @@ async function main(args: string[]): Promise<void> {
   const connections = new Set<Promise<void>>();
   let stopping = false;
   const retention = {
-    maxAgeMs: Number(v["retention-ms"] ?? DEFAULT_RETENTION.maxAgeMs),
-    maxJobs: Number(v["retention-jobs"] ?? DEFAULT_RETENTION.maxJobs),
+    maxAgeMs: args.retentionMs,
+    maxJobs: args.retentionJobs,
   };
   const prune = async () => {
     try {
@@ -361,7 +321,7 @@ async function main(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log({ t: new Date().toISOString(), kind: "stopping", signal, ...scheduler.load });
-    await scheduler.shutdown(Number(v["grace-ms"]));
+    await scheduler.shutdown(args.graceMs);
     await launcher.close();
     closing.abort();
     accepting = false;
@@ -379,7 +339,7 @@ async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
-  if (v["stop-with-stdin"]) {
+  if (args.stopWithStdin) {
     // The starter holds our stdin open; when it dies, however, stdin ends and so do we.
     void (async () => {
       for await (const _ of Deno.stdin.readable);

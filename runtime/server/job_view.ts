@@ -22,13 +22,19 @@ function headView(job: Omit<JobSummary, "errorCode">): Record<string, unknown> {
 }
 
 /**
- * A job as the API shows it: its head, its input and its result.
+ * A job as the API shows it: its head, its input, its result, and `servedBy`: the job whose run
+ * serves it (its own id when it runs itself; another's when an identical read's run served it).
  *
  * @param job A journaled job.
  * @returns The JSON view.
  */
 export function jobView(job: Job): Record<string, unknown> {
-  return { ...headView(job), input: job.input, result: job.result };
+  return {
+    ...headView(job),
+    input: job.input,
+    result: job.result,
+    servedBy: job.servedBy ?? job.id,
+  };
 }
 
 /**

@@ -38,6 +38,10 @@ export interface Job {
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
   readonly result: unknown;
+  /**
+   * The job whose run served this one (an identical read's), or `null` when it ran itself.
+   */
+  readonly servedBy: string | null;
 }
 
 /** What to accept. */
@@ -101,6 +105,7 @@ interface Row {
   started_at: number | null;
   finished_at: number | null;
   result: string | null;
+  served_by: string | null;
 }
 
 function firstLine(error: unknown): string {
@@ -115,7 +120,7 @@ export function isStorageError(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === "ERR_SQLITE_ERROR";
 }
 
-type SummaryRow = Omit<Row, "body_hash" | "input" | "resource_keys" | "result"> & {
+type SummaryRow = Omit<Row, "body_hash" | "input" | "resource_keys" | "result" | "served_by"> & {
   error_code: unknown;
 };
 
@@ -133,6 +138,7 @@ function toJob(row: Row): Job {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     result: row.result === null ? null : JSON.parse(row.result),
+    servedBy: row.served_by,
   };
 }
 
@@ -269,6 +275,8 @@ export class Journal {
     if (!columns.includes("pgid")) db.exec("ALTER TABLE jobs ADD COLUMN pgid INTEGER");
     if (!columns.includes("deadline")) db.exec("ALTER TABLE jobs ADD COLUMN deadline INTEGER");
     if (!columns.includes("boot")) db.exec("ALTER TABLE jobs ADD COLUMN boot INTEGER");
+    // The job whose run served this one: identical reads share a run (see the scheduler).
+    if (!columns.includes("served_by")) db.exec("ALTER TABLE jobs ADD COLUMN served_by TEXT");
     try {
       refuseOddFiles(path);
       for (const file of journalFiles(path)) {
@@ -296,18 +304,30 @@ export class Journal {
    * Stores a new job as `queued` (or directly as `running`, when it starts at once: one write
    * instead of two), unless the key already sent this delivery id: then the same job comes back
    * (same body) or a conflict (another body). Atomic.
+   *
+   * @param job The job.
+   * @param now The time, in ms since the epoch.
+   * @param status `queued`, or `running` for a job that starts at once.
+   * @param servedBy The job whose run will serve this one (see {@linkcode Job.servedBy}); its
+   * later transitions ({@linkcode markRunning}, {@linkcode markFinished}) carry this one along.
    */
-  accept(job: NewJob, now: number, status: "queued" | "running" = "queued"): Accepted {
+  accept(
+    job: NewJob,
+    now: number,
+    status: "queued" | "running" = "queued",
+    servedBy: string | null = null,
+  ): Accepted {
     const existing = this.findDelivery(job.keyId, job.deliveryId);
     if (existing !== undefined) {
       const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
       return { kind: same ? "existing" : "conflict", job: existing };
     }
     const id = crypto.randomUUID();
+    const startedAt = status === "running" ? now : null;
     this.#syncFor(job.op);
     this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
-        created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        created_at, started_at, served_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       id,
       job.keyId,
@@ -318,18 +338,72 @@ export class Journal {
       JSON.stringify(job.resourceKeys),
       status,
       now,
-      status === "running" ? now : null,
+      startedAt,
+      servedBy,
+    );
+    // Built from what was written, not read back: one statement per accepted job.
+    const created: Job = {
+      id,
+      keyId: job.keyId,
+      deliveryId: job.deliveryId,
+      bodyHash: job.bodyHash,
+      op: job.op,
+      input: job.input,
+      resourceKeys: job.resourceKeys,
+      status,
+      createdAt: now,
+      startedAt,
+      finishedAt: null,
+      result: null,
+      servedBy,
+    };
+    return { kind: "created", job: created };
+  }
+
+  /**
+   * Stores a new job that an earlier identical run answers at once: it is final from the start,
+   * with that run's status and result (copied inside SQLite, never parsed) and `servedBy` naming
+   * it. Redeliveries and conflicts come back as from {@linkcode accept}.
+   *
+   * @param job The job.
+   * @param now The time, in ms since the epoch.
+   * @param from The finished job whose run answers it.
+   */
+  acceptAnswered(job: NewJob, now: number, from: string): Accepted {
+    const existing = this.findDelivery(job.keyId, job.deliveryId);
+    if (existing !== undefined) {
+      const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
+      return { kind: same ? "existing" : "conflict", job: existing };
+    }
+    const id = crypto.randomUUID();
+    this.#syncFor(job.op);
+    this.#sql(
+      `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
+        created_at, started_at, finished_at, result, served_by)
+       SELECT ?, ?, ?, ?, ?, ?, ?, status, ?, ?, ?, result, id FROM jobs WHERE id = ?`,
+    ).run(
+      id,
+      job.keyId,
+      job.deliveryId,
+      job.bodyHash,
+      job.op,
+      JSON.stringify(job.input),
+      JSON.stringify(job.resourceKeys),
+      now,
+      now,
+      now,
+      from,
     );
     return { kind: "created", job: this.get(id)! };
   }
 
-  /** Records that a queued job started. */
+  /** Records that a queued job started, and with it every job its run serves. */
   markRunning(id: string, now: number): Job {
     this.#syncForJob(id);
-    this.#sql("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?").run(
-      now,
-      id,
-    );
+    this.#sql(
+      `UPDATE jobs SET status = 'running', started_at = ?1
+       WHERE id = ?2 OR (served_by = ?2 AND status = 'queued')`,
+    ).run(now, id);
     return this.get(id)!;
   }
 
@@ -372,11 +446,13 @@ export class Journal {
     return this.get(id)!;
   }
 
-  /** Records how a job ended. */
+  /** Records how a job ended, and with it every job its run served. */
   markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
     this.#syncForJob(id);
-    this.#sql("UPDATE jobs SET status = ?, finished_at = ?, result = ? WHERE id = ?")
-      .run(status, now, JSON.stringify(result), id);
+    this.#sql(
+      `UPDATE jobs SET status = ?1, finished_at = ?2, result = ?3
+       WHERE id = ?4 OR (served_by = ?4 AND status IN ('queued', 'running'))`,
+    ).run(status, now, JSON.stringify(result), id);
     return this.get(id)!;
   }
 

@@ -13,8 +13,6 @@
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseArgs } from "node:util";
-import { z } from "zod";
 import { LineReader } from "../lines.ts";
 import {
   BridgeReply,
@@ -25,6 +23,7 @@ import {
   MAX_LINE_BYTES,
 } from "./bridge.ts";
 import { GuardedServer } from "./guarded_http.ts";
+import { decodeListenerArgs } from "./listener_args.ts";
 import { PROBLEMS } from "./problems.ts";
 
 /**
@@ -35,18 +34,6 @@ const HEAD_TIMEOUT_MS = 75_000;
 
 /** How long in-flight requests get to finish after SIGTERM or SIGINT. */
 const SHUTDOWN_MS = 75_000;
-
-/** The listener's arguments, as the starter encodes them. */
-export const ListenerArgs = z.strictObject({
-  host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/),
-  port: z.coerce.number().int().min(0).max(65535),
-  socket: z.string().regex(/^\/[^\0]{1,200}$/),
-  "max-connections": z.coerce.number().int().min(1).max(1_000_000),
-  "header-timeout-ms": z.coerce.number().int().min(100).max(600_000),
-  "body-timeout-ms": z.coerce.number().int().min(100).max(600_000),
-});
-/** Decoded listener arguments. */
-export type ListenerArgs = z.infer<typeof ListenerArgs>;
 
 function problem(status: number, code: string, detail: string): Response {
   const title = (PROBLEMS as Record<string, readonly [number, string]>)[code]?.[1] ?? code;
@@ -280,28 +267,14 @@ async function handle(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      socket: { type: "string" },
-      "max-connections": { type: "string" },
-      "header-timeout-ms": { type: "string" },
-      "body-timeout-ms": { type: "string" },
-      "stop-with-stdin": { type: "boolean" },
-    },
-    strict: true,
-  });
-  const { "stop-with-stdin": stopWithStdin, ...rest } = values;
-  const args = ListenerArgs.parse(rest);
+  const args = decodeListenerArgs(Deno.args);
   const log = (line: Record<string, unknown>) =>
     console.log(JSON.stringify({ t: new Date().toISOString(), ...line }));
   const guard = new GuardedServer(
     {
-      maxConnections: args["max-connections"],
-      headerTimeoutMs: args["header-timeout-ms"],
-      bodyTimeoutMs: args["body-timeout-ms"],
+      maxConnections: args.maxConnections,
+      headerTimeoutMs: args.headerTimeoutMs,
+      bodyTimeoutMs: args.bodyTimeoutMs,
     },
     (request, response) => void handle(guard, args.socket, request, response),
     log,
@@ -316,7 +289,7 @@ async function main(): Promise<void> {
     Deno.unrefTimer(setTimeout(() => Deno.exit(0), SHUTDOWN_MS));
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, stop);
-  if (stopWithStdin) {
+  if (args.stopWithStdin) {
     // The starter holds our stdin open; when it dies, however, stdin ends and so do we.
     void (async () => {
       for await (const _ of Deno.stdin.readable);

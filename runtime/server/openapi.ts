@@ -1,110 +1,328 @@
 /**
- * The OpenAPI 3.1 document, generated from the ops' zod schemas.
+ * The OpenAPI 3.1 document of the HTTP API, composed from zod schemas with `z.toJSONSchema`:
+ * each op's input as its trigger's request body, the answers of `api_schemas.ts`, the stable
+ * problem codes of `problems.ts` per operation, and the Standard Webhooks signature as three
+ * header schemes required together (OpenAPI cannot express an HMAC; the schemes say how to sign).
+ *
+ * Needs no permissions.
  *
  * @module
  */
 import { z } from "zod";
-import { OPS } from "../../ops/mod.ts";
-import type { OpSettings } from "../../ops/types.ts";
-import { PROBLEMS } from "./problems.ts";
+import { errorCodes, OPS } from "../../ops/mod.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
+import { API_SCHEMAS } from "./api_schemas.ts";
+import { type ProblemCode, PROBLEMS } from "./problems.ts";
+import { MAX_WAIT_SECONDS } from "./routes/hooks.ts";
+import { MAX_LIST } from "./routes/jobs.ts";
+import { MAX_SIGNATURES, TOLERANCE_SECONDS } from "./signature.ts";
 
-const SIGNED = [
-  { name: "webhook-id", in: "header", required: true, schema: { type: "string" } },
-  { name: "webhook-timestamp", in: "header", required: true, schema: { type: "string" } },
-  {
-    name: "webhook-signature",
+const SIGNING = `Requests are signed as Standard Webhooks v1 (https://www.standardwebhooks.com/): \
+webhook-signature is \`v1,<base64 HMAC-SHA256>\` keyed with the bytes of the key's \
+\`whsec_<base64>\` secret, over \`<webhook-id>.<webhook-timestamp>.<raw body>\`; a read signs \
+\`GET <path and query>\` in place of the body. All three headers are required together.`;
+
+const SECURITY_SCHEMES = {
+  webhookId: {
+    type: "apiKey",
     in: "header",
-    required: true,
-    description: "v1,<base64 HMAC-SHA256 of <id>.<timestamp>.<body>> (reads sign GET <path>)",
-    schema: { type: "string" },
+    name: "webhook-id",
+    description: "A new delivery id per request, `[A-Za-z0-9_:-]{1,255}`. A trigger's is its " +
+      "idempotency key; a read's is good once (401 signature_replayed).",
   },
-];
+  webhookTimestamp: {
+    type: "apiKey",
+    in: "header",
+    name: "webhook-timestamp",
+    description: `Unix seconds; refused when more than ${TOLERANCE_SECONDS} s from now.`,
+  },
+  webhookSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "webhook-signature",
+    description: `${SIGNING} Up to ${MAX_SIGNATURES} signatures, separated by spaces ` +
+      "(secret rotation).",
+  },
+};
 
-function problemResponses(codes: (keyof typeof PROBLEMS)[]) {
-  const responses: Record<string, unknown> = {};
-  for (const code of codes) {
-    const [status, title] = PROBLEMS[code];
-    const entry = responses[status] as { description: string } | undefined;
-    responses[status] = {
-      description: entry ? `${entry.description}; ${code}` : `${title} (${code})`,
-      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-    };
-  }
-  return responses;
+/** All three signature headers, together. */
+const SIGNED = [{ webhookId: [], webhookTimestamp: [], webhookSignature: [] }];
+/** No signature: health and this document. */
+const PUBLIC: never[] = [];
+
+/** What any request can get from the listener or as a last resort. */
+const ANY: readonly ProblemCode[] = [
+  "bad_request",
+  "internal",
+  "executor_failed",
+  "executor_unavailable",
+];
+const SIGNATURE: readonly ProblemCode[] = [
+  "signature_missing",
+  "signature_invalid",
+  "signature_expired",
+];
+const READ: readonly ProblemCode[] = [...SIGNATURE, "signature_replayed", "journal_unavailable"];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const header = (description: string, schema: Record<string, unknown> = { type: "string" }) => ({
+  description,
+  schema,
+});
+const LOCATION = header("`/jobs/{jobId}`");
+const REPLAYED = header("`true` when the delivery id was seen before: the same job again", {
+  const: "true",
+});
+
+/** An OpenAPI Response Object, as far as this document uses it. */
+interface ResponseObject {
+  readonly description: string;
+  readonly headers?: Record<string, unknown>;
+  readonly content: Record<string, { readonly schema: Record<string, unknown> }>;
 }
 
-/** Builds the document for the given settings (the mount base shapes `mount-usb`). */
-export function openApiDocument(settings: OpSettings): Record<string, unknown> {
-  const paths: Record<string, unknown> = {};
-  for (const op of OPS) {
-    paths[`/hooks/${op.name}`] = {
-      post: {
-        summary: op.summary,
-        description: `Runs ${op.permissions.run.join(", ")} in a fenced child.`,
-        parameters: [
-          ...SIGNED,
-          { name: "Prefer", in: "header", required: false, schema: { type: "string" } },
-        ],
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": { schema: z.toJSONSchema(op.schema(settings), { io: "input" }) },
-          },
-        },
-        responses: {
-          200: { description: "Finished within Prefer: wait, or a replayed finished delivery" },
-          202: { description: "Accepted: { jobId, status } and a Location header" },
-          ...problemResponses([
-            "bad_json",
-            "signature_missing",
-            "signature_invalid",
-            "signature_expired",
-            "op_not_allowed",
-            "unknown_op",
-            "delivery_conflict",
-            "body_too_large",
-            "not_json",
-            "invalid_input",
-            "queue_full",
-            "shutting_down",
-          ]),
-        },
-      },
-    };
+function json(
+  schema: string,
+  description: string,
+  headers?: Record<string, unknown>,
+): ResponseObject {
+  return {
+    description,
+    ...(headers === undefined ? {} : { headers }),
+    content: { "application/json": { schema: ref(schema) } },
+  };
+}
+
+const RETRY_AFTER = { "Retry-After": header("Seconds to wait, when known", { type: "integer" }) };
+
+/** Problem answers by status, each listing its codes; 429 and 503 may say `Retry-After`. */
+function problems(codes: readonly ProblemCode[]): Record<string, ResponseObject> {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of [...codes, ...ANY]) {
+    const status = PROBLEMS[code][0];
+    byStatus.set(status, [...byStatus.get(status) ?? [], code]);
   }
-  const read = (summary: string) => ({
-    get: {
-      summary,
-      parameters: SIGNED,
+  return Object.fromEntries(
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [String(status), {
+      description: list.map((code) => `${code}: ${PROBLEMS[code][1]}`).join("; "),
+      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+      content: { "application/problem+json": { schema: ref("Problem") } },
+    }]),
+  );
+}
+
+/** `create-golden-lxc` → `CreateGoldenLxc`. */
+function pascal(name: string): string {
+  return name.split("-").map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("");
+}
+
+/** Named JSON Schemas from zod schemas, referring to each other through the components. */
+function componentSchemas(
+  schemas: Readonly<Record<string, z.ZodType>>,
+  io: "input" | "output",
+): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, { io, uri: (id) => ref(id).$ref }).schemas;
+  return Object.fromEntries(
+    Object.entries(generated).map(([id, { $schema: _, $id: __, ...schema }]) => [id, schema]),
+  );
+}
+
+function trigger(op: AnyOp, settings: OpSettings) {
+  const example = op.schema(settings).safeParse(op.example).success ? { example: op.example } : {};
+  return {
+    post: {
+      operationId: `trigger${pascal(op.name)}`,
+      tags: ["hooks"],
+      summary: op.summary,
+      description: `Runs ${op.permissions.run.join(", ")} in a fenced child` +
+        (op.mutates ? ", changing the host (never retried)" : ", read-only") +
+        `. A failed job's \`result.error.code\` is one of: ${errorCodes([op]).join(", ")}.`,
+      parameters: [{
+        name: "Prefer",
+        in: "header",
+        description: `\`wait=<seconds>\` (at most ${MAX_WAIT_SECONDS}): answer 200 with the ` +
+          "finished job if it ends in time, else 202 as without it.",
+        schema: { type: "string", pattern: "wait=[0-9]{1,4}" },
+        example: "wait=10",
+      }],
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: ref(`${pascal(op.name)}Input`), ...example } },
+      },
       responses: {
-        200: { description: "OK" },
-        ...problemResponses(["signature_missing", "signature_invalid", "signature_expired"]),
+        200: json("Job", "The job has finished (within Prefer: wait, or a replayed delivery)", {
+          Location: LOCATION,
+          "Preference-Applied": header("`wait=<seconds>` when Prefer: wait was honoured"),
+          "Idempotent-Replayed": REPLAYED,
+        }),
+        202: json("AcceptedJob", "Accepted and not finished yet: follow Location", {
+          Location: LOCATION,
+          "Idempotent-Replayed": REPLAYED,
+        }),
+        ...problems([
+          "bad_json",
+          ...SIGNATURE,
+          "op_not_allowed",
+          "delivery_conflict",
+          "body_too_large",
+          "not_json",
+          "invalid_input",
+          "queue_full",
+          "shutting_down",
+          "journal_unavailable",
+        ]),
       },
     },
-  });
-  paths["/jobs"] = read(
-    "Summaries of the calling key's jobs, newest first (op=, status=, limit=); no input or result",
-  );
-  paths["/jobs/{id}"] = read("One job of the calling key");
-  paths["/jobs/{id}/events"] = read("Server-sent events: queued, started, finished");
-  paths["/healthz"] = { get: { summary: "Liveness", responses: { 200: { description: "OK" } } } };
+  };
+}
+
+const JOB_ID = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "The job's id; another key's job reads as 404 job_not_found",
+  schema: { type: "string", format: "uuid" },
+};
+
+function reads(): Record<string, unknown> {
   return {
-    openapi: "3.1.0",
-    info: { title: "rootfence", version: "0.1.0" },
-    paths,
-    components: {
-      schemas: {
-        Problem: {
-          type: "object",
-          properties: {
-            type: { type: "string" },
-            title: { type: "string" },
-            status: { type: "integer" },
-            detail: { type: "string" },
-            code: { type: "string", enum: Object.keys(PROBLEMS) },
+    "/jobs": {
+      get: {
+        operationId: "listJobs",
+        tags: ["jobs"],
+        summary: "The calling key's jobs as summaries, newest first (no input, no result)",
+        parameters: [
+          { name: "op", in: "query", schema: { type: "string", enum: OPS.map((op) => op.name) } },
+          { name: "status", in: "query", schema: ref("JobStatus") },
+          {
+            name: "limit",
+            in: "query",
+            schema: { type: "integer", minimum: 1, maximum: MAX_LIST, default: 50 },
+          },
+        ],
+        responses: {
+          200: json("JobList", "The jobs"),
+          ...problems(["bad_query", ...READ]),
+        },
+      },
+    },
+    "/jobs/{id}": {
+      parameters: [JOB_ID],
+      get: {
+        operationId: "getJob",
+        tags: ["jobs"],
+        summary: "One job of the calling key, with its input and result",
+        responses: {
+          200: json("Job", "The job"),
+          ...problems(["job_not_found", ...READ]),
+        },
+      },
+    },
+    "/jobs/{id}/events": {
+      parameters: [JOB_ID],
+      get: {
+        operationId: "streamJobEvents",
+        tags: ["jobs"],
+        summary: "The job's server-sent events until it finishes",
+        responses: {
+          200: {
+            description: "Events `queued`, `started` (once it has) and `finished`, each with " +
+              "the Job as JSON in `data`; the stream ends after `finished`.",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          ...problems(["job_not_found", "too_many_streams", ...READ]),
+        },
+      },
+    },
+  };
+}
+
+function system(): Record<string, unknown> {
+  const health = problems([]);
+  return {
+    "/healthz": {
+      get: {
+        operationId: "getHealth",
+        tags: ["system"],
+        summary: "Liveness, and whether new jobs are taken",
+        security: PUBLIC,
+        responses: {
+          200: json("Health", "Taking jobs"),
+          ...health,
+          503: {
+            ...health[503],
+            description: `draining: the receiver is stopping and takes no new jobs (Health); ` +
+              health[503]?.description,
+            content: { ...health[503]?.content, ...json("Health", "").content },
           },
         },
       },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "getOpenApiDocument",
+        tags: ["system"],
+        summary: "This document",
+        security: PUBLIC,
+        responses: {
+          200: {
+            description: "The OpenAPI 3.1 document",
+            content: { "application/json": { schema: { type: "object" } } },
+          },
+          ...problems([]),
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Builds the document for the given settings (the mount base shapes `mount-usb`'s input).
+ *
+ * @param settings The ops' host settings.
+ * @returns The OpenAPI 3.1 document, as JSON-ready data.
+ * @throws {Error} When an op's input schema cannot be written as JSON Schema (a bug in the op).
+ * @example
+ * ```ts
+ * import { openApiDocument } from "./openapi.ts";
+ * import assert from "node:assert/strict";
+ * const doc = openApiDocument({ mountBase: "/mnt/usb" }) as { paths: Record<string, any> };
+ * assert.equal(doc.paths["/hooks/smart"].post.operationId, "triggerSmart");
+ * ```
+ */
+export function openApiDocument(settings: OpSettings): Record<string, unknown> {
+  const inputs = Object.fromEntries(
+    OPS.map((op) => [`${pascal(op.name)}Input`, op.schema(settings)]),
+  );
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "rootfence",
+      version: "0.1.0",
+      description: `Signed webhooks that run fenced host commands. ${SIGNING} Every answer has ` +
+        "an X-Request-Id; other methods on these paths get 405 method_not_allowed, other paths " +
+        "404 not_found, as application/problem+json with a stable `code`.",
+    },
+    servers: [{ url: "/", description: "The receiver that serves this document" }],
+    security: SIGNED,
+    tags: [
+      { name: "hooks", description: "Signed triggers, one per op" },
+      { name: "jobs", description: "Signed reads of the calling key's own jobs" },
+      { name: "system", description: "Unsigned: health and this document" },
+    ],
+    paths: {
+      ...Object.fromEntries(OPS.map((op) => [`/hooks/${op.name}`, trigger(op, settings)])),
+      ...reads(),
+      ...system(),
+    },
+    components: {
+      schemas: {
+        ...componentSchemas(API_SCHEMAS, "output"),
+        ...componentSchemas(inputs, "input"),
+      },
+      securitySchemes: SECURITY_SCHEMES,
     },
   };
 }

@@ -13,8 +13,9 @@
  */
 import type { ResolvedBinaries } from "../fence.ts";
 import { loadingFlags, NO_DENO_DIR, SEALED_FLAGS } from "../flags.ts";
-import { settingsArgs } from "../settings.ts";
 import type { ServerConfig } from "./config.ts";
+import { encodeExecutorArgs } from "./executor_args.ts";
+import { encodeListenerArgs } from "./listener_args.ts";
 
 /** A ready-to-spawn command line. */
 export interface ReceiverCommand {
@@ -63,14 +64,6 @@ export interface ListenerCommandOptions {
   readonly stopWithStdin?: boolean;
 }
 
-/** `--base-problems=<JSON>` for the bases that have problems; nothing when none has. */
-function baseProblemsArgs(problems: Readonly<Record<string, readonly string[]>>): string[] {
-  const unsafe = Object.entries(problems).filter(([, list]) => list.length > 0);
-  return unsafe.length === 0
-    ? []
-    : [`--base-problems=${JSON.stringify(Object.fromEntries(unsafe))}`];
-}
-
 function netAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -113,31 +106,32 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
     // Only to learn its own uid: the keys, secret and journal files must be owned by it.
     "--allow-sys=uid,osUptime",
   ];
-  const binArgs = Object.entries(options.binaries).map(([name, path]) => `--bin=${name}=${path}`);
   const args = [
     ...denoFlags,
     options.entryPath,
-    `--socket=${config.socket}`,
-    ...(options.socketGroup === undefined ? [] : [`--socket-group=${options.socketGroup}`]),
-    `--state-dir=${config.stateDir}`,
-    `--keys-file=${config.keysFile}`,
-    `--bin-path=${config.binPath}`,
-    ...settingsArgs(config.settings),
-    `--runner=${config.runner}`,
-    `--sudo-path=${config.sudoPath}`,
-    `--max-running=${config.maxRunning}`,
-    `--max-queued=${config.maxQueued}`,
-    `--grace-ms=${config.graceMs}`,
-    `--pool-size=${config.poolSize}`,
-    `--pool-uses=${config.poolUses}`,
-    `--pool-idle-ms=${config.poolIdleMs}`,
-    `--retention-ms=${config.retentionMs}`,
-    `--retention-jobs=${config.retentionJobs}`,
-    `--deno-path=${options.denoPath}`,
-    `--kill-path=${options.killPath}`,
-    ...binArgs,
-    ...baseProblemsArgs(options.baseProblems ?? {}),
-    ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
+    ...encodeExecutorArgs({
+      socket: config.socket,
+      socketGroup: options.socketGroup,
+      stateDir: config.stateDir,
+      keysFile: config.keysFile,
+      binPath: config.binPath,
+      settings: config.settings,
+      runner: config.runner,
+      sudoPath: config.sudoPath,
+      maxRunning: config.maxRunning,
+      maxQueued: config.maxQueued,
+      graceMs: config.graceMs,
+      poolSize: config.poolSize,
+      poolUses: config.poolUses,
+      poolIdleMs: config.poolIdleMs,
+      retentionMs: config.retentionMs,
+      retentionJobs: config.retentionJobs,
+      denoPath: options.denoPath,
+      killPath: options.killPath,
+      bin: options.binaries,
+      baseProblems: options.baseProblems ?? {},
+      stopWithStdin: options.stopWithStdin ?? false,
+    }),
   ];
   const env = { DENO_DIR: options.denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };
@@ -171,13 +165,15 @@ export function buildListenerCommand(options: ListenerCommandOptions): ReceiverC
   const args = [
     ...denoFlags,
     options.entryPath,
-    `--host=${config.host}`,
-    `--port=${config.port}`,
-    `--socket=${config.socket}`,
-    `--max-connections=${config.maxConnections}`,
-    `--header-timeout-ms=${config.headerTimeoutMs}`,
-    `--body-timeout-ms=${config.bodyTimeoutMs}`,
-    ...(options.stopWithStdin ? ["--stop-with-stdin"] : []),
+    ...encodeListenerArgs({
+      host: config.host,
+      port: config.port,
+      socket: config.socket,
+      maxConnections: config.maxConnections,
+      headerTimeoutMs: config.headerTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      stopWithStdin: options.stopWithStdin ?? false,
+    }),
   ];
   const env = { DENO_DIR: NO_DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   return { command: options.denoPath, args, env, denoFlags };

@@ -8,16 +8,13 @@
  */
 import type { Journal } from "./journal.ts";
 
-/** What to keep. */
+/** What to keep; the receiver's defaults are `RETENTION_DEFAULTS` (defaults.ts). */
 export interface Retention {
   /** Finished jobs older than this are pruned. */
   readonly maxAgeMs: number;
   /** At most this many finished jobs are kept (the newest). */
   readonly maxJobs: number;
 }
-
-/** A year of one trigger a minute fits the defaults: 400 days, 600,000 jobs. */
-export const DEFAULT_RETENTION: Retention = { maxAgeMs: 400 * 86_400_000, maxJobs: 600_000 };
 
 /**
  * Prunes until nothing is left to prune, yielding to the event loop between batches.

@@ -1,13 +1,16 @@
 /**
  * Runs accepted jobs: a global limit on running ops, a bounded queue, and per-resource
- * serialisation (no two jobs sharing a resource key run at once). Every transition goes to the
- * journal before anyone hears of it.
+ * serialisation (no two jobs sharing a resource key run at once). Identical reads share one run
+ * (single flight, see `shared_runs.ts`): each keeps its own job, the host command runs once.
+ * Every transition goes to the journal before anyone hears of it.
  *
  * @module
  */
+import { SCHEDULER_DEFAULTS } from "../defaults.ts";
 import type { Invocation } from "../launcher.ts";
 import type { Accepted, Job, JobStatus, Journal, NewJob, RunningProcess } from "./journal.ts";
 import { FINAL_STATUSES } from "./journal.ts";
+import { type Flight, type Sharing, shareKey, SharedRuns } from "./shared_runs.ts";
 
 /** A job's life as events. */
 export interface JobEvent {
@@ -33,6 +36,13 @@ export interface SchedulerOptions {
    * does not wait for orphans.
    */
   readonly groups?: ProcessGroups;
+  /**
+   * Whether identical jobs of an op may share one run: a read-only op's only (running it again
+   * changes nothing, and its answer is the same for every caller). Jobs of any other op always
+   * run on their own, whatever their trigger asks.
+   * @default {() => false}
+   */
+  shares?(op: string): boolean;
 }
 
 /** What the scheduler may do to a process group (the launcher does it). */
@@ -76,6 +86,8 @@ export class Scheduler {
   readonly #busy = new Set<string>();
   readonly #listeners = new Map<string, Set<(event: JobEvent) => void>>();
   readonly #groups: ProcessGroups | undefined;
+  readonly #shares: (op: string) => boolean;
+  readonly #shared: SharedRuns;
   #accepting = true;
   #unwritten = 0;
   /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
@@ -83,8 +95,16 @@ export class Scheduler {
 
   /** @param options Journal, runner and limits. */
   constructor(options: SchedulerOptions) {
-    const { maxRunning = 4, maxQueued = 64, now = Date.now } = options;
+    const {
+      maxRunning = SCHEDULER_DEFAULTS.maxRunning,
+      maxQueued = SCHEDULER_DEFAULTS.maxQueued,
+      now = Date.now,
+      shares = () => false,
+    } = options;
     this.#groups = options.groups;
+    this.#shares = shares;
+    // One run serves at most a queue's worth of others, so followers stay bounded too.
+    this.#shared = new SharedRuns({ maxFollowers: maxQueued });
     if (!(maxRunning >= 1 && maxQueued >= 0)) {
       throw new RangeError("Cannot schedule: need maxRunning >= 1 and maxQueued >= 0");
     }
@@ -121,9 +141,20 @@ export class Scheduler {
       void this.#watchOrphan(orphan);
     }
     const queued = this.#journal.queued();
-    this.#queue.push(...queued);
+    let requeued = 0;
+    for (const job of queued) {
+      // A job a queued run serves waits for that run again; it never runs on its own.
+      const flight = job.servedBy === null ? undefined : this.#shared.flightOf(job.servedBy);
+      if (flight !== undefined) {
+        this.#shared.follow(flight, job);
+        continue;
+      }
+      if (this.#shares(job.op)) this.#shared.lead(shareKey(job), job);
+      this.#queue.push(job);
+      requeued++;
+    }
     this.#pump();
-    return { interrupted, requeued: queued.length, orphans: orphans.length };
+    return { interrupted, requeued, orphans: orphans.length };
   }
 
   async #watchOrphan(orphan: RunningProcess): Promise<void> {
@@ -175,8 +206,16 @@ export class Scheduler {
     this.#pump();
   }
 
-  /** Accepts a job: on disk first, then queued. Redeliveries return the job they created. */
-  submit(job: NewJob): Submitted {
+  /**
+   * Accepts a job: on disk first, then queued. Redeliveries return the job they created. A job
+   * of an op that {@linkcode SchedulerOptions.shares} may instead join an identical queued run
+   * (or, as `sharing` allows, a recent one, or be answered by one that finished): it then gets a
+   * job of its own whose `servedBy` names the job that runs.
+   *
+   * @param job The job.
+   * @param sharing What its trigger allows (`Cache-Control`).
+   */
+  submit(job: NewJob, sharing: Sharing = "queued"): Submitted {
     const prior = this.#journal.findDelivery(job.keyId, job.deliveryId);
     if (prior !== undefined) {
       // The same body for another op is not a redelivery: signatures cover the body, not the
@@ -185,6 +224,14 @@ export class Scheduler {
       return { kind: same ? "existing" : "conflict", job: prior };
     }
     if (!this.#accepting) return { kind: "shutting_down" };
+    const key = this.#shares(job.op) ? shareKey(job) : undefined;
+    const share = key === undefined ? undefined : this.#shared.find(key, sharing, this.#now());
+    if (share?.kind === "join") return this.#join(job, share.flight);
+    if (share?.kind === "answer") {
+      const answered = this.#journal.acceptAnswered(job, this.#now(), share.jobId);
+      if (answered.kind === "created") this.#transition("finished", answered.job);
+      return answered;
+    }
     // A job that can start now is stored as running in one write; any queued job left is
     // blocked on a resource or a slot, so starting this one keeps the pump's order.
     const startNow = this.#running.size < this.#maxRunning &&
@@ -196,12 +243,25 @@ export class Scheduler {
     }
     const accepted = this.#journal.accept(job, this.#now(), startNow ? "running" : "queued");
     if (accepted.kind !== "created") return accepted;
+    if (key !== undefined) this.#shared.lead(key, accepted.job);
     this.#transition("queued", accepted.job);
     if (startNow) this.#run(accepted.job);
     else {
       this.#queue.push(accepted.job);
       this.#pump();
     }
+    return accepted;
+  }
+
+  /** Records a job that an identical run, queued or running, serves. */
+  #join(job: NewJob, flight: Flight): Submitted {
+    const { leader } = flight;
+    const status = leader.status === "queued" ? "queued" : "running";
+    const accepted = this.#journal.accept(job, this.#now(), status, leader.id);
+    if (accepted.kind !== "created") return accepted;
+    this.#shared.follow(flight, accepted.job);
+    this.#transition("queued", accepted.job);
+    if (status === "running") this.#transition("started", accepted.job);
     return accepted;
   }
 
@@ -273,6 +333,7 @@ export class Scheduler {
       op: job.op,
       status: job.status,
       ...(duration === undefined ? {} : { durationMs: duration }),
+      ...(job.servedBy === null ? {} : { servedBy: job.servedBy }),
     });
     for (const listener of [...this.#listeners.get(job.id) ?? []]) listener({ event, job });
   }
@@ -310,7 +371,9 @@ export class Scheduler {
   }
 
   #start(queued: Job): void {
-    this.#run(this.#journal.markRunning(queued.id, this.#now()));
+    const job = this.#journal.markRunning(queued.id, this.#now());
+    this.#run(job);
+    for (const follower of this.#shared.started(job)) this.#transition("started", follower);
   }
 
   /** Runs a job already recorded as running. */
@@ -359,6 +422,7 @@ export class Scheduler {
     }
     for (const key of job.resourceKeys) this.#busy.delete(key);
     this.#transition("finished", finished);
+    for (const follower of this.#shared.finished(finished)) this.#transition("finished", follower);
     this.#pump();
   }
 

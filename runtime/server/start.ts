@@ -8,7 +8,7 @@
  * @module
  */
 import { resolveBinaries } from "../fence.ts";
-import { defaultDenoDir, firstExisting } from "../launcher.ts";
+import { defaultDenoDir, findKill, firstExisting } from "../host_paths.ts";
 import { OPS } from "../../ops/mod.ts";
 import { baseProblems, declaredBases } from "../write_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
@@ -18,7 +18,7 @@ import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
 import { assertStateTrusted } from "./state_trust.ts";
-import { printUsage, printUsageError } from "../usage.ts";
+import { denoTask, printUsage, printUsageError, runCli } from "../usage.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -169,7 +169,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const id = await createKeysFile(config.keysFile);
     console.error(
       `rootfence: created signing key "${id}" in ${config.keysFile} (mode 0600; the secret ` +
-        `stays in that file).\nrootfence: send a signed request with: deno task send sensors --wait 10`,
+        `stays in that file).\nrootfence: send a signed request with: ${denoTask()} send sensors --wait 10`,
     );
   }
   let files;
@@ -180,7 +180,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   const denoDir = defaultDenoDir();
-  const killPath = await firstExisting(["/usr/bin/kill", "/bin/kill"]);
+  const killPath = await findKill();
   if (denoDir === undefined || killPath === undefined) {
     console.error("Cannot start: need DENO_DIR (or HOME) and a kill binary");
     return 1;
@@ -292,4 +292,4 @@ export async function main(args: readonly string[]): Promise<number> {
   return listenerFailed ?? code;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(main, "deno task start", Deno.args));

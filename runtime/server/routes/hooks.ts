@@ -1,8 +1,9 @@
 /**
  * `POST /hooks/<op>`: a signed trigger. Data flow: the op is known → the body is bounded JSON →
  * its signature verifies over the raw bytes → its input matches the op's schema → the scheduler
- * journals the job and runs it through the fenced launcher → 202, or 200 with the finished job
- * when the client asked to wait.
+ * journals the job and runs it through the fenced launcher (or, for a read, lets it share an
+ * identical run as its `Cache-Control` allows) → 202, or 200 with the finished job when the
+ * client asked to wait or an earlier run answered it.
  *
  * @module
  */
@@ -19,9 +20,13 @@ import { validInput } from "../middleware/valid_input.ts";
 import { webhookAuth } from "../middleware/webhook_auth.ts";
 import { Problem } from "../problems.ts";
 import type { Scheduler, Submitted } from "../scheduler.ts";
+import type { Sharing } from "../shared_runs.ts";
 
 /** The longest `Prefer: wait` honoured, in seconds. */
 export const MAX_WAIT_SECONDS = 60;
+
+/** The oldest run a `Cache-Control: max-age` may take, in seconds (a day). */
+export const MAX_AGE_SECONDS = 86_400;
 
 /** Collaborators of {@linkcode hookRoutes}. */
 export interface HookRoutesDeps {
@@ -46,6 +51,19 @@ export interface HookRoutesDeps {
 function preferWait(header: string | undefined): number {
   const seconds = Number(/(?:^|[\s,;])wait=([0-9]{1,4})(?:$|[\s,;])/.exec(header ?? "")?.[1] ?? 0);
   return Math.min(seconds, MAX_WAIT_SECONDS);
+}
+
+/**
+ * What a read's `Cache-Control` lets it share: `no-cache` never another's run; `max-age=<s>` also
+ * a run that started at most `s` seconds ago, running or finished; anything else a run still
+ * queued, which is as fresh as its own.
+ */
+function sharingOf(header: string | undefined): Sharing {
+  const directives = (header ?? "").toLowerCase().split(",").map((d) => d.trim());
+  if (directives.includes("no-cache")) return "own";
+  const maxAge = directives.map((d) => /^max-age=([0-9]{1,9})$/.exec(d)?.[1]).find(Boolean);
+  if (maxAge === undefined) return "queued";
+  return { maxAgeMs: Math.min(Number(maxAge), MAX_AGE_SECONDS) * 1000 };
 }
 
 async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -101,7 +119,7 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
       op: op.name,
       input,
       resourceKeys: op.resourceKeys(input),
-    });
+    }, sharingOf(c.req.header("cache-control")));
     const accepted = acceptedJob(submitted, deliveryId);
     c.set("jobId", accepted.id);
     if (submitted.kind === "existing") c.header("Idempotent-Replayed", "true");

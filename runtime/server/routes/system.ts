@@ -29,13 +29,14 @@ export interface SystemRoutesDeps {
  */
 export function systemRoutes(deps: SystemRoutesDeps): Hono<AppEnv> {
   const { scheduler, settings } = deps;
+  const document = openApiDocument(settings);
   const system = new Hono<AppEnv>();
   // A draining receiver takes no new jobs: load balancers and monitors should see that.
   system.get("/healthz", function health(c) {
     return scheduler.accepting ? c.json({ status: "ok" }) : c.json({ status: "draining" }, 503);
   });
   system.get("/openapi.json", function openApi(c) {
-    return c.json(openApiDocument(settings));
+    return c.json(document);
   });
   for (const path of ["/healthz", "/openapi.json"]) {
     system.all(path, function getOnly() {

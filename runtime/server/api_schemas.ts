@@ -1,0 +1,105 @@
+/**
+ * What the HTTP API answers, as zod schemas: the jobs of `job_view.ts`, a trigger's acceptance,
+ * health and problem details. The OpenAPI document (`openapi.ts`) is generated from them, and
+ * the tests hold real answers to them, so the document cannot drift from what is served.
+ *
+ * Needs no permissions.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { OPS } from "../../ops/mod.ts";
+import { CommandReport, Issue } from "../protocol.ts";
+import type { JobStatus } from "./journal.ts";
+import { PROBLEM_TYPE_BASE, PROBLEMS } from "./problems.ts";
+import { DELIVERY_ID } from "./signature.ts";
+
+/** Every job status, each once (the `satisfies` keeps it in step with {@linkcode JobStatus}). */
+const JOB_STATUSES = {
+  queued: "queued",
+  running: "running",
+  succeeded: "succeeded",
+  failed: "failed",
+  timed_out: "timed_out",
+  interrupted: "interrupted",
+} as const satisfies { readonly [S in JobStatus]: S };
+
+/** Where a job is in its life. */
+export const JobStatusName = z.enum(JOB_STATUSES)
+  .describe("queued and running go on; succeeded, failed, timed_out and interrupted are final");
+
+const JobId = z.uuid().describe("The job's id, from the trigger's answer");
+const Instant = z.iso.datetime();
+
+/** The fields a job and its summary share. */
+const JobHead = z.strictObject({
+  jobId: JobId,
+  op: z.enum(OPS.map((op) => op.name)),
+  status: JobStatusName,
+  keyId: z.string().describe("The key that signed the trigger"),
+  deliveryId: z.string().regex(DELIVERY_ID).describe("The trigger's webhook-id"),
+  createdAt: Instant,
+  startedAt: Instant.nullable(),
+  finishedAt: Instant.nullable(),
+});
+
+/** How a job ended: the launcher's invocation record (null until the job is final). */
+export const JobResult = z.looseObject({
+  ok: z.boolean(),
+  op: z.string().optional(),
+  argv: z.array(z.string()).optional().describe("The host command line, binary resolved"),
+  result: z.unknown().optional().describe("The op's parsed output, when ok"),
+  error: z.looseObject({ code: z.string(), message: z.string() }).optional()
+    .describe("A stable code (the op's or the runtime's) and a message, when not ok"),
+  command: CommandReport.optional(),
+  durationMs: z.number().nonnegative().optional(),
+});
+
+/** A whole job, as `GET /jobs/{id}` and a finished trigger answer it. */
+export const JobView = JobHead.extend({
+  input: z.unknown().describe("The op's input, as triggered"),
+  result: JobResult.nullable(),
+});
+
+/** A job in a list: no input and no result. */
+export const JobSummaryView = JobHead.extend({
+  errorCode: z.string().optional().describe("The error code of a failed job"),
+});
+
+/** `GET /jobs`: the calling key's jobs, newest first. */
+export const JobList = z.strictObject({ jobs: z.array(JobSummaryView) });
+
+/** A trigger that was accepted and has not finished yet. */
+export const AcceptedJob = z.strictObject({
+  jobId: JobId,
+  status: z.enum([JOB_STATUSES.queued, JOB_STATUSES.running]),
+});
+
+/** `GET /healthz`. */
+export const Health = z.strictObject({
+  status: z.enum(["ok", "draining"]).describe("draining (with 503) while the receiver stops"),
+});
+
+/** An `application/problem+json` answer (RFC 9457) with its stable code. */
+export const ProblemDocument = z.strictObject({
+  type: z.string().regex(new RegExp(`^${PROBLEM_TYPE_BASE}[a-z_]+$`))
+    .describe(`${PROBLEM_TYPE_BASE}<code>`),
+  title: z.string(),
+  status: z.int().min(400).max(599),
+  detail: z.string(),
+  code: z.enum(Object.keys(PROBLEMS)).describe("Stable: callers may branch on it"),
+  issues: z.array(Issue).optional().describe("invalid_input: where the input is wrong"),
+  jobId: JobId.optional().describe("delivery_conflict: the job the delivery id belongs to"),
+});
+
+/** The schemas above, by the name the OpenAPI document gives them. */
+export const API_SCHEMAS = {
+  Job: JobView,
+  JobSummary: JobSummaryView,
+  JobList,
+  JobResult,
+  JobStatus: JobStatusName,
+  AcceptedJob,
+  Health,
+  Problem: ProblemDocument,
+} as const;
