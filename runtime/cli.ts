@@ -69,11 +69,14 @@ function mainHelp(): string {
 }
 
 function opHelp(op: AnyOp, settings: OpSettings): string {
-  const fields = fieldFlags(op, settings).map((f) => {
-    const value = f.type === "boolean" ? "" : ` <${f.type}>`;
-    const need = f.required ? " (required)" : "";
-    return `  --${f.flag}${value}  ${f.description}${need}`;
-  });
+  const flags = fieldFlags(op, settings);
+  const names = flags.map((f) =>
+    f.type === "boolean" ? `--${f.flag}` : `--${f.flag} <${f.values?.join("|") ?? f.type}>`
+  );
+  const width = Math.max(0, ...names.map((name) => name.length));
+  const fields = flags.map((f, i) =>
+    `  ${names[i]!.padEnd(width)}  ${f.description}${f.required ? " (required)" : ""}`
+  );
   return `Usage: deno task op ${op.name} [fields] [options]\n\n${op.summary}\n` +
     `Runs: ${op.permissions.run.join(", ")} (timeout ${op.timeoutMs / 1000} s)\n\nFields:\n${
       fields.length ? fields.join("\n") : "  (none)"
@@ -157,15 +160,27 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   );
   if (format === "table") {
     console.log(
-      invocation.ok
-        ? op.render!(invocation.result)
-        : `Error [${invocation.error?.code}]: ${invocation.error?.message}`,
+      invocation.ok ? op.render!(invocation.result) : [
+        `Error [${invocation.error?.code}]: ${invocation.error?.message}`,
+        ...issueLines(invocation.error?.issues),
+      ].join("\n"),
     );
   } else {
     print(invocation);
   }
   if (invocation.ok) return exitOf(invocation.result);
   return invocation.error?.code === "invalid_input" ? 2 : 1;
+}
+
+/** One line per invalid field: its flag and the rule in words. */
+function issueLines(issues: unknown): string[] {
+  if (!Array.isArray(issues)) return [];
+  return issues.map((issue: { path?: unknown[]; message?: string }) => {
+    const field = (issue.path ?? []).map(String).join(".");
+    return `  ${
+      field === "" ? "input" : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+    }: ${issue.message ?? "is not valid"}`;
+  });
 }
 
 function dryRun(launcher: Launcher, op: AnyOp, input: unknown, unresolved: string[]): number {

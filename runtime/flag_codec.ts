@@ -132,7 +132,10 @@ export function decodeFlags<S extends z.ZodObject>(
   }
   const { values } = parseArgs({ args: [...argv], options: { ...own, ...extra }, strict: true });
   const given: Record<string, unknown> = {};
-  for (const field of fields) given[field] = values[kebab(field)];
+  for (const field of fields) {
+    const value = values[kebab(field)];
+    if (value !== undefined) given[field] = value;
+  }
   const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const [issue] = parsed.error.issues;

@@ -22,13 +22,16 @@ Deno.test("kebab() names a field's flag", () => {
 
 Deno.test("encodeFlags() writes text and numbers with =, true bare, and leaves out the rest", () => {
   const value = { stateDir: "/var/lib/rf", graceMs: 0, socketGroup: undefined, off: false };
-  assert.deepEqual(encodeFlags({ ...value, stopWithStdin: true }, [
-    "stateDir",
-    "graceMs",
-    "socketGroup",
-    "off",
-    "stopWithStdin",
-  ]), ["--state-dir=/var/lib/rf", "--grace-ms=0", "--stop-with-stdin"]);
+  assert.deepEqual(
+    encodeFlags({ ...value, stopWithStdin: true }, [
+      "stateDir",
+      "graceMs",
+      "socketGroup",
+      "off",
+      "stopWithStdin",
+    ]),
+    ["--state-dir=/var/lib/rf", "--grace-ms=0", "--stop-with-stdin"],
+  );
 });
 
 Deno.test("decodeFlags() reads every field's flag into a typed value", () => {

@@ -41,6 +41,8 @@ export interface FieldFlag {
   readonly type: "string" | "integer" | "boolean";
   readonly required: boolean;
   readonly description: string;
+  /** The values allowed, when the field is one of a list. */
+  readonly values?: readonly string[];
 }
 
 /**
@@ -67,6 +69,7 @@ export function fieldFlags(op: AnyOp, settings: OpSettings): FieldFlag[] {
     required: schema.required?.includes(field) ?? false,
     description: property.description ??
       (property.enum ? `One of ${property.enum.join(", ")}` : ""),
+    ...(property.enum ? { values: property.enum } : {}),
   }));
 }
 

@@ -23,7 +23,11 @@ export interface Receiver {
   readonly lines: Record<string, unknown>[];
   /** What the starter and its processes wrote to stderr so far. */
   stderr(): string;
-  send(op: string, body: unknown, options?: { id?: string; wait?: number }): Promise<Response>;
+  send(
+    op: string,
+    body: unknown,
+    options?: { id?: string; wait?: number; headers?: Record<string, string> },
+  ): Promise<Response>;
   read(path: string): Promise<Response>;
   /** SIGTERM, then wait for the starter to exit; returns its exit code. */
   stop(): Promise<number>;
@@ -88,7 +92,10 @@ export async function startReceiver(
           secret,
           body: JSON.stringify(body),
           ...(options.id === undefined ? {} : { id: options.id }),
-          headers: options.wait === undefined ? {} : { prefer: `wait=${options.wait}` },
+          headers: {
+            ...options.headers,
+            ...(options.wait === undefined ? {} : { prefer: `wait=${options.wait}` }),
+          },
         }),
       );
     },

@@ -249,3 +249,40 @@ Deno.test("op --fail-on keeps exit 1 for an op that failed, and refuses an op wi
     await fakes.remove();
   }
 });
+
+Deno.test("an invalid field is named with its rule in words and an example, never a regex", async () => {
+  // Defect: validation said `must match pattern /^\/dev\/(?:sd[a-z]{1,3}|...)$/`.
+  const cases: [string[], string, RegExp][] = [
+    [["smart", "--device", "/dev/sda1"], "device", /whole-disk device such as \/dev\/sda/],
+    [["smart", "--device", "/dev/sda", "--device-type", "x"], "deviceType", /such as sat/],
+    [["mount-usb", "--uuid", "nope", "--target", "a", "--fs-type", "zfs"], "uuid", /1298-0BD4/],
+    [["mount-usb", "--uuid", "1298-0BD4", "--target", "a", "--fs-type", "zfs"], "fsType", /"vfat"/],
+    [
+      [
+        "create-golden-lxc",
+        "--vmid",
+        "100",
+        "--ostemplate",
+        "x",
+        "--storage",
+        "l",
+        "--rootfs-gb",
+        "8",
+      ],
+      "ostemplate",
+      /local:vztmpl\/debian-12/,
+    ],
+  ];
+  for (const [args, field, rule] of cases) {
+    const run = await op([...args, "--dry-run"]);
+    assert.equal(run.code, 2, args.join(" "));
+    const issue = JSON.parse(run.out).error.issues.find((i: { path: string[] }) =>
+      i.path[0] === field
+    );
+    assert.ok(issue, `${args.join(" ")}: no issue for ${field}`);
+    assert.match(issue.message, rule);
+    assert.doesNotMatch(issue.message, /pattern|\/\^/);
+  }
+  const table = await op(["smart", "--device", "/dev/sda1", "--format", "table"]);
+  assert.match(table.out, /^ {2}--device: must be a whole-disk device such as/m);
+});

@@ -24,14 +24,23 @@ export const HOSTNAME =
 
 const input = z.strictObject({
   vmid: z.int().min(100).max(999_999_999).describe("Container id, 100..999999999"),
-  ostemplate: z.string().max(255).regex(OSTEMPLATE).describe(
+  ostemplate: z.string().max(255).regex(
+    OSTEMPLATE,
+    "must be a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+  ).describe(
     "Template volume, <storage>:vztmpl/<name>.tar.(gz|xz|zst)",
   ),
-  storage: z.string().min(2).max(64).regex(STORAGE_ID).describe("Storage id for the root disk"),
+  storage: z.string().min(2).max(64).regex(
+    STORAGE_ID,
+    "must be a storage id such as local-lvm: a letter first, then letters, digits, '.', '_', '-'",
+  ).describe("Storage id for the root disk"),
   rootfsGb: z.int().min(1).max(99_999).describe("Root disk size in GiB"),
   cores: z.int().min(1).max(8192).optional().describe("CPU cores, 1..8192"),
   memoryMb: z.int().min(16).max(16_777_216).optional().describe("Memory in MiB, at least 16"),
-  hostname: z.string().max(253).regex(HOSTNAME).optional().describe("DNS host name"),
+  hostname: z.string().max(253).regex(
+    HOSTNAME,
+    "must be a DNS host name such as golden or golden.lan: labels of letters, digits and '-'",
+  ).optional().describe("DNS host name"),
 });
 
 /** Validated input of `create-golden-lxc`. */

@@ -106,7 +106,11 @@ const mountBase = z.string().superRefine((base, ctx) => {
 
 function inputSchema(settings: MountUsbSettings) {
   return z.strictObject({
-    uuid: z.string().regex(FS_UUID).describe("Filesystem UUID as blkid prints it"),
+    uuid: z.string().regex(
+      FS_UUID,
+      "must be a filesystem UUID as blkid prints it, such as 1298-0BD4 (vfat, exfat), " +
+        "0A1B2C3D4E5F6071 (ntfs) or 3f6e1a52-8c4d-4f0e-9b1a-2d5c7e9f0a13 (ext4, xfs, btrfs)",
+    ).describe("Filesystem UUID as blkid prints it"),
     target: targetSchema(settings.mountBase),
     fsType: z.enum(FS_TYPES).describe("Filesystem type"),
     readOnly: z.boolean().optional().describe("Mount read-only"),

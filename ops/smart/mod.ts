@@ -24,8 +24,14 @@ export const DEVICE_TYPE =
   /^(?:auto|ata|scsi|nvme|sat|sat,auto|sat,12|sat,16|usbcypress|usbjmicron|usbjmicron,x|usbjmicron,p|usbprolific|usbsunplus|sntasmedia|sntjmicron|sntrealtek|(?:sat\+)?megaraid,(?:[0-9]|[1-9][0-9]{1,2})|cciss,[0-9]{1,2}|3ware,[0-9]{1,2}|areca,[0-9]{1,2})$/;
 
 const input = z.strictObject({
-  device: z.string().max(220).regex(DEVICE_PATH).describe("Disk device, e.g. /dev/sda"),
-  deviceType: z.string().max(32).regex(DEVICE_TYPE).optional().describe(
+  device: z.string().max(220).regex(
+    DEVICE_PATH,
+    "must be a whole-disk device such as /dev/sda, /dev/nvme0 or /dev/disk/by-id/<id>",
+  ).describe("Disk device, e.g. /dev/sda"),
+  deviceType: z.string().max(32).regex(
+    DEVICE_TYPE,
+    "must be a smartctl -d type such as sat, nvme, usbjmicron or megaraid,0",
+  ).optional().describe(
     "smartctl -d type, e.g. sat or megaraid,0",
   ),
 });
