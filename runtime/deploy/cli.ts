@@ -38,12 +38,15 @@ const SETTINGS = settingFlags(OPS).map((f) => `[--${f.flag} <${f.arg}>]`).join("
 const USAGE = `Usage:
   deno task sudoers --user <svc> --install-dir <dir> [--deno <path>] [--bin-path <dirs>]
                     ${SETTINGS} [--sudo-path <path>] [--out <file>]
-  deno task systemd --install-dir <dir> [--mode sudo|direct] [--user <svc>]
+  deno task systemd --install-dir <dir> (--user <svc> | --mode direct)
                     [--listener-user <user>] [--state-dir <dir>] [--socket <path>]
                     [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
                     [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] ${SETTINGS}
                     [--out-dir <dir>]
-  deno task keygen --keys-file <file>`;
+  deno task keygen --keys-file <file>
+
+systemd: --mode sudo (the default) runs the executor as the service user --user, whose children
+gain root through sudo; --mode direct runs it as root and needs no --user.`;
 
 const STRING = { type: "string" } as const;
 
@@ -131,7 +134,12 @@ async function systemd(args: string[]): Promise<number> {
   if (v.help) return printUsage(USAGE);
   const mode = v.mode ?? INSTALL_DEFAULTS.mode;
   if (mode !== "sudo" && mode !== "direct") throw new UsageError("--mode is sudo or direct");
-  const user = mode === "sudo" ? required(v.user, "user") : "root";
+  if (mode === "sudo" && v.user === undefined) {
+    throw new UsageError(
+      "--user <svc> is required in --mode sudo (the default); or use --mode direct",
+    );
+  }
+  const user = mode === "sudo" ? v.user! : "root";
   const listenerUser = v["listener-user"] ?? INSTALL_DEFAULTS.listenerUser;
   const installDir = required(v["install-dir"], "install-dir", true);
   const stateDir = v["state-dir"] ?? INSTALL_DEFAULTS.stateDir;
