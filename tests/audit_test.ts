@@ -36,7 +36,10 @@ function failsWith(report: AuditReport, id: string, pattern: RegExp) {
 }
 
 Deno.test("audit passes on the project itself, every check named", async () => {
-  const report = await runAudit({ binPath });
+  // Without smartmontools or lm-sensors, their binaries are stood in for, as on a CI runner.
+  const report = await runAudit({ binPath, standIns: "missing" });
+  const stood = Object.keys(report.standIns);
+  if (stood.length > 0) console.log(`skip: real ${stood.join(", ")} not installed; stood in`);
   for (const c of report.checks) assert.notEqual(c.status, "fail", `${c.name}: ${c.messages}`);
   assert.deepEqual(report.checks.map((c) => c.id), [
     "declared-fence",

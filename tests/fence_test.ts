@@ -5,13 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { findOp, OPS } from "../ops/mod.ts";
+import { FENCE_BINARIES } from "../ops/types.ts";
+import { resolveBinaries } from "../runtime/fence.ts";
 import { fakeBin } from "./_fakes.ts";
 import { Launcher } from "../runtime/launcher.ts";
 import { probePlan, probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/probe.ts";
 
-// pct cannot be installed off Proxmox: it is the one binary faked.
+// pct cannot be installed off Proxmox: it is faked. So is any other fenced binary this machine
+// lacks (no smartmontools, no lm-sensors): these tests prove Deno's refusals, which do not depend
+// on the real binary; tests/real_binaries_test.ts runs the real ones.
 const fakes = await fakeBin();
-await fakes.write("pct", "exit 0");
+const system = await resolveBinaries("/usr/sbin:/usr/bin:/sbin:/bin");
+for (const name of FENCE_BINARIES) {
+  if (name === "pct" || system[name] === undefined) {
+    await fakes.write(name, "exit 0");
+    if (name !== "pct") console.log(`skip: real ${name} not installed; the fence tests use a fake`);
+  }
+}
 const stateDir = await Deno.makeTempDir({ prefix: "rootfence-state-" });
 // A base of its own, so even a fence that failed would only touch this temporary directory.
 const mountDir = await Deno.realPath(await Deno.makeTempDir({ prefix: "rootfence-fence-" }));

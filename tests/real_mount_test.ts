@@ -19,7 +19,7 @@ function skipReason(): string | undefined {
     return "/dev/loop-control is absent";
   }
   const dirs = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-  const missing = TOOLS.find((tool) => !dirs.some((d) => exists(`${d}/${tool}`)));
+  const missing = TOOLS.find((tool) => !dirs.some((d) => isProgram(`${d}/${tool}`)));
   return missing === undefined ? undefined : `${missing} is not installed`;
 }
 
@@ -27,6 +27,16 @@ function exists(path: string): boolean {
   try {
     Deno.lstatSync(path);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `path` is a program (following links): a regular file someone may execute. */
+function isProgram(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
   } catch {
     return false;
   }
@@ -290,7 +300,7 @@ Deno.test({
       });
 
       await t.step("vfat mounts read-only where the kernel has vfat", async () => {
-        if (!exists("/usr/sbin/mkfs.vfat") && !exists("/sbin/mkfs.vfat")) {
+        if (!isProgram("/usr/sbin/mkfs.vfat") && !isProgram("/sbin/mkfs.vfat")) {
           console.log("skip: vfat mount: mkfs.vfat (dosfstools) is not installed");
           return;
         }
