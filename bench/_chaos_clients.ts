@@ -295,7 +295,13 @@ function tally(into: Record<string, number>, key: string): void {
 
 async function trigger(url: string, secret: string): Promise<{ status: number; id?: string }> {
   const response = await fetch(
-    await signedRequest(`${url}/hooks/sensors`, { secret, body: "{}" }),
+    // no-cache: each trigger wants a run of its own, so the flood meets the queue bound
+    // (identical reads would otherwise share queued runs, which costs the queue nothing).
+    await signedRequest(`${url}/hooks/sensors`, {
+      secret,
+      body: "{}",
+      headers: { "cache-control": "no-cache" },
+    }),
   );
   const body = await response.json().catch(() => ({}));
   return { status: response.status, ...(body.jobId === undefined ? {} : { id: body.jobId }) };

@@ -67,7 +67,14 @@ async function round(
   })();
   const started = performance.now();
   const driven = await drive(total, connections, async () => {
-    const response = await receiver.send("sensors", {}, wait === undefined ? {} : { wait });
+    // no-cache: every trigger runs on its own, as the queue bound and this count assume
+    // (identical reads would otherwise share queued runs).
+    const headers = { "cache-control": "no-cache" };
+    const response = await receiver.send(
+      "sensors",
+      {},
+      wait === undefined ? { headers } : { wait, headers },
+    );
     const body = await response.json().catch(() => ({}));
     if (typeof body.jobId === "string") accepted++;
     const key = `${response.status} ${body.code ?? body.status ?? ""}`.trim();

@@ -21,22 +21,29 @@ export const DEFAULT_KILL_PATH = "/usr/bin/kill";
 /** Where the `kill` binary that ends a child's process group is looked for, in order. */
 export const KILL_CANDIDATES: readonly string[] = [DEFAULT_KILL_PATH, "/bin/kill"];
 
-/** Pre-started children, per op (the launcher's pool). */
-export const POOL_DEFAULTS = Object.freeze({
-  /** Idle children kept ready per op (0 turns pre-starting off). */
-  size: 1,
-  /** Invocations one child of a read-only op serves before it is recycled. */
-  maxUses: 100,
-  /** An idle child older than this is ended, in milliseconds. */
-  idleMs: 300_000,
-});
-
 /** The executor's scheduler. */
 export const SCHEDULER_DEFAULTS = Object.freeze({
   /** Ops running at once. */
   maxRunning: 4,
   /** Jobs waiting before a trigger is answered 429. */
   maxQueued: 64,
+});
+
+/** Pre-started children, per op (the launcher's pool, see `runtime/pool.ts`). */
+export const POOL_DEFAULTS = Object.freeze({
+  /**
+   * The most children one read-only op has at once (0 turns pooling off): the running limit,
+   * since no more can be busy at once. The receiver passes its `--max-running`.
+   */
+  size: SCHEDULER_DEFAULTS.maxRunning,
+  /** Children per op started up front and kept ready however long they idle. */
+  warm: 1,
+  /** Invocations one child of a read-only op serves before it retires. */
+  maxUses: 100,
+  /** A ready child beyond `warm` unused this long is ended, in milliseconds. */
+  idleMs: 300_000,
+  /** How long a new child may take to load and answer its warm-up, in milliseconds. */
+  startMs: 30_000,
 });
 
 /** What the journal keeps: a year of one trigger a minute fits, 400 days and 600,000 jobs. */

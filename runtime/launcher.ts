@@ -14,7 +14,7 @@ import { CHILD_BUNDLE, projectPath } from "./paths.ts";
 import { FencedChild } from "./fenced_child.ts";
 import { ChildPool, type PoolOptions } from "./pool.ts";
 import { RootfenceError } from "./errors.ts";
-import { DEFAULT_BIN_PATH, DEFAULT_RUNNER, DEFAULT_SUDO_PATH } from "./defaults.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_RUNNER, DEFAULT_SUDO_PATH, POOL_DEFAULTS } from "./defaults.ts";
 import { resolveBinaries, type ResolvedBinaries } from "./fence.ts";
 import { findKill } from "./host_paths.ts";
 import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
@@ -162,7 +162,7 @@ export class Launcher {
     this.#binaries = binaries;
     this.#options = options;
     this.#killPath = killPath;
-    this.#pool = pool && (pool.size ?? 4) > 0
+    this.#pool = pool && (pool.size ?? POOL_DEFAULTS.size) > 0
       ? new ChildPool((op) => this.start(op), pool)
       : undefined;
   }
@@ -366,9 +366,7 @@ export class Launcher {
       this.assertBaseSafe(op);
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
       const attempt = async () => {
-        const child = this.#pool
-          ? await this.#pool.acquire(op, options.signal)
-          : this.start(op);
+        const child = this.#pool ? await this.#pool.acquire(op, options.signal) : this.start(op);
         options.onStart?.(child.pid, Date.now() + timeoutMs);
         try {
           return await child.run(raw, timeoutMs, options.signal);

@@ -18,6 +18,7 @@
  * @module
  */
 import type { AnyOp } from "../ops/types.ts";
+import { POOL_DEFAULTS } from "./defaults.ts";
 import { RootfenceError } from "./errors.ts";
 import type { FencedChild } from "./fenced_child.ts";
 
@@ -79,6 +80,8 @@ interface Entry {
   /** Served `maxUses`: ended as soon as `successor` is ready. */
   retiring: boolean;
   successor?: Entry | undefined;
+  /** Its successor is about to be started. */
+  succeeding?: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -121,8 +124,13 @@ export class ChildPool {
    * @throws {RangeError} For a size below 1, or limits that are not positive.
    */
   constructor(start: (op: AnyOp) => FencedChild, options: PoolOptions = {}) {
-    const { size = 4, maxUses = 100, idleMs = 300_000, startMs = 30_000 } = options;
-    const { warm = Math.min(1, size) } = options;
+    const {
+      size = POOL_DEFAULTS.size,
+      maxUses = POOL_DEFAULTS.maxUses,
+      idleMs = POOL_DEFAULTS.idleMs,
+      startMs = POOL_DEFAULTS.startMs,
+    } = options;
+    const { warm = Math.min(POOL_DEFAULTS.warm, size) } = options;
     if (!(size >= 1 && warm >= 0 && warm <= size && maxUses >= 1 && idleMs > 0 && startMs > 0)) {
       throw new RangeError(
         "Cannot pool: need size >= 1, 0 <= warm <= size, maxUses >= 1, idleMs > 0, startMs > 0",
@@ -188,12 +196,7 @@ export class ChildPool {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
       slot.waiters.push(waiter);
-      try {
-        this.#grow(op, slot);
-      } catch (error) {
-        slot.waiters.splice(slot.waiters.indexOf(waiter), 1);
-        waiter.reject(error);
-      }
+      this.#later(() => this.#tryGrow(op, slot));
     });
   }
 
@@ -207,22 +210,21 @@ export class ChildPool {
     if (this.#closed || !child.available) {
       this.#remove(slot, entry);
       void child.close();
-      if (!this.#closed) {
+      this.#later(() => {
         this.#fill(op);
         this.#tryGrow(op, slot);
-      }
+      });
       return;
     }
-    if (!entry.retiring && child.uses >= this.#maxUses) {
-      entry.retiring = true;
-      // Its successor starts now, and it serves on until the successor is ready.
-      entry.successor = this.#tryStart(op, slot);
+    if (!entry.retiring && child.uses >= this.#maxUses) entry.retiring = true;
+    if (entry.retiring && entry.successor === undefined && !entry.succeeding) {
+      // It serves on until its successor, started once this answer is out, is ready.
+      entry.succeeding = true;
+      this.#later(() => this.#succeed(op, slot, entry));
     }
-    if (entry.retiring && entry.successor?.state !== "starting") {
-      this.#remove(slot, entry);
-      void child.close();
-      this.#counts.retired++;
-      this.#tryGrow(op, slot);
+    if (entry.retiring && entry.successor !== undefined && entry.successor.state !== "starting") {
+      this.#retire(slot, entry);
+      this.#later(() => this.#tryGrow(op, slot));
       return;
     }
     this.#offer(op, slot, entry, false);
@@ -269,9 +271,33 @@ export class ChildPool {
     if (op.mutates) {
       this.#remove(slot, entry);
       // Its successor starts loading while this one runs.
-      this.#fill(op);
+      this.#later(() => this.#fill(op));
     }
     return entry.child;
+  }
+
+  /**
+   * Runs `start` once the current turn is done: spawning blocks the event loop for a few
+   * milliseconds (a fork of this process), which should not land inside an answer.
+   */
+  #later(start: () => void): void {
+    setTimeout(() => {
+      if (!this.#closed) start();
+    }, 0);
+  }
+
+  /** Starts the successor of a retiring child; without one, the child just retires. */
+  #succeed(op: AnyOp, slot: Slot, entry: Entry): void {
+    entry.succeeding = false;
+    if (!slot.entries.includes(entry)) return;
+    entry.successor = this.#tryStart(op, slot);
+    if (entry.successor === undefined && entry.state === "ready") this.#retire(slot, entry);
+  }
+
+  #retire(slot: Slot, entry: Entry): void {
+    this.#remove(slot, entry);
+    void entry.child.close();
+    this.#counts.retired++;
   }
 
   /** Hands a child that is free now to the first waiting request, or keeps it ready. */
@@ -356,11 +382,7 @@ export class ChildPool {
     if (!slot.entries.includes(entry)) return;
     // What it succeeds ends now, unless that one is out on a call (it ends when it is back).
     for (const old of [...slot.entries]) {
-      if (old.successor === entry && old.state === "ready") {
-        this.#remove(slot, old);
-        void old.child.close();
-        this.#counts.retired++;
-      }
+      if (old.successor === entry && old.state === "ready") this.#retire(slot, old);
     }
     this.#offer(op, slot, entry, true);
   }

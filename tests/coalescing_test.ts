@@ -16,8 +16,9 @@ async function reads(
   headers: Record<string, string> = {},
 ) {
   const responses = await Promise.all(
-    Array.from({ length: count }, async () =>
-      await b.app.request(await signedPost("smart", SDA, { headers }))
+    Array.from(
+      { length: count },
+      async () => await b.app.request(await signedPost("smart", SDA, { headers })),
     ),
   );
   return await Promise.all(responses.map(async (r) => {
@@ -62,7 +63,9 @@ Deno.test("identical reads queued together share one run: a job each, one host r
     assert.ok(jobs.every((job) => JSON.stringify(job.result) === JSON.stringify(leader.result)));
     // The job view names the run that served it.
     const view = await (await b.app.request(
-      await signedPost("smart", SDA, { headers: { prefer: "wait=1", "cache-control": "max-age=60" } }),
+      await signedPost("smart", SDA, {
+        headers: { prefer: "wait=1", "cache-control": "max-age=60" },
+      }),
     )).json();
     assert.equal(view.servedBy, leader.id);
     const own = b.journal.get(leader.id)!;
@@ -217,5 +220,28 @@ Deno.test("receiver: 12 monitors reading SMART at once run smartctl at most twic
     await receiver.stop();
     await fakes.remove();
     await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("after a restart, jobs a queued run serves wait for that run again; it runs once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-coalesce-" });
+  try {
+    const before = await bench({ hold: true, maxRunning: 1, dir });
+    const blocker = await before.app.request(await signedPost("smart", '{"device":"/dev/sdz"}'));
+    assert.equal((await blocker.json()).status, "running");
+    const ids = (await reads(before, 4)).map((a) => a.jobId);
+    before.release();
+    await before.close();
+    const after = await bench({ dir });
+    try {
+      const jobs = await Promise.all(ids.map((id) => after.scheduler.waitFor(id, 5000)));
+      assert.ok(jobs.every((job) => job?.status === "succeeded"));
+      assert.equal(after.runs.length, 1, "one run for the four");
+      assert.equal(new Set(jobs.map((job) => job?.servedBy ?? job?.id)).size, 1);
+    } finally {
+      await after.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

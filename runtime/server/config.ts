@@ -91,8 +91,8 @@ export const SERVER_FLAGS = {
   ],
   "pool-size": [
     "ROOTFENCE_POOL_SIZE",
-    `${POOL_DEFAULTS.size}`,
-    "pre-started children kept ready per op (0: off)",
+    "<max running>",
+    "children per read-only op at most (0: none pre-started)",
   ],
   "pool-uses": [
     "ROOTFENCE_POOL_USES",
@@ -102,7 +102,7 @@ export const SERVER_FLAGS = {
   "pool-idle": [
     "ROOTFENCE_POOL_IDLE",
     `${POOL_DEFAULTS.idleMs / 1000}`,
-    "seconds before an idle child is ended",
+    "seconds before an idle child beyond the first is ended",
   ],
   "retention-days": [
     "ROOTFENCE_RETENTION_DAYS",
@@ -245,6 +245,8 @@ function configFrom(
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(listenerUser)) {
     throw new RangeError(`Cannot use --listener-user "${listenerUser}": not a user name`);
   }
+  const maxRunning = count("max-running", get("max-running"), 1, 256);
+  const poolFlag = givenOrEnv("pool-size", values["pool-size"], env);
   return {
     host,
     port: count("port", get("port"), 0, 65535),
@@ -262,10 +264,13 @@ function configFrom(
     settings: settingsFromFlags(OPS, values, { env }),
     runner,
     sudoPath: get("sudo-path"),
-    maxRunning: count("max-running", get("max-running"), 1, 256),
+    maxRunning,
     maxQueued: count("max-queued", get("max-queued"), 0, 100_000),
     graceMs: count("grace", get("grace"), 0, 3600) * 1000,
-    poolSize: count("pool-size", get("pool-size"), 0, 64),
+    // As many children as may run at once, unless told otherwise.
+    poolSize: poolFlag === undefined
+      ? Math.min(maxRunning, 64)
+      : count("pool-size", poolFlag, 0, 64),
     poolUses: count("pool-uses", get("pool-uses"), 1, 1_000_000),
     poolIdleMs: count("pool-idle", get("pool-idle"), 1, 86_400) * 1000,
     retentionMs: count("retention-days", get("retention-days"), 1, 36_500) * DAY_MS,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseServerConfig } from "./config.ts";
+import { parseServerConfig, type ServerConfig } from "./config.ts";
 
 const none = () => undefined;
 
@@ -18,7 +18,7 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     maxRunning: 4,
     maxQueued: 64,
     graceMs: 30_000,
-    poolSize: 1,
+    poolSize: 4,
     poolUses: 100,
     poolIdleMs: 300_000,
     retentionMs: 400 * 86_400_000,
@@ -62,5 +62,20 @@ Deno.test("parseServerConfig() refuses a listener user that is not a user name",
   assert.equal(
     (parseServerConfig(["--socket", "run/x.sock"], none, "/srv") as { socket: string }).socket,
     "/srv/run/x.sock",
+  );
+});
+
+Deno.test("parseServerConfig() sizes the pool to --max-running unless --pool-size says otherwise", () => {
+  const parse = (args: string[]) => parseServerConfig(args, () => undefined, "/") as ServerConfig;
+  assert.equal(parse(["--max-running", "2"]).poolSize, 2);
+  assert.equal(parse(["--max-running", "2", "--pool-size", "1"]).poolSize, 1);
+  assert.equal(parse(["--max-running", "200"]).poolSize, 64);
+  assert.equal(
+    (parseServerConfig(
+      [],
+      (name) => name === "ROOTFENCE_POOL_SIZE" ? "0" : undefined,
+      "/",
+    ) as ServerConfig).poolSize,
+    0,
   );
 });

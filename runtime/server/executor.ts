@@ -24,16 +24,36 @@ import { loadKeys } from "./keys.ts";
 import { Scheduler } from "./scheduler.ts";
 import { assertStateTrusted } from "./state_trust.ts";
 
+/** Log lines of the current turn, not written yet. */
+let unwrittenLog: string[] = [];
+
+/** Writes the lines logged so far, in one write. */
+function flushLog(): void {
+  if (unwrittenLog.length === 0) return;
+  const text = unwrittenLog.join("\n");
+  unwrittenLog = [];
+  console.log(text);
+}
+
+/**
+ * One JSON log line. A request logs several (the request, its job's transitions): they go out
+ * together in one write once the current turn is done, after the answer, not one by one before
+ * it. Call {@linkcode flushLog} before exiting.
+ */
 function log(line: Record<string, unknown>): void {
-  console.log(JSON.stringify(line));
+  if (unwrittenLog.length === 0) setTimeout(flushLog, 0);
+  unwrittenLog.push(JSON.stringify(line));
 }
 
 type Fetch = (request: Request) => Response | Promise<Response>;
 
-async function writeLine(conn: Deno.Conn, value: unknown): Promise<void> {
-  const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+function writeLine(conn: Deno.Conn, value: unknown): Promise<void> {
+  return writeAll(conn, new TextEncoder().encode(JSON.stringify(value) + "\n"));
 }
 
 /** How long a connection may take to send its request line; the listener sends it at once. */
@@ -128,7 +148,19 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
         signal: gone.signal,
       }),
     );
-    await writeLine(conn, { status: response.status, headers: [...response.headers] });
+    const head = { status: response.status, headers: [...response.headers] };
+    if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
+      // A whole answer (all but event streams): head, chunks and end in one write.
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const lines = [JSON.stringify(head)];
+      for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+        lines.push(JSON.stringify({ chunk: toBase64(bytes.subarray(at, at + CHUNK_BYTES)) }));
+      }
+      lines.push(JSON.stringify({ end: true }), "");
+      await writeAll(conn, new TextEncoder().encode(lines.join("\n")));
+      return;
+    }
+    await writeLine(conn, head);
     if (response.body !== null) {
       const reader = response.body.getReader();
       gone.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}));
@@ -218,6 +250,8 @@ async function main(argv: readonly string[]): Promise<void> {
     pool: { size: args.poolSize, maxUses: args.poolUses, idleMs: args.poolIdleMs },
   });
   launcher.warm(OPS);
+  // The machine's boot time, read once (it cannot change while this process lives).
+  const booted = bootTime();
   const scheduler = new Scheduler({
     journal,
     log,
@@ -230,7 +264,7 @@ async function main(argv: readonly string[]): Promise<void> {
         signal,
         onStart(pgid, deadline) {
           try {
-            journal.markProcess(job.id, pgid, deadline, bootTime());
+            journal.markProcess(job.id, pgid, deadline, booted);
           } catch (error) {
             log({ t: new Date().toISOString(), kind: "journal_error", message: String(error) });
           }
@@ -239,7 +273,7 @@ async function main(argv: readonly string[]): Promise<void> {
     groups: {
       alive: (pgid) => launcher.groupAlive(pgid),
       kill: (pgid) => launcher.killGroup(pgid),
-      boot: bootTime,
+      boot: () => booted,
     },
   });
   const recovered = scheduler.recover();
@@ -335,6 +369,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     lock.close();
     log({ t: new Date().toISOString(), kind: "stopped" });
+    flushLog();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));

@@ -182,6 +182,14 @@ export class Journal {
   readonly #statements = new Map<string, StatementSync>();
   readonly #synced: (op: string) => boolean;
   #full = true;
+  /**
+   * Every job accepted here and not finished yet, as last written: a transition writes its row
+   * and never reads it back, and reading an unfinished job reads no row. Bounded by the queue,
+   * the running limit and the jobs each run serves.
+   */
+  readonly #live = new Map<string, Job>();
+  /** The unfinished jobs each run serves, by the id of the job that runs. */
+  readonly #served = new Map<string, Set<string>>();
 
   private constructor(db: DatabaseSync, synced: (op: string) => boolean) {
     this.#db = db;
@@ -201,10 +209,21 @@ export class Journal {
 
   /** Sets the sync level for a write to the job `id`. */
   #syncForJob(id: string): void {
+    const live = this.#live.get(id);
+    if (live !== undefined) return this.#syncFor(live.op);
     const row = this.#sql("SELECT op FROM jobs WHERE id = ?").get(id) as
       | { op: string }
       | undefined;
     this.#syncFor(row?.op);
+  }
+
+  /** Remembers an unfinished job (and, when a run serves it, which). */
+  #keep(job: Job): void {
+    this.#live.set(job.id, job);
+    if (job.servedBy === null) return;
+    const served = this.#served.get(job.servedBy) ?? new Set();
+    served.add(job.id);
+    this.#served.set(job.servedBy, served);
   }
 
   /** A prepared statement, prepared once (preparing costs more than running, per call). */
@@ -317,17 +336,14 @@ export class Journal {
     status: "queued" | "running" = "queued",
     servedBy: string | null = null,
   ): Accepted {
-    const existing = this.findDelivery(job.keyId, job.deliveryId);
-    if (existing !== undefined) {
-      const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
-      return { kind: same ? "existing" : "conflict", job: existing };
-    }
     const id = crypto.randomUUID();
     const startedAt = status === "running" ? now : null;
     this.#syncFor(job.op);
-    this.#sql(
+    // A delivery id the key already used inserts nothing: one statement either way.
+    const inserted = this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
-        created_at, started_at, served_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        created_at, started_at, served_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key_id, delivery_id) DO NOTHING`,
     ).run(
       id,
       job.keyId,
@@ -341,7 +357,8 @@ export class Journal {
       startedAt,
       servedBy,
     );
-    // Built from what was written, not read back: one statement per accepted job.
+    if (Number(inserted.changes) === 0) return this.#prior(job);
+    // Built from what was written, not read back.
     const created: Job = {
       id,
       keyId: job.keyId,
@@ -357,7 +374,15 @@ export class Journal {
       result: null,
       servedBy,
     };
+    this.#keep(created);
     return { kind: "created", job: created };
+  }
+
+  /** The job a delivery id already made: the same (same body and op) or a conflict. */
+  #prior(job: NewJob): Accepted {
+    const existing = this.findDelivery(job.keyId, job.deliveryId)!;
+    const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
+    return { kind: same ? "existing" : "conflict", job: existing };
   }
 
   /**
@@ -368,16 +393,14 @@ export class Journal {
    * @param job The job.
    * @param now The time, in ms since the epoch.
    * @param from The finished job whose run answers it.
+   * @returns What was stored, or `undefined` when `from` is no longer in the journal.
    */
-  acceptAnswered(job: NewJob, now: number, from: string): Accepted {
+  acceptAnswered(job: NewJob, now: number, from: string): Accepted | undefined {
     const existing = this.findDelivery(job.keyId, job.deliveryId);
-    if (existing !== undefined) {
-      const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
-      return { kind: same ? "existing" : "conflict", job: existing };
-    }
+    if (existing !== undefined) return this.#prior(job);
     const id = crypto.randomUUID();
     this.#syncFor(job.op);
-    this.#sql(
+    const inserted = this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
         created_at, started_at, finished_at, result, served_by)
        SELECT ?, ?, ?, ?, ?, ?, ?, status, ?, ?, ?, result, id FROM jobs WHERE id = ?`,
@@ -394,6 +417,7 @@ export class Journal {
       now,
       from,
     );
+    if (Number(inserted.changes) === 0) return undefined;
     return { kind: "created", job: this.get(id)! };
   }
 
@@ -404,7 +428,17 @@ export class Journal {
       `UPDATE jobs SET status = 'running', started_at = ?1
        WHERE id = ?2 OR (served_by = ?2 AND status = 'queued')`,
     ).run(now, id);
-    return this.get(id)!;
+    const live = this.#live.get(id);
+    if (live === undefined) return this.get(id)!;
+    const running: Job = { ...live, status: "running", startedAt: now };
+    this.#live.set(id, running);
+    for (const served of this.#served.get(id) ?? []) {
+      const follower = this.#live.get(served);
+      if (follower?.status === "queued") {
+        this.#live.set(served, { ...follower, status: "running", startedAt: now });
+      }
+    }
+    return running;
   }
 
   /**
@@ -453,7 +487,11 @@ export class Journal {
       `UPDATE jobs SET status = ?1, finished_at = ?2, result = ?3
        WHERE id = ?4 OR (served_by = ?4 AND status IN ('queued', 'running'))`,
     ).run(status, now, JSON.stringify(result), id);
-    return this.get(id)!;
+    const live = this.#live.get(id);
+    for (const served of this.#served.get(id) ?? []) this.#live.delete(served);
+    this.#served.delete(id);
+    this.#live.delete(id);
+    return live === undefined ? this.get(id)! : { ...live, status, finishedAt: now, result };
   }
 
   /**
@@ -484,11 +522,15 @@ export class Journal {
       "SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid",
     )
       .all() as unknown[];
-    return (rows as Row[]).map(toJob);
+    const jobs = (rows as Row[]).map(toJob);
+    for (const job of jobs) this.#keep(job);
+    return jobs;
   }
 
   /** One job, or `undefined`. */
   get(id: string): Job | undefined {
+    const live = this.#live.get(id);
+    if (live !== undefined) return live;
     const row = this.#sql("SELECT * FROM jobs WHERE id = ?").get(id) as Row | undefined;
     return row === undefined ? undefined : toJob(row);
   }

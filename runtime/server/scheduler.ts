@@ -10,7 +10,7 @@ import { SCHEDULER_DEFAULTS } from "../defaults.ts";
 import type { Invocation } from "../launcher.ts";
 import type { Accepted, Job, JobStatus, Journal, NewJob, RunningProcess } from "./journal.ts";
 import { FINAL_STATUSES } from "./journal.ts";
-import { type Flight, type Sharing, shareKey, SharedRuns } from "./shared_runs.ts";
+import { type Flight, SharedRuns, shareKey, type Sharing } from "./shared_runs.ts";
 
 /** A job's life as events. */
 export interface JobEvent {
@@ -227,8 +227,10 @@ export class Scheduler {
     const key = this.#shares(job.op) ? shareKey(job) : undefined;
     const share = key === undefined ? undefined : this.#shared.find(key, sharing, this.#now());
     if (share?.kind === "join") return this.#join(job, share.flight);
-    if (share?.kind === "answer") {
-      const answered = this.#journal.acceptAnswered(job, this.#now(), share.jobId);
+    const answered = share?.kind === "answer"
+      ? this.#journal.acceptAnswered(job, this.#now(), share.jobId)
+      : undefined;
+    if (answered !== undefined) {
       if (answered.kind === "created") this.#transition("finished", answered.job);
       return answered;
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Job } from "./journal.ts";
-import { shareKey, SharedRuns } from "./shared_runs.ts";
+import { SharedRuns, shareKey } from "./shared_runs.ts";
 
 function job(id: string, fields: Partial<Job> = {}): Job {
   return {
@@ -50,11 +50,14 @@ Deno.test("finished() hands the leader's outcome to every follower and remembers
   runs.lead(KEY, job("a"));
   const flight = runs.flightOf("a")!;
   runs.follow(flight, job("b", { servedBy: "a" }));
-  assert.deepEqual(runs.started(job("a", { status: "running", startedAt: 1500 })).map((j) => [
-    j.id,
-    j.status,
-    j.startedAt,
-  ]), [["b", "running", 1500]]);
+  assert.deepEqual(
+    runs.started(job("a", { status: "running", startedAt: 1500 })).map((j) => [
+      j.id,
+      j.status,
+      j.startedAt,
+    ]),
+    [["b", "running", 1500]],
+  );
   const done = runs.finished(
     job("a", { status: "succeeded", startedAt: 1500, finishedAt: 1600, result: { ok: true } }),
   );
