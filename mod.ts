@@ -21,6 +21,9 @@ import {
 } from "./runtime/launcher.ts";
 import { RootfenceError } from "./runtime/errors.ts";
 
+// The public API: run an op (runOp, or a Launcher for many), the op registry and its types,
+// the stable errors, and the pure parsers and tables for saved captures. The process internals
+// (the child, the pool, the command builders) stay inside: they are not a contract.
 export { ERROR_CODES, errorCodes, findOp, OPS } from "./ops/mod.ts";
 export { FENCE_BINARIES, RUNTIME_ERROR_CODES } from "./ops/types.ts";
 export type {
@@ -28,6 +31,7 @@ export type {
   BinaryName,
   CommandOutput,
   ErrorCode,
+  FailOn,
   HostCommand,
   OpDefinition,
   OpHost,
@@ -44,13 +48,12 @@ export type {
 export { RootfenceError } from "./runtime/errors.ts";
 export type { ErrorDetail } from "./runtime/errors.ts";
 export { Launcher } from "./runtime/launcher.ts";
-export { FencedChild } from "./runtime/fenced_child.ts";
-export { ChildPool } from "./runtime/pool.ts";
-export type { PoolOptions } from "./runtime/pool.ts";
 export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/launcher.ts";
-export { buildChildCommand } from "./runtime/flags.ts";
-export type { ChildCommand, ChildCommandOptions, RunnerMode } from "./runtime/flags.ts";
-export { DEFAULT_BIN_PATH, resolveBinaries } from "./runtime/fence.ts";
+export type { CommandFacts } from "./runtime/protocol.ts";
+export type { PoolOptions } from "./runtime/pool.ts";
+export type { RunnerMode } from "./runtime/flags.ts";
+export { DEFAULT_BIN_PATH } from "./runtime/fence.ts";
+export type { ResolvedBinaries } from "./runtime/fence.ts";
 export { parseSmartctl } from "./ops/smart/parse_smartctl.ts";
 export { parseSmartctlScan } from "./ops/smart/scan.ts";
 export type { ScannedDevice, SmartScan } from "./ops/smart/scan.ts";

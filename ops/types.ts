@@ -58,7 +58,11 @@ export type OpSettings = Readonly<Record<string, unknown>>;
  * `undefined` for the default, and returns the value (a string or a number).
  */
 export interface SettingDeclaration<T = unknown> {
-  /** Validates the text an operator gave; its default applies when none was given. */
+  /**
+   * A zod 4 schema that validates the text an operator gave; its default applies when none was
+   * given. (Hidden from the API docs only because its type is zod's.)
+   * @ignore
+   */
   readonly schema: z.ZodType<T>;
   /**
    * The environment variable that sets it when the flag is absent.
@@ -211,7 +215,11 @@ export interface OpDefinition<I, R, S = OpSettings, C extends string = never> {
   readonly settings?: SettingsDeclaration<S>;
   /** The op's own error codes, beyond {@linkcode RUNTIME_ERROR_CODES}. */
   readonly errors?: readonly C[];
-  /** Strict input schema (unknown keys rejected); settings fix host-dependent bounds. */
+  /**
+   * The strict input schema, a zod 4 schema (unknown keys rejected); settings fix host-dependent
+   * bounds. (Hidden from the API docs only because its type is zod's.)
+   * @ignore
+   */
   schema(settings: S): z.ZodType<I>;
   /** Builds the host command from validated input. Pure. */
   argv(input: I, settings: S): HostCommand;

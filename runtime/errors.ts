@@ -26,6 +26,8 @@ export class RootfenceError extends Error {
   readonly detail: ErrorDetail;
 
   /**
+   * Makes an error with a stable code.
+   *
    * @param code Stable error code.
    * @param message Sentence-case message: "Cannot <action>: <state>".
    * @param detail Extra facts for the caller.

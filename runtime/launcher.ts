@@ -21,7 +21,7 @@ import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.t
 import { baseProblems } from "./write_base.ts";
 import { resolveSettings } from "./settings.ts";
 import { invalidInput } from "./invalid_input.ts";
-import type { CommandReport } from "./protocol.ts";
+import type { CommandFacts } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
 export interface LauncherOptions {
@@ -90,13 +90,19 @@ export interface LauncherOptions {
 
 /** The outcome of one invocation, as the CLI prints it. */
 export interface Invocation {
+  /** The op's name. */
   readonly op: string;
+  /** Whether the op succeeded; when not, `error` says why. */
   readonly ok: boolean;
   /** The host command line, binary resolved. */
   readonly argv: readonly string[];
+  /** The op's parsed result (its own report type), when `ok`. */
   readonly result?: unknown;
+  /** When not `ok`: a stable `code` (see `ERROR_CODES`), a message and the facts. */
   readonly error?: Readonly<Record<string, unknown>> & { readonly code: string };
-  readonly command?: CommandReport;
+  /** What the host command did, when one ran. */
+  readonly command?: CommandFacts;
+  /** Milliseconds from validation to the reply. */
   readonly durationMs: number;
 }
 
@@ -194,7 +200,10 @@ export class Launcher {
     );
   }
 
-  /** The pool, when pooling is on. */
+  /**
+   * The pool, when pooling is on (the receiver's; not part of the library's API).
+   * @ignore
+   */
   get pool(): ChildPool | undefined {
     return this.#pool;
   }
@@ -257,6 +266,7 @@ export class Launcher {
    * @param op The op.
    * @param entryPath Another entry under the same flags: only the fence probe uses this.
    * @throws {RootfenceError} `binary_not_found` or `denied` (see {@linkcode buildChildCommand}).
+   * @ignore
    */
   childCommand(op: AnyOp, entryPath: string = this.#options.entryPath): ChildCommand {
     return buildChildCommand(op, {
@@ -285,6 +295,7 @@ export class Launcher {
    * Starts a child for `op` that loads its modules and then waits for input on stdin.
    *
    * @throws {RootfenceError} `binary_not_found` or `denied` before anything is spawned.
+   * @ignore
    */
   start(op: AnyOp): FencedChild {
     return new FencedChild(op, this.spawn(op), (p) => this.#killTree(p));

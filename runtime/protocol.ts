@@ -16,7 +16,29 @@ export const ChildRequest = z.strictObject({ input: z.unknown() });
 /** {@linkcode ChildRequest} as a type. */
 export type ChildRequest = z.infer<typeof ChildRequest>;
 
-/** Facts about the host command a child ran. */
+/** Facts about the host command a child ran, as an invocation reports them. */
+export interface CommandFacts {
+  /** The command line, binary resolved. */
+  readonly argv: string[];
+  /** Its exit code, or `null` when a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, e.g. `SIGKILL` at a timeout, else `null`. */
+  readonly signal: string | null;
+  /** How long it ran, in milliseconds. */
+  readonly durationMs: number;
+  /** Bytes it wrote to stdout, counted past the cap too. */
+  readonly stdoutBytes: number;
+  /** Bytes it wrote to stderr, counted past the cap too. */
+  readonly stderrBytes: number;
+  /** Whether stdout went over the cap and was cut. */
+  readonly stdoutTruncated: boolean;
+  /** Whether stderr went over the cap and was cut. */
+  readonly stderrTruncated: boolean;
+  /** The last lines of stderr, for the error message. */
+  readonly stderrTail: string;
+}
+
+/** Facts about the host command a child ran: {@linkcode CommandFacts}, validated. */
 export const CommandReport = z.strictObject({
   argv: z.array(z.string()),
   exitCode: z.int().nullable(),
@@ -27,7 +49,7 @@ export const CommandReport = z.strictObject({
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   stderrTail: z.string(),
-});
+}) satisfies z.ZodType<CommandFacts>;
 
 /** {@linkcode CommandReport} as a type. */
 export type CommandReport = z.infer<typeof CommandReport>;
