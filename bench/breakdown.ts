@@ -1,12 +1,18 @@
 /**
- * Where rootfence's time goes, measured in the same run: a bare spawn of the host binary from
- * Deno, a pooled fenced invocation of the same op, and one synchronous journal commit.
+ * Where rootfence's time goes, measured in the same run, one component at a time: a bare spawn
+ * of the host binary from Deno, a pooled fenced invocation of the same op, the journal writes of
+ * one read-only job, and the executor's whole app in-process (signature, validation, journal,
+ * scheduler, pooled invocation, JSON) with no HTTP and no listener in front.
  *
  * @module
  */
-import { findOp } from "../ops/mod.ts";
+import { findOp, OPS } from "../ops/mod.ts";
+import { signedRequest } from "../runtime/client.ts";
 import { Launcher } from "../runtime/launcher.ts";
+import { createApp } from "../runtime/server/app.ts";
 import { Journal } from "../runtime/server/journal.ts";
+import { Scheduler } from "../runtime/server/scheduler.ts";
+import { newSecret, verifyingSecret } from "../runtime/signing.ts";
 import { percentile } from "./stats.ts";
 
 /** Milliseconds, p50 unless said otherwise. */
@@ -14,54 +20,122 @@ export interface Breakdown {
   readonly bareSpawnMs: number;
   readonly fencedInvokeMs: number;
   readonly fenceOverheadMs: number;
-  readonly journalCommitMs: number;
+  /** Every journal write of one read-only job (accepted-and-running, process group, finished). */
+  readonly journalJobMs: number;
+  /** The executor's app in-process: a signed trigger answered with the finished job. */
+  readonly appMs: number;
+  /** The app less the fenced invocation and the journal: HTTP routing, auth, scheduling. */
+  readonly appOverheadMs: number;
 }
 
-/** Measures the three components with `n` samples each. */
+async function sample(n: number, task: () => Promise<void>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await task();
+    times.push(performance.now() - t);
+  }
+  return percentile(times, 50);
+}
+
+/** The executor's app with the real journal, scheduler and pooled launcher, and no listener. */
+async function appSample(dir: string, launcher: Launcher, n: number): Promise<number> {
+  const journal = Journal.open(`${dir}/app.db`, {
+    synced: (op) => findOp(op)?.mutates ?? true,
+  });
+  const scheduler = new Scheduler({
+    journal,
+    log: () => {},
+    shares: (op) => findOp(op)?.mutates === false,
+    run: (job, signal) =>
+      launcher.invoke(findOp(job.op)!, job.input, {
+        signal,
+        onStart: (pgid, deadline) => journal.markProcess(job.id, pgid, deadline, 0),
+      }),
+  });
+  scheduler.recover();
+  const secret = newSecret();
+  const app = createApp({
+    scheduler,
+    journal,
+    keyring: {
+      keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
+      files: [],
+    },
+    settings: launcher.settings,
+    log: () => {},
+  });
+  const trigger = async () => {
+    const response = await app.request(
+      await signedRequest("http://rootfence/hooks/sensors", {
+        secret,
+        body: "{}",
+        headers: { prefer: "wait=60", "cache-control": "no-cache" },
+      }),
+    );
+    if ((await response.json()).status !== "succeeded") throw new Error("app sensors failed");
+  };
+  for (let i = 0; i < 20; i++) await trigger();
+  const ms = await sample(n, trigger);
+  await scheduler.shutdown(0);
+  journal.close();
+  return ms;
+}
+
+/** Measures the components with `n` samples each. */
 export async function breakdown(binPath: string, n: number): Promise<Breakdown> {
   const sensors = findOp("sensors")!;
-  const launcher = await Launcher.create({ binPath, pool: { size: 1 } });
-  launcher.warm([sensors]);
-  const bare: number[] = [];
-  const fenced: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    await new Deno.Command(launcher.binaries.sensors!, {
+  const launcher = await Launcher.create({ binPath, pool: {} });
+  launcher.warm(OPS.filter((op) => op.name === "sensors"));
+  await new Promise((r) => setTimeout(r, 1000));
+  const bare = () =>
+    new Deno.Command(launcher.binaries.sensors!, {
       args: ["-j"],
       clearEnv: true,
       env: { LC_ALL: "C" },
       stdout: "piped",
       stderr: "piped",
-    }).output();
-    bare.push(performance.now() - t);
-    t = performance.now();
+    }).output().then(() => undefined);
+  const fenced = async () => {
     const run = await launcher.invoke(sensors, {});
     if (!run.ok) throw new Error(`fenced sensors failed: ${JSON.stringify(run.error)}`);
-    fenced.push(performance.now() - t);
-  }
-  await launcher.close();
+  };
+  for (let i = 0; i < 20; i++) await fenced();
+  const bareSpawnMs = await sample(n, bare);
+  const fencedInvokeMs = await sample(n, fenced);
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bench-journal-" });
-  const journal = Journal.open(`${dir}/journal.db`);
-  const t = performance.now();
-  for (let i = 0; i < n; i++) {
-    journal.accept({
-      keyId: "bench",
-      deliveryId: `d${i}`,
-      bodyHash: "x",
-      op: "sensors",
-      input: {},
-      resourceKeys: [],
-    }, Date.now());
-  }
-  const journalCommitMs = (performance.now() - t) / n;
+  const journal = Journal.open(`${dir}/journal.db`, {
+    synced: (op) => findOp(op)?.mutates ?? true,
+  });
+  let i = 0;
+  const journalJobMs = await sample(n, () => {
+    const accepted = journal.accept(
+      {
+        keyId: "bench",
+        deliveryId: `d${i++}`,
+        bodyHash: "x",
+        op: "sensors",
+        input: {},
+        resourceKeys: [],
+      },
+      Date.now(),
+      "running",
+    );
+    journal.markProcess(accepted.job.id, 4242, Date.now() + 10_000, 0);
+    journal.markFinished(accepted.job.id, "succeeded", { ok: true }, Date.now());
+    return Promise.resolve();
+  });
   journal.close();
+  const appMs = await appSample(dir, launcher, n);
+  await launcher.close();
   await Deno.remove(dir, { recursive: true });
-  const bareSpawnMs = percentile(bare, 50);
-  const fencedInvokeMs = percentile(fenced, 50);
+  const round = (ms: number) => +ms.toFixed(3);
   return {
-    bareSpawnMs: +bareSpawnMs.toFixed(2),
-    fencedInvokeMs: +fencedInvokeMs.toFixed(2),
-    fenceOverheadMs: +(fencedInvokeMs - bareSpawnMs).toFixed(2),
-    journalCommitMs: +journalCommitMs.toFixed(3),
+    bareSpawnMs: round(bareSpawnMs),
+    fencedInvokeMs: round(fencedInvokeMs),
+    fenceOverheadMs: round(fencedInvokeMs - bareSpawnMs),
+    journalJobMs: round(journalJobMs),
+    appMs: round(appMs),
+    appOverheadMs: round(appMs - fencedInvokeMs - journalJobMs),
   };
 }

@@ -173,7 +173,8 @@ export class ChildPool {
   acquire(op: AnyOp, signal?: AbortSignal): Promise<FencedChild> {
     if (this.#closed) return Promise.reject(closedError(op));
     const slot = this.#slot(op);
-    // Most recently used first: children beyond `warm` stay unused long enough to expire.
+    // The newest ready child first: under a light load the older ones stay unused, and those
+    // beyond `warm` expire.
     const ready = slot.entries.findLast((e) => e.state === "ready" && !e.retiring) ??
       slot.entries.find((e) => e.state === "ready");
     if (ready !== undefined) return Promise.resolve(this.#take(op, slot, ready));

@@ -180,7 +180,7 @@ Deno.test("receiver: 12 monitors reading SMART at once run smartctl at most twic
   const fakes = await fakeBin();
   await fakes.write(
     "smartctl",
-    `sleep 0.4; printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
+    `sleep 1; printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
   );
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-coalesce-" });
   const receiver = await startReceiver(stateDir, [

@@ -59,6 +59,9 @@ export const JobResult = z.looseObject({
 export const JobView = JobHead.extend({
   input: z.unknown().describe("The op's input, as triggered"),
   result: JobResult.nullable(),
+  servedBy: JobId.describe(
+    "The job whose run served this one: its own id, or an identical read's whose run it shared",
+  ),
 });
 
 /** A job in a list: no input and no result. */

@@ -1,0 +1,477 @@
+/**
+ * The bench's figures as tables: the terminal summary, the targets of issue 12 judged on them,
+ * and BENCHMARKS.md, every figure from the one run.
+ *
+ * @module
+ */
+import type { Breakdown } from "./breakdown.ts";
+import type { ProcessMemory } from "./systems.ts";
+import type { WrkResult } from "./wrk.ts";
+
+/** One system at one concurrency, from the Deno client. */
+export interface Row {
+  system: string;
+  workload: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  rps: number;
+}
+
+/** One wrk run, and the CPU its system used per request, by process role. */
+export type WrkRow = WrkResult & {
+  system: string;
+  workload: string;
+  concurrency: number;
+  cpuMsPerRequest: Record<string, number>;
+};
+
+/** 32 monitors polling one op, and how many host runs answered them. */
+export type CoalescedRow = Row & { hostRuns: number };
+
+/** The machine's load average at a point of the run. */
+export interface LoadSample {
+  readonly label: string;
+  readonly at: string;
+  readonly loadavg: string;
+}
+
+/** Memory of the receiver with many requests in flight. */
+export interface UnderLoad {
+  readonly mode: "no-cache" | "shared";
+  readonly inFlight: number;
+  readonly peakRssMiB: number;
+  readonly peakPssMiB: number;
+  readonly statuses: Record<string, number>;
+}
+
+/** A target of the issue and whether this run met it. */
+export interface Target {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  readonly info: Record<string, string>;
+  readonly sizes: Record<string, number>;
+  readonly load: readonly LoadSample[];
+  readonly rows: readonly Row[];
+  readonly wrk: readonly WrkRow[];
+  readonly coalesced: readonly CoalescedRow[];
+  readonly breakdown: Breakdown;
+  readonly memory: {
+    readonly idle: readonly ProcessMemory[];
+    readonly afterRuns: readonly ProcessMemory[];
+    readonly underLoad: readonly UnderLoad[];
+    readonly flood: {
+      readonly before: { nowMiB: number } | undefined;
+      readonly after: { peakMiB: number } | undefined;
+      readonly error: string;
+    };
+  };
+  targets: Target[];
+}
+
+const sum = (processes: readonly ProcessMemory[], key: "rssMiB" | "pssMiB") =>
+  processes.reduce((total, p) => total + p[key], 0);
+
+const mib = (value: number) => `${value.toFixed(1)} MiB`;
+
+function wrkOf(r: BenchResults, system: string, c: number): WrkRow | undefined {
+  return r.wrk.find((w) => w.system === system && w.workload === "sensors" && w.concurrency === c);
+}
+
+/**
+ * The targets of issue 12, on the wrk rows (as the issue measured) with `no-cache`: every
+ * request runs the binary. Memory counts every process `deno task start` runs.
+ */
+export function judgeTargets(r: BenchResults): Target[] {
+  const [r1, w1, r32, w32] = [
+    wrkOf(r, "rootfence", 1),
+    wrkOf(r, "webhook", 1),
+    wrkOf(r, "rootfence", 32),
+    wrkOf(r, "webhook", 32),
+  ];
+  const idleRss = sum(r.memory.idle, "rssMiB");
+  const idlePss = sum(r.memory.idle, "pssMiB");
+  const loaded = r.memory.underLoad.reduce(
+    (worst, u) => u.peakRssMiB > worst.peakRssMiB ? u : worst,
+    r.memory.underLoad[0]!,
+  );
+  const targets: Target[] = [];
+  if (r1 && w1 && r32 && w32) {
+    targets.push(
+      {
+        target: "sensors p50 at c=1 <= 1.3 x webhook (wrk)",
+        measured: `${r1.p50Ms} ms vs ${w1.p50Ms} ms (${(r1.p50Ms / w1.p50Ms).toFixed(2)} x)`,
+        met: r1.p50Ms <= 1.3 * w1.p50Ms,
+      },
+      {
+        target: "sensors p99 at c=1 <= webhook p99 + 3 ms (wrk)",
+        measured: `${r1.p99Ms} ms vs ${w1.p99Ms} ms (${signed(r1.p99Ms - w1.p99Ms)} ms)`,
+        met: r1.p99Ms <= w1.p99Ms + 3,
+      },
+      {
+        target: "sensors req/s at c=32 >= 0.8 x webhook, every request running the binary (wrk)",
+        measured: `${r32.rps} vs ${w32.rps} (${(r32.rps / w32.rps).toFixed(2)} x)`,
+        met: r32.rps >= 0.8 * w32.rps,
+      },
+    );
+  }
+  targets.push(
+    {
+      target: "idle RSS of all rootfence processes <= 120 MiB",
+      measured: `${mib(idleRss)} RSS (${mib(idlePss)} PSS) in ${r.memory.idle.length} processes`,
+      met: idleRss <= 120,
+    },
+    {
+      target: `all rootfence processes with ${loaded.inFlight} requests in flight <= 250 MiB`,
+      measured: `peak ${mib(loaded.peakRssMiB)} RSS (${
+        mib(loaded.peakPssMiB)
+      } PSS), ${loaded.mode}`,
+      met: loaded.peakRssMiB <= 250,
+    },
+  );
+  return targets;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
+}
+
+/** The terminal summary. */
+export function renderTable(
+  rows: readonly Row[],
+  wrk: readonly WrkRow[],
+  coalesced: readonly CoalescedRow[],
+): string {
+  const head = ["client", "workload", "c", "system", "n", "err", "p50", "p90", "p99", "req/s"];
+  const body = [
+    ...rows.map((r) => ["deno", r.workload, r.concurrency, r.system, r.requests, r.errors, r]),
+    ...wrk.map((r) => ["wrk", r.workload, r.concurrency, r.system, r.requests, r.socketErrors, r]),
+    ...coalesced.map((
+      r,
+    ) => ["poll", r.workload, r.concurrency, r.system, r.requests, r.errors, r]),
+  ].map(([client, workload, c, system, n, err, r]) => {
+    const x = r as Row;
+    return [
+      String(client),
+      String(workload),
+      String(c),
+      String(system),
+      String(n),
+      String(err),
+      x.p50Ms.toFixed(2),
+      x.p90Ms.toFixed(2),
+      x.p99Ms.toFixed(2),
+      x.rps.toFixed(1),
+    ];
+  });
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i]!.length)));
+  return [head, ...body].map((row) => row.map((c, i) => c.padStart(widths[i]!)).join("  "))
+    .join("\n");
+}
+
+function table(head: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.map(String).join(" | ")} |`),
+  ].join("\n");
+}
+
+function ratios(r: BenchResults): string {
+  const rows: unknown[][] = [];
+  for (const workload of [...new Set(r.rows.map((x) => x.workload))]) {
+    for (const c of [1, 8, 32]) {
+      const get = (s: string) =>
+        r.rows.find((x) => x.system === s && x.workload === workload && x.concurrency === c);
+      const [f, w, x] = [get("floor"), get("webhook"), get("rootfence")];
+      if (!f || !w || !x) continue;
+      rows.push([
+        `${workload}@c${c}`,
+        (x.p50Ms / f.p50Ms).toFixed(2),
+        (x.p50Ms / w.p50Ms).toFixed(2),
+        signed(x.p99Ms - w.p99Ms),
+        (x.rps / f.rps).toFixed(2),
+        (x.rps / w.rps).toFixed(2),
+      ]);
+    }
+  }
+  return table(
+    ["workload@c", "p50 / floor", "p50 / peer", "p99 − peer (ms)", "req/s / floor", "req/s / peer"],
+    rows,
+  );
+}
+
+function processTable(processes: readonly ProcessMemory[]): string {
+  return table(
+    ["process", "RSS MiB", "PSS MiB"],
+    [
+      ...processes.map((p) => [p.role, p.rssMiB.toFixed(1), p.pssMiB.toFixed(1)]),
+      [
+        "**all**",
+        `**${sum(processes, "rssMiB").toFixed(1)}**`,
+        `**${sum(processes, "pssMiB").toFixed(1)}**`,
+      ],
+    ],
+  );
+}
+
+/** Idle memory by pool choice, from the measured processes: what each child adds. */
+function tradeOff(idle: readonly ProcessMemory[]): string {
+  const base = idle.filter((p) => !p.role.startsWith("child"));
+  const children = idle.filter((p) => p.role.startsWith("child"));
+  const child = {
+    rss: children.length ? sum(children, "rssMiB") / children.length : NaN,
+    pss: children.length ? sum(children, "pssMiB") / children.length : NaN,
+  };
+  const receiver = base.filter((p) => p.role === "listener" || p.role === "executor");
+  const line = (what: string, list: readonly ProcessMemory[], n: number) => [
+    what,
+    (sum(list, "rssMiB") + n * child.rss).toFixed(1),
+    (sum(list, "pssMiB") + n * child.pss).toFixed(1),
+  ];
+  const ops = children.length;
+  return table(["idle state", "RSS MiB", "PSS MiB"], [
+    line(`defaults: one warm child per op with binaries (${ops} here)`, base, ops),
+    line("lazy mutating ops: warm children for smart and sensors only", base, 2),
+    line("fully lazy: no child until an op is used (first request cold)", base, 0),
+    line(`listener + executor only (systemd units, no starter), ${ops} children`, receiver, ops),
+    line("listener + executor only, no child", receiver, 0),
+    line(`a busy pool (4 per read-only op, after a burst, for --pool-idle)`, base, 8 + ops - 2),
+  ]);
+}
+
+/** BENCHMARKS.md. */
+export function renderMarkdown(r: BenchResults): string {
+  const { sizes, breakdown: parts } = r;
+  const rows = table(
+    ["workload", "c", "system", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "req/s"],
+    r.rows.map((
+      x,
+    ) => [
+      x.workload,
+      x.concurrency,
+      x.system,
+      x.requests,
+      x.errors,
+      x.p50Ms,
+      x.p90Ms,
+      x.p99Ms,
+      x.rps,
+    ]),
+  );
+  const wrk = table(
+    [
+      "workload",
+      "c",
+      "system",
+      "requests",
+      "answers",
+      "socket errors",
+      "p50 ms",
+      "p90 ms",
+      "p99 ms",
+      "max ms",
+      "req/s",
+    ],
+    r.wrk.map((x) => [
+      x.workload,
+      x.concurrency,
+      x.system,
+      x.requests,
+      `\`${JSON.stringify(x.statuses)}\``,
+      x.socketErrors,
+      x.p50Ms,
+      x.p90Ms,
+      x.p99Ms,
+      x.maxMs,
+      x.exhausted > 0 ? `${x.rps} (ran out of requests: at least)` : x.rps,
+    ]),
+  );
+  const coalesced = table(
+    [
+      "workload",
+      "system",
+      "requests",
+      "host runs",
+      "errors",
+      "p50 ms",
+      "p90 ms",
+      "p99 ms",
+      "req/s",
+    ],
+    r.coalesced.map((
+      x,
+    ) => [
+      x.workload,
+      x.system,
+      x.requests,
+      x.hostRuns,
+      x.errors,
+      x.p50Ms,
+      x.p90Ms,
+      x.p99Ms,
+      x.rps,
+    ]),
+  );
+  const targets = table(
+    ["target", "measured", "met"],
+    r.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
+  );
+  const r1 = r.wrk.find((x) =>
+    x.system === "rootfence" && x.workload === "sensors" && x.concurrency === 1
+  );
+  const listenerHop = r1 === undefined ? NaN : r1.p50Ms - parts.appMs;
+  const breakdown = table(["component (sensors, one request at a time)", "p50 ms"], [
+    ["bare spawn of `sensors -j` from Deno (the floor)", parts.bareSpawnMs],
+    [
+      "the same through a pooled fenced child (JSON over pipes, zod in the child, its spawn)",
+      parts.fencedInvokeMs,
+    ],
+    ["so the fence itself adds", parts.fenceOverheadMs],
+    [
+      "every journal write of a read-only job (accepted-and-running, process group, finished; " +
+      "`synchronous=NORMAL`)",
+      parts.journalJobMs,
+    ],
+    [
+      "the executor's whole app in-process (signature, validation, journal, scheduler, pooled " +
+      "invocation, JSON)",
+      parts.appMs,
+    ],
+    ["so the app adds, beyond the fenced invocation and the journal", parts.appOverheadMs],
+    [
+      "wrk's p50 less the app: HTTP in the listener, the bridge to the executor and back",
+      listenerHop.toFixed(2),
+    ],
+  ]);
+  const label = (role: string) =>
+    ({
+      "webhook children": "host binary (run by webhook)",
+      "fenced children children": "host binary (run by the fenced children)",
+      "executor children": "retired children and kill (reaped by the executor)",
+    } as Record<string, string>)[role] ?? role;
+  const cpuRows = r.wrk.filter((x) => x.concurrency === 32).map((x) => {
+    const entries = Object.entries(x.cpuMsPerRequest).map(([role, ms]) =>
+      [label(role), ms] as const
+    )
+      .sort(([, a], [, b]) => b - a);
+    const all = entries.reduce((t, [, ms]) => t + ms, 0);
+    return [
+      x.workload,
+      x.system,
+      all.toFixed(2),
+      entries.map(([role, ms]) => `${role} ${ms.toFixed(2)}`).join("; "),
+    ];
+  });
+  const cpu = table(["workload", "system", "CPU ms per request", "by process"], cpuRows);
+  const under = table(
+    ["requests", "in flight", "peak RSS MiB (all processes)", "peak PSS MiB", "answers"],
+    r.memory.underLoad.map((u) => [
+      u.mode === "no-cache" ? "`no-cache` (each wants its own run)" : "as monitors send them",
+      u.inFlight,
+      u.peakRssMiB.toFixed(1),
+      u.peakPssMiB.toFixed(1),
+      `\`${JSON.stringify(u.statuses)}\``,
+    ]),
+  );
+  const growth = (r.memory.flood.after?.peakMiB ?? NaN) - (r.memory.flood.before?.nowMiB ?? NaN);
+  const loads = r.load.map((l) => `${l.label} ${l.loadavg}`).join("; ");
+  return `# Benchmarks
+
+Generated by \`deno task bench\` (see \`bench/\`). Every figure below is from that one run, as
+measured, including the targets it misses.
+
+${Object.entries(r.info).map(([k, v]) => `- ${k}: ${v}`).join("\n")}
+- load average (1, 5, 15 min) during the run: ${loads}. The machine's two cores are shared with
+  other work; a load above 2 means something else ran beside the bench, and every figure is
+  noisier for it.
+- Deno client: ${sizes.latency} requests per system at concurrency 1, ${sizes.throughput} at 8
+  and at 32, after ${sizes.warm} warm-up requests, interleaved in ${sizes.rounds} rounds (floor,
+  webhook, rootfence, then again) so machine drift hits all three alike
+- wrk: ${sizes.wrkSeconds} s per system at 1 and at 32 connections, every request signed
+  beforehand and sent once; ${sizes.polls} polls for the monitor rows
+
+## What is compared
+
+Every system runs with its defaults.
+
+- **floor**: the host binary spawned directly from the Deno client (\`sensors -j\`, the real
+  Debian lm-sensors, which exits 1 here because this VM has no sensors; and a fake \`smartctl\`
+  that prints a real capture, \`nvme-samsung-970evo-plus-250g-7.3.json\`).
+- **webhook**: Debian's \`webhook\` ${
+    r.info.webhook?.replace("webhook version ", "")
+  }, one hook per workload with a
+  \`payload-hmac-sha256\` rule on \`X-Hub-Signature-256\`, running the same binary with the same
+  arguments, output in the response.
+- **rootfence**: \`deno task start\` with no options (4 running ops, 64 queued, up to 4 children
+  per read-only op, one kept warm), a signed Standard Webhooks \`POST /hooks/<op>\` with
+  \`Prefer: wait\`, through the listener, the executor and a pooled fenced child, journaled.
+  The apples-to-apples rows send \`Cache-Control: no-cache\`, so every request runs the binary,
+  as every peer request does.
+
+## Latency and throughput: wrk, every request runs the binary
+
+${wrk}
+
+## Latency and throughput: Deno client, every request runs the binary
+
+${rows}
+
+${ratios(r)}
+
+## Targets
+
+${targets}
+
+## 32 monitors polling one op
+
+The same op and input from 32 connections at once, without \`Cache-Control\`: identical reads that
+arrive while an identical run is still queued share it (each keeps its own job; \`servedBy\` names
+the run), so rootfence runs the binary far less often than it answers. The peer runs it for every
+request. "host runs" for rootfence counts the distinct \`servedBy\` of the answers.
+
+${coalesced}
+
+## Where rootfence's time goes (sensors, one request at a time)
+
+${breakdown}
+
+At 32 connections both systems are bound by the two cores, so what a request costs in CPU
+decides the req/s. CPU time per request during the wrk runs at 32 connections, from /proc
+(a process that ended during the run counts under its parent, with what it used during the run):
+
+${cpu}
+
+## Memory
+
+Every process \`deno task start\` runs, right after start with the pool pre-started (RSS counts
+the Deno binary's shared pages once per process; PSS splits them between the processes):
+
+${processTable(r.memory.idle)}
+
+The same after the runs above (the pool grown to the running limit for the read-only ops; the
+extra children end after \`--pool-idle\` unused):
+
+${processTable(r.memory.afterRuns)}
+
+What other pool choices would cost at rest, from the figures above (each child as measured):
+
+${tradeOff(r.memory.idle)}
+
+Requests in flight against a fake \`sensors\` that sleeps 1 s, every process sampled every 100 ms:
+
+${under}
+
+A fake that floods 100 MiB on stdout: the job ends as \`${
+    r.memory.flood.error.replace(/^Error: /, "")
+  }\` (capped at 1 MiB in the child); listener and executor RSS grew ${growth.toFixed(1)} MiB.
+`;
+}
