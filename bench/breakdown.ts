@@ -5,7 +5,7 @@
  * @module
  */
 import { findOp } from "../ops/mod.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 import { Journal } from "../runtime/server/journal.ts";
 import { percentile } from "./stats.ts";
 

@@ -13,7 +13,7 @@ import {
   printUsageError,
   runCli,
   UsageError,
-} from "../runtime/usage.ts";
+} from "../runtime/cli/usage.ts";
 import { breakdown } from "./breakdown.ts";
 import { drive, percentile } from "./stats.ts";
 import { floor, rootfence, type System, webhook, type Workload } from "./systems.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 
 /** A workload: which op, and the exact host command it stands for. */
 export interface Workload {

@@ -26,7 +26,7 @@ export interface PermissionSet {
  * Paths an op's child may read and write, computed from the settings. Deno checks these grants
  * against the path as written, never against a symlink's target, so the launcher accepts only
  * absolute, normalised paths other than `/`, every write path inside a read path and inside the
- * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/write_base.ts`).
+ * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/process/write_base.ts`).
  */
 export interface PathGrants {
   /** Absolute paths the child may read, passed as `--allow-read`. */
@@ -96,7 +96,7 @@ export interface FailOn<R, L extends string = string> {
  * The one directory an op's write paths must lie inside. Root writes (or mounts) below it, and
  * both the kernel and Deno take its path as written, so before any write is granted the runtime
  * checks on disk that it and every directory above it is a real directory owned by root that
- * nobody else may change (`runtime/write_base.ts`), and refuses the op with `unsafeCode` while it
+ * nobody else may change (`runtime/process/write_base.ts`), and refuses the op with `unsafeCode` while it
  * is not. It may be missing: the op creates it (mode 0755, see `ops/_directory.ts`) on first use.
  */
 export interface WriteBase<C extends string = string> {

@@ -8,8 +8,8 @@
  * @module
  */
 import { z } from "zod";
-import { normalisedPath } from "./fence.ts";
-import { NeedError } from "./usage.ts";
+import { normalisedPath } from "./process/fence.ts";
+import { NeedError } from "./cli/usage.ts";
 
 const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -5,8 +5,8 @@
  * @module
  */
 import { findOp } from "../ops/mod.ts";
-import type { Invocation } from "../runtime/launcher.ts";
-import { signedRequest } from "../runtime/client.ts";
+import type { Invocation } from "../runtime/process/launcher.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
 import type { Keyring, LoadedKey } from "../runtime/server/keys.ts";

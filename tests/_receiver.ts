@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 

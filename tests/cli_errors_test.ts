@@ -3,7 +3,7 @@
  * line that says what is wrong and what to do, a documented exit code, never a stack trace.
  */
 import assert from "node:assert/strict";
-import { EXIT } from "../runtime/usage.ts";
+import { EXIT } from "../runtime/cli/usage.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 

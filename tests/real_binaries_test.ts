@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 
 const launcher = await Launcher.create();
 const has = (name: "smartctl" | "sensors") => {

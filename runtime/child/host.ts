@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { pathInfo } from "../write_base.ts";
+import { pathInfo } from "../process/write_base.ts";
 import type {
   AnyOp,
   BinaryName,

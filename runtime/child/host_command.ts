@@ -5,7 +5,7 @@
  * @module
  */
 import type { CommandOutput } from "../../ops/types.ts";
-import { MIB, readCapped } from "../capped_read.ts";
+import { MIB, readCapped } from "../process/capped_read.ts";
 
 /** The environment every host command gets: nothing inherited. */
 export const HOST_ENV: Readonly<Record<string, string>> = {

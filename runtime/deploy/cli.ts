@@ -14,11 +14,11 @@ import {
   INSTALL_DEFAULTS,
   RECEIVER_DEFAULTS,
 } from "../defaults.ts";
-import { resolveBinaries } from "../fence.ts";
-import { findKill } from "../host_paths.ts";
+import { resolveBinaries } from "../process/fence.ts";
+import { findKill } from "../process/host_paths.ts";
 import { createKeysFile, secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
 import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { sudoersFile } from "./sudoers.ts";
 import { systemdUnits } from "./systemd.ts";
@@ -30,7 +30,7 @@ import {
   printUsageError,
   runCli,
   UsageError,
-} from "../usage.ts";
+} from "../cli/usage.ts";
 
 /** The ops' settings as usage lists them: `[--mount-base <dir>]`. */
 const SETTINGS = settingFlags(OPS).map((f) => `[--${f.flag} <${f.arg}>]`).join(" ");

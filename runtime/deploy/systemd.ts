@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ReceiverCommand } from "../server/receiver_flags.ts";
+import type { ReceiverCommand } from "../server/receiver_commands.ts";
 
 /** What the units are generated from. */
 export interface UnitOptions {

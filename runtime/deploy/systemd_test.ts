@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "../server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
 import { rateUnits, systemdUnits, unitWord } from "./systemd.ts";
 
 const config = (runner: "sudo" | "direct") => ({

@@ -6,14 +6,14 @@
  * compromised listener can only replay what a key already signed, and idempotency stops that.
  *
  * Started by `deno task start` (runtime/server/start.ts) under the flags of
- * `buildExecutorCommand` (receiver_flags.ts). Everything it needs arrives as arguments, one
+ * `buildExecutorCommand` (receiver_commands.ts). Everything it needs arrives as arguments, one
  * schema's worth (`executor_args.ts`).
  *
  * @module
  */
 import { findOp, OPS } from "../../ops/mod.ts";
-import { Launcher } from "../launcher.ts";
-import { LineReader } from "../lines.ts";
+import { Launcher } from "../process/launcher.ts";
+import { LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";

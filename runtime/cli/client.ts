@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readContent, signatureHeaders } from "./signing.ts";
+import { readContent, signatureHeaders } from "../signing.ts";
 
 /** What to sign. */
 export interface SignOptions {

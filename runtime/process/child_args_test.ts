@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { OPS } from "../ops/mod.ts";
+import { OPS } from "../../ops/mod.ts";
 import { decodeChildArgs, encodeChildArgs } from "./child_args.ts";
-import { buildChildCommand } from "./flags.ts";
+import { buildChildCommand } from "./child_command.ts";
 
 const binaries = {
   pct: "/usr/sbin/pct",

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { directoryProblem } from "../ops/_directory.ts";
-import type { AnyOp, OpSettings, PathInfo, WriteBase } from "../ops/types.ts";
+import { directoryProblem } from "../../ops/_directory.ts";
+import type { AnyOp, OpSettings, PathInfo, WriteBase } from "../../ops/types.ts";
 import { normalisedPath } from "./fence.ts";
 
 /** Reads what {@linkcode directoryProblem} judges; `undefined` for a missing path. */
@@ -106,7 +106,7 @@ export interface DeclaredBase {
  * @example
  * ```ts
  * import { declaredBases } from "./write_base.ts";
- * import { OPS } from "../ops/mod.ts";
+ * import { OPS } from "../../ops/mod.ts";
  * import assert from "node:assert/strict";
  * const [declared] = declaredBases(OPS, { mountBase: "/mnt/usb" });
  * assert.equal(declared?.base.path, "/mnt/usb");

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { sensors } from "../ops/sensors/mod.ts";
-import { parseSensors } from "../ops/sensors/parse_sensors.ts";
-import { sensorsTable } from "../ops/sensors/table.ts";
-import { parseSmartctl } from "../ops/smart/parse_smartctl.ts";
-import { smart } from "../ops/smart/mod.ts";
-import { smartTable } from "../ops/smart/table.ts";
+import { sensors } from "../../ops/sensors/mod.ts";
+import { parseSensors } from "../../ops/sensors/parse_sensors.ts";
+import { sensorsTable } from "../../ops/sensors/table.ts";
+import { parseSmartctl } from "../../ops/smart/parse_smartctl.ts";
+import { smart } from "../../ops/smart/mod.ts";
+import { smartTable } from "../../ops/smart/table.ts";
 import { failOnExit } from "./fail_on.ts";
 import {
   HELP,

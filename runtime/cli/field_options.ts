@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { kebab } from "./flag_codec.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
+import { kebab } from "../process/flag_codec.ts";
 import { UsageError } from "./usage.ts";
 
 /** Reads `--input`: inline JSON, or `-` for stdin. */
@@ -50,8 +50,8 @@ export interface FieldFlag {
  *
  * @example
  * ```ts
- * import { fieldFlags } from "./input_flags.ts";
- * import { findOp } from "../ops/mod.ts";
+ * import { fieldFlags } from "./field_options.ts";
+ * import { findOp } from "../../ops/mod.ts";
  * import assert from "node:assert/strict";
  * const flags = fieldFlags(findOp("smart")!, { mountBase: "/mnt/usb" });
  * assert.deepEqual(flags.map((f) => f.flag), ["device", "device-type"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PathInfo } from "../ops/types.ts";
+import type { PathInfo } from "../../ops/types.ts";
 import { lstatInfo, writeBaseProblems } from "./write_base.ts";
 
 const DIR: PathInfo = { kind: "directory", uid: 0, mode: 0o755 };

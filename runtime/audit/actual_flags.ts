@@ -7,9 +7,9 @@
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import type { ChildCommand } from "../flags.ts";
-import type { ReceiverCommand } from "../server/receiver_flags.ts";
-import type { ResolvedBinaries } from "../fence.ts";
+import type { ChildCommand } from "../process/child_command.ts";
+import type { ReceiverCommand } from "../server/receiver_commands.ts";
+import type { ResolvedBinaries } from "../process/fence.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** What check 2 needs: the builders under audit, not copies of them. */

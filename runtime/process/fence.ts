@@ -11,11 +11,11 @@ import {
   type OpSettings,
   type PathGrants,
   type WriteBase,
-} from "../ops/types.ts";
-import { RootfenceError } from "./errors.ts";
+} from "../../ops/types.ts";
+import { RootfenceError } from "../errors.ts";
 
 /** Where fenced binaries are looked for unless `--bin-path` says otherwise (see `defaults.ts`). */
-export { DEFAULT_BIN_PATH } from "./defaults.ts";
+export { DEFAULT_BIN_PATH } from "../defaults.ts";
 
 /** Fenced binaries resolved to canonical absolute paths; a missing one is absent. */
 export type ResolvedBinaries = Readonly<Partial<Record<BinaryName, string>>>;
@@ -82,7 +82,7 @@ async function executableRealPath(candidate: string): Promise<string | undefined
  * @example
  * ```ts
  * import { fenceProblems } from "./fence.ts";
- * import { findOp } from "../ops/mod.ts";
+ * import { findOp } from "../../ops/mod.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(fenceProblems(findOp("smart")!), []);
  * assert.deepEqual(fenceProblems(findOp("mount-usb")!, { mountBase: "/mnt/usb" }), []);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { KILL_CANDIDATES } from "./defaults.ts";
+import { KILL_CANDIDATES } from "../defaults.ts";
 
 /**
  * The Deno cache this process uses: `$DENO_DIR`, else the XDG or home default. Needs env.

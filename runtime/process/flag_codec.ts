@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { parseArgs, type ParseArgsOptionsConfig } from "./args.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "../args.ts";
 
 /**
  * The flag of a field or setting name: `rootfsGb` → `rootfs-gb`.

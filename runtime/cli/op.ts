@@ -6,17 +6,17 @@
  *
  * @module
  */
-import { findOp, OPS } from "../ops/mod.ts";
-import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
+import { findOp, OPS } from "../../ops/mod.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
+import { fieldFlags, fieldOptions, inputFrom } from "./field_options.ts";
 import { parseCli, printUsageError, runCli, UsageError } from "./usage.ts";
-import { RootfenceError } from "./errors.ts";
-import { DEFAULT_BIN_PATH, DEFAULT_RUNNER } from "./defaults.ts";
-import { Launcher } from "./launcher.ts";
-import { MAX_TIMEOUT_MS } from "./fenced_child.ts";
+import { RootfenceError } from "../errors.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_RUNNER } from "../defaults.ts";
+import { Launcher } from "../process/launcher.ts";
+import { MAX_TIMEOUT_MS } from "../process/fenced_child.ts";
 import { failOnExit } from "./fail_on.ts";
-import { settingFlags, settingsFromFlags, settingsOptions } from "./settings.ts";
-import { serverFlag } from "./server/config.ts";
+import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
+import { serverFlag } from "../server/config.ts";
 
 const COMMON = {
   input: { type: "string" },
@@ -90,7 +90,7 @@ function print(document: unknown): void {
 /**
  * Runs the CLI on `args` and returns its exit code.
  *
- * Needs the launcher's permissions (see `runtime/launcher.ts`).
+ * Needs the launcher's permissions (see `runtime/process/launcher.ts`).
  */
 export async function main(args: readonly string[]): Promise<number> {
   const [name, ...rest] = args;

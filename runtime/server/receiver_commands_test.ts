@@ -4,7 +4,7 @@ import {
   buildExecutorCommand,
   buildListenerCommand,
   type ExecutorCommandOptions,
-} from "./receiver_flags.ts";
+} from "./receiver_commands.ts";
 
 const config: ServerConfig = {
   ...serverDefaults("/var/lib/rootfence"),

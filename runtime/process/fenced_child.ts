@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { errorCodes } from "../ops/mod.ts";
-import type { AnyOp } from "../ops/types.ts";
+import { errorCodes } from "../../ops/mod.ts";
+import type { AnyOp } from "../../ops/types.ts";
 import { type CappedBytes, MIB, readCapped } from "./capped_read.ts";
-import { RootfenceError } from "./errors.ts";
+import { RootfenceError } from "../errors.ts";
 import { LineReader } from "./lines.ts";
 import { type ChildReply, childReply } from "./protocol.ts";
 

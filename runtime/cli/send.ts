@@ -8,13 +8,13 @@
  *
  * @module
  */
-import { findOp, OPS } from "../ops/mod.ts";
+import { findOp, OPS } from "../../ops/mod.ts";
 import { signedRequest } from "./client.ts";
-import { fieldFlags, fieldOptions, inputFrom } from "./input_flags.ts";
-import { resolveSettings } from "./settings.ts";
-import { RECEIVER_DEFAULTS } from "./defaults.ts";
-import { serverFlag } from "./server/config.ts";
-import { clientSecret } from "./keys_file.ts";
+import { fieldFlags, fieldOptions, inputFrom } from "./field_options.ts";
+import { resolveSettings } from "../settings.ts";
+import { RECEIVER_DEFAULTS } from "../defaults.ts";
+import { serverFlag } from "../server/config.ts";
+import { clientSecret } from "../keys_file.ts";
 import {
   HELP,
   NeedError,

@@ -17,9 +17,9 @@
  *
  * @module
  */
-import type { AnyOp } from "../ops/types.ts";
-import { POOL_DEFAULTS } from "./defaults.ts";
-import { RootfenceError } from "./errors.ts";
+import type { AnyOp } from "../../ops/types.ts";
+import { POOL_DEFAULTS } from "../defaults.ts";
+import { RootfenceError } from "../errors.ts";
 import type { FencedChild } from "./fenced_child.ts";
 
 /** Pool limits. */

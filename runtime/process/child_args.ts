@@ -8,10 +8,10 @@
  * @module
  */
 import { z } from "zod";
-import { type AnyOp, type BinaryName, FENCE_BINARIES, type OpSettings } from "../ops/types.ts";
+import { type AnyOp, type BinaryName, FENCE_BINARIES, type OpSettings } from "../../ops/types.ts";
 import type { ResolvedBinaries } from "./fence.ts";
 import { decodeFlags, encodeFlags } from "./flag_codec.ts";
-import { settingsArgs, settingsFromFlags, settingsOptions } from "./settings.ts";
+import { settingsArgs, settingsFromFlags, settingsOptions } from "../settings.ts";
 
 /** One `--bin=<name>=<path>`: a fenced binary's name and its canonical path. */
 const BinEntry = z.string()
@@ -97,7 +97,7 @@ export function encodeChildArgs(args: ChildArgs): string[] {
  * @example
  * ```ts
  * import { decodeChildArgs } from "./child_args.ts";
- * import { OPS } from "../ops/mod.ts";
+ * import { OPS } from "../../ops/mod.ts";
  * import assert from "node:assert/strict";
  * const args = decodeChildArgs(
  *   ["--op=smart", "--bin=smartctl=/usr/sbin/smartctl", "--mount-base=/mnt/usb"],

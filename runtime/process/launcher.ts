@@ -8,19 +8,19 @@
  *
  * @module
  */
-import { OPS } from "../ops/mod.ts";
-import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { CHILD_BUNDLE, projectPath } from "./paths.ts";
+import { OPS } from "../../ops/mod.ts";
+import type { AnyOp, OpSettings } from "../../ops/types.ts";
+import { CHILD_BUNDLE, projectPath } from "../paths.ts";
 import { FencedChild } from "./fenced_child.ts";
 import { ChildPool, type PoolOptions } from "./pool.ts";
-import { RootfenceError } from "./errors.ts";
-import { DEFAULT_BIN_PATH, DEFAULT_RUNNER, DEFAULT_SUDO_PATH, POOL_DEFAULTS } from "./defaults.ts";
+import { RootfenceError } from "../errors.ts";
+import { DEFAULT_BIN_PATH, DEFAULT_RUNNER, DEFAULT_SUDO_PATH, POOL_DEFAULTS } from "../defaults.ts";
 import { resolveBinaries, type ResolvedBinaries } from "./fence.ts";
 import { findKill } from "./host_paths.ts";
-import { buildChildCommand, type ChildCommand, type RunnerMode } from "./flags.ts";
+import { buildChildCommand, type ChildCommand, type RunnerMode } from "./child_command.ts";
 import { baseProblems } from "./write_base.ts";
-import { resolveSettings } from "./settings.ts";
-import { invalidInput } from "./invalid_input.ts";
+import { resolveSettings } from "../settings.ts";
+import { invalidInput } from "../invalid_input.ts";
 import type { CommandFacts } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
@@ -126,7 +126,7 @@ export interface InvokeOptions {
 export const CHILD_ENTRY: string = CHILD_BUNDLE;
 
 /** The fence probe, started under an op's exact flags by tests and the audit. */
-export const PROBE_ENTRY: string = projectPath("runtime/probe.ts");
+export const PROBE_ENTRY: string = projectPath("runtime/audit/probe_child.ts");
 
 /**
  * Validates input against an op's schema without spawning anything.

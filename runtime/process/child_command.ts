@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { AnyOp, BinaryName, OpSettings } from "../ops/types.ts";
+import type { AnyOp, BinaryName, OpSettings } from "../../ops/types.ts";
 import { encodeChildArgs } from "./child_args.ts";
-import { RootfenceError } from "./errors.ts";
+import { RootfenceError } from "../errors.ts";
 import { assertInsideFence, type ResolvedBinaries } from "./fence.ts";
 
 /** How host commands gain root: the runtime is root already, or it goes through `sudo -n`. */

@@ -1,14 +1,14 @@
 /**
  * Check 4, the live probe: each op's exact child flags (the launcher's builder, only the entry
- * swapped for `runtime/probe.ts`) must refuse network, files, env, sys, ffi, remote and computed
+ * swapped for `runtime/audit/probe_child.ts`) must refuse network, files, env, sys, ffi, remote and computed
  * imports, signals and every binary but the op's own, which must be allowed; an op with declared
  * paths must hold them and be refused just outside them.
  *
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import { type Launcher, PROBE_ENTRY } from "../launcher.ts";
-import type { ProbeAttempt } from "../probe.ts";
+import { type Launcher, PROBE_ENTRY } from "../process/launcher.ts";
+import type { ProbeAttempt } from "./probe_child.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** Each attempt the probe makes, and the refusal it must get. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { findOp } from "../ops/mod.ts";
-import type { AnyOp } from "../ops/types.ts";
-import { RootfenceError } from "./errors.ts";
-import { buildChildCommand, type ChildCommandOptions } from "./flags.ts";
+import { findOp } from "../../ops/mod.ts";
+import type { AnyOp } from "../../ops/types.ts";
+import { RootfenceError } from "../errors.ts";
+import { buildChildCommand, type ChildCommandOptions } from "./child_command.ts";
 
 const options: ChildCommandOptions = {
   denoPath: "/opt/deno/deno",

@@ -10,7 +10,7 @@
  * @module
  */
 import type { ParseArgsConfig } from "node:util";
-import { parseArgs } from "./args.ts";
+import { parseArgs } from "../args.ts";
 
 /**
  * A command-line mistake: the CLI prints it with {@linkcode printUsageError} and exits 2.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OPS } from "../ops/mod.ts";
+import { OPS } from "../../ops/mod.ts";
 import { binPathDirs, fenceProblems, resolveBinaries } from "./fence.ts";
 
 Deno.test("every registered op stays inside the global fence", () => {

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { findOp, OPS } from "../ops/mod.ts";
 import { FENCE_BINARIES } from "../ops/types.ts";
-import { resolveBinaries } from "../runtime/fence.ts";
+import { resolveBinaries } from "../runtime/process/fence.ts";
 import { fakeBin } from "./_fakes.ts";
-import { Launcher } from "../runtime/launcher.ts";
-import { probePlan, probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/probe.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
+import { probePlan, probeProblems, REFUSED_WITH, runProbe } from "../runtime/audit/live_probe.ts";
 
 // pct cannot be installed off Proxmox: it is faked. So is any other fenced binary this machine
 // lacks (no smartmontools, no lm-sensors): these tests prove Deno's refusals, which do not depend

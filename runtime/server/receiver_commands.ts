@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { ResolvedBinaries } from "../fence.ts";
-import { loadingFlags, NO_DENO_DIR, SEALED_FLAGS } from "../flags.ts";
+import type { ResolvedBinaries } from "../process/fence.ts";
+import { loadingFlags, NO_DENO_DIR, SEALED_FLAGS } from "../process/child_command.ts";
 import type { ServerConfig } from "./config.ts";
 import { encodeExecutorArgs } from "./executor_args.ts";
 import { encodeListenerArgs } from "./listener_args.ts";
@@ -74,7 +74,7 @@ function netAddress(host: string, port: number): string {
  *
  * @example
  * ```ts
- * import { buildExecutorCommand } from "./receiver_flags.ts";
+ * import { buildExecutorCommand } from "./receiver_commands.ts";
  * import { serverDefaults } from "./config.ts";
  * import assert from "node:assert/strict";
  * const command = buildExecutorCommand({
@@ -143,7 +143,7 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
  *
  * @example
  * ```ts
- * import { buildListenerCommand } from "./receiver_flags.ts";
+ * import { buildListenerCommand } from "./receiver_commands.ts";
  * import { serverDefaults } from "./config.ts";
  * import assert from "node:assert/strict";
  * const command = buildListenerCommand({

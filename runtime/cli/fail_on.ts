@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FailOn } from "../ops/types.ts";
+import type { FailOn } from "../../ops/types.ts";
 import { UsageError } from "./usage.ts";
 
 /** What {@linkcode failOnExit} needs of an op. */
