@@ -18,7 +18,7 @@ import { decodeChildArgs } from "../process/child_args.ts";
 import { LineReader } from "../process/lines.ts";
 import { tail } from "../../ops/_output.ts";
 import {
-  ChildReply,
+  type ChildReply,
   ChildRequest,
   type CommandReport,
   MAX_REQUEST_BYTES,

@@ -39,7 +39,7 @@ export interface CommandFacts {
 }
 
 /** Facts about the host command a child ran: {@linkcode CommandFacts}, validated. */
-export const CommandReport = z.strictObject({
+export const CommandReport: z.ZodType<CommandFacts> = z.strictObject({
   argv: z.array(z.string()),
   exitCode: z.int().nullable(),
   signal: z.string().nullable(),
@@ -49,39 +49,58 @@ export const CommandReport = z.strictObject({
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   stderrTail: z.string(),
-}) satisfies z.ZodType<CommandFacts>;
+});
 
 /** {@linkcode CommandReport} as a type. */
-export type CommandReport = z.infer<typeof CommandReport>;
+export type CommandReport = CommandFacts;
 
-/** A zod issue as the caller sees it. */
-export const Issue = z.strictObject({
+/** A zod issue as the caller sees it: where in the input, and what is wrong there. */
+export interface Issue {
+  /** The field's path in the input, e.g. `["device"]`. */
+  path: (string | number)[];
+  /** The rule the value broke, in words. */
+  message: string;
+}
+
+/** {@linkcode Issue}, validated. */
+export const Issue: z.ZodType<Issue> = z.strictObject({
   path: z.array(z.union([z.string(), z.number()])),
   message: z.string(),
 });
 
-/** {@linkcode Issue} as a type. */
-export type Issue = z.infer<typeof Issue>;
+/** The error half of a reply, as a type. */
+export interface ReplyErrorFacts {
+  /** A stable error code. */
+  code: string;
+  /** The message, "Cannot <action>: <state>". */
+  message: string;
+  /** For `invalid_input`: each field that failed. */
+  issues?: Issue[] | undefined;
+  /** The host command, when one ran. */
+  command?: CommandFacts | undefined;
+}
 
 /**
  * The error half of a reply. Any code of the right shape parses; {@linkcode childReply} limits
  * it to the codes of the op that replies.
  */
-export const ReplyError = z.strictObject({
+export const ReplyError: z.ZodType<ReplyErrorFacts> = z.strictObject({
   code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
   message: z.string(),
   issues: z.array(Issue).optional(),
   command: CommandReport.optional(),
 });
 
+/** What the child writes to stdout, as a type: a result or an error. */
+export type ChildReply =
+  | { ok: true; result?: unknown; command: CommandFacts }
+  | { ok: false; error: ReplyErrorFacts };
+
 /** What the child writes to stdout: exactly one of these. */
-export const ChildReply = z.discriminatedUnion("ok", [
+export const ChildReply: z.ZodType<ChildReply> = z.discriminatedUnion("ok", [
   z.strictObject({ ok: z.literal(true), result: z.unknown(), command: CommandReport }),
   z.strictObject({ ok: z.literal(false), error: ReplyError }),
 ]);
-
-/** {@linkcode ChildReply} as a type. */
-export type ChildReply = z.infer<typeof ChildReply>;
 
 /**
  * {@linkcode ChildReply} for one op: an error reply must carry one of `codes`, the runtime's and
