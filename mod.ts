@@ -33,6 +33,7 @@ export type {
   ErrorCode,
   FailOn,
   HostCommand,
+  HostRunOptions,
   OpDefinition,
   OpHost,
   OpSettings,
@@ -66,6 +67,15 @@ export type {
   SmartMessage,
   SmartReport,
 } from "./ops/smart/report.ts";
+export type {
+  SmartDisk,
+  SmartDiskBase,
+  SmartDiskFailed,
+  SmartDiskRead,
+  SmartDisks,
+  SmartDiskSkipped,
+  SmartResult,
+} from "./ops/smart/disks.ts";
 export { decodeExitStatus, EXIT_BITS } from "./ops/smart/exit_status.ts";
 export type { ExitBit, SmartExitStatus } from "./ops/smart/exit_status.ts";
 export { parseSensors, READING_KINDS } from "./ops/sensors/parse_sensors.ts";

@@ -122,6 +122,21 @@ export interface CommandOutput {
   readonly stdoutTruncated: boolean;
   /** Whether stderr went past the cap, so `stderr` holds only its start. */
   readonly stderrTruncated: boolean;
+  /**
+   * Whether the command was killed (SIGKILL) for outliving its
+   * {@linkcode HostRunOptions.timeoutMs}; absent when it ran to its end.
+   */
+  readonly timedOut?: boolean;
+}
+
+/** How {@linkcode OpHost.run} runs one command. */
+export interface HostRunOptions {
+  /**
+   * Kills the command with SIGKILL after this many milliseconds, so that one stuck command (a
+   * dying disk) cannot spend the op's whole timeout; its output then has `timedOut`.
+   * @default {none: only the op's own timeout applies}
+   */
+  readonly timeoutMs?: number;
 }
 
 /** What an op sees of a path through {@linkcode OpHost.lstat} (symlinks are not followed). */
@@ -141,7 +156,7 @@ export interface PathInfo {
  */
 export interface OpHost {
   /** Runs a host command of the op's own (`permissions.run`) and waits for it. */
-  run(command: HostCommand): Promise<CommandOutput>;
+  run(command: HostCommand, options?: HostRunOptions): Promise<CommandOutput>;
   /** Facts about a path, without following a final symlink; `undefined` when it is absent. */
   lstat(path: string): Promise<PathInfo | undefined>;
   /** The path with every symlink resolved. */

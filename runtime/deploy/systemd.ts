@@ -67,6 +67,8 @@ export function executorUnit(options: UnitOptions): string {
     "# Membership lets the executor hand its socket to the listener's group, and no one else.",
     `SupplementaryGroups=${options.listenerUser}`,
     ...exec(options.executor),
+    "# systemctl reload: the executor reloads its keys file on SIGHUP, dropping nothing.",
+    "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=2s",
     "# SIGTERM to the executor alone: it drains for --grace, then kills its children itself.",

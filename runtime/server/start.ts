@@ -2,8 +2,9 @@
  * `deno task start`: prepares the state dir and keys, resolves every path once, then starts the
  * receiver's two processes under their own narrow flags (see `receiver_commands.ts`): first the
  * executor, then, once its socket exists, the listener, as an unprivileged user when the starter
- * is root and that user can run it. It relays signals, and when either process ends it ends the
- * other. This starter reads, writes the first key and spawns; it never listens or connects.
+ * is root and that user can run it. It relays SIGTERM and SIGINT (a drain) and SIGHUP (a reload
+ * of the keys) to the executor, and when either process ends it ends the other. This starter
+ * reads, writes the first key and spawns; it never listens or connects.
  *
  * @module
  */
@@ -268,6 +269,8 @@ export async function main(args: readonly string[]): Promise<number> {
       signal(executor, name);
     });
   }
+  // SIGHUP is the executor's: it reloads the keys file (the listener holds no keys).
+  Deno.addSignalListener("SIGHUP", () => signal(executor, "SIGHUP"));
   let listenerFailed: number | undefined;
   void listener.status.then((status) => {
     if (!stopping) {
