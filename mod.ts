@@ -18,7 +18,7 @@ import {
   type InvokeOptions,
   Launcher,
   type LauncherOptions,
-} from "./runtime/launcher.ts";
+} from "./runtime/process/launcher.ts";
 import { RootfenceError } from "./runtime/errors.ts";
 
 // The public API: run an op (runOp, or a Launcher for many), the op registry and its types,
@@ -33,6 +33,7 @@ export type {
   ErrorCode,
   FailOn,
   HostCommand,
+  HostRunOptions,
   OpDefinition,
   OpHost,
   OpSettings,
@@ -47,13 +48,13 @@ export type {
 } from "./ops/types.ts";
 export { RootfenceError } from "./runtime/errors.ts";
 export type { ErrorDetail } from "./runtime/errors.ts";
-export { Launcher } from "./runtime/launcher.ts";
-export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/launcher.ts";
-export type { CommandFacts } from "./runtime/protocol.ts";
-export type { PoolOptions } from "./runtime/pool.ts";
-export type { RunnerMode } from "./runtime/flags.ts";
-export { DEFAULT_BIN_PATH } from "./runtime/fence.ts";
-export type { ResolvedBinaries } from "./runtime/fence.ts";
+export { Launcher } from "./runtime/process/launcher.ts";
+export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/process/launcher.ts";
+export type { CommandFacts } from "./runtime/process/protocol.ts";
+export type { PoolOptions } from "./runtime/process/pool.ts";
+export type { RunnerMode } from "./runtime/process/child_command.ts";
+export { DEFAULT_BIN_PATH } from "./runtime/process/fence.ts";
+export type { ResolvedBinaries } from "./runtime/process/fence.ts";
 export { parseSmartctl } from "./ops/smart/parse_smartctl.ts";
 export { parseSmartctlScan } from "./ops/smart/scan.ts";
 export type { ScannedDevice, SmartScan } from "./ops/smart/scan.ts";
@@ -66,6 +67,15 @@ export type {
   SmartMessage,
   SmartReport,
 } from "./ops/smart/report.ts";
+export type {
+  SmartDisk,
+  SmartDiskBase,
+  SmartDiskFailed,
+  SmartDiskRead,
+  SmartDisks,
+  SmartDiskSkipped,
+  SmartResult,
+} from "./ops/smart/disks.ts";
 export { decodeExitStatus, EXIT_BITS } from "./ops/smart/exit_status.ts";
 export type { ExitBit, SmartExitStatus } from "./ops/smart/exit_status.ts";
 export { parseSensors, READING_KINDS } from "./ops/sensors/parse_sensors.ts";
@@ -80,7 +90,7 @@ export interface RunOpOptions extends LauncherOptions, InvokeOptions {}
  * Runs one op by name through a fresh fenced launcher. For many invocations, create one
  * {@linkcode Launcher} and call its `invoke` instead (it resolves binaries once).
  *
- * Needs read, env and run permission (see `runtime/launcher.ts`).
+ * Needs read, env and run permission (see `runtime/process/launcher.ts`).
  *
  * @param name The op's name, e.g. `"sensors"`.
  * @param input The op's input, validated against its schema.

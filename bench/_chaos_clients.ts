@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { shQuote } from "../tests/_fakes.ts";
 import { SENSORS_OK } from "./_chaos_crash.ts";
 import { type Fault, type Phase, type PhaseReceiver, SYSTEM_PATH } from "./_chaos_context.ts";

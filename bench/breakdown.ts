@@ -7,8 +7,8 @@
  * @module
  */
 import { findOp, OPS } from "../ops/mod.ts";
-import { signedRequest } from "../runtime/client.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { Journal } from "../runtime/server/journal.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";

@@ -17,7 +17,7 @@ import {
   printUsageError,
   runCli,
   UsageError,
-} from "../runtime/usage.ts";
+} from "../runtime/cli/usage.ts";
 import {
   type BenchResults,
   type CoalescedRow,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { signatureHeaders } from "../runtime/signing.ts";
 import type { WrkRequest } from "./wrk.ts";
 

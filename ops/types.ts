@@ -26,7 +26,7 @@ export interface PermissionSet {
  * Paths an op's child may read and write, computed from the settings. Deno checks these grants
  * against the path as written, never against a symlink's target, so the launcher accepts only
  * absolute, normalised paths other than `/`, every write path inside a read path and inside the
- * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/write_base.ts`).
+ * op's {@linkcode WriteBase}, whose safety it checks on disk (see `runtime/process/write_base.ts`).
  */
 export interface PathGrants {
   /** Absolute paths the child may read, passed as `--allow-read`. */
@@ -96,7 +96,7 @@ export interface FailOn<R, L extends string = string> {
  * The one directory an op's write paths must lie inside. Root writes (or mounts) below it, and
  * both the kernel and Deno take its path as written, so before any write is granted the runtime
  * checks on disk that it and every directory above it is a real directory owned by root that
- * nobody else may change (`runtime/write_base.ts`), and refuses the op with `unsafeCode` while it
+ * nobody else may change (`runtime/process/write_base.ts`), and refuses the op with `unsafeCode` while it
  * is not. It may be missing: the op creates it (mode 0755, see `ops/_directory.ts`) on first use.
  */
 export interface WriteBase<C extends string = string> {
@@ -122,6 +122,21 @@ export interface CommandOutput {
   readonly stdoutTruncated: boolean;
   /** Whether stderr went past the cap, so `stderr` holds only its start. */
   readonly stderrTruncated: boolean;
+  /**
+   * Whether the command was killed (SIGKILL) for outliving its
+   * {@linkcode HostRunOptions.timeoutMs}; absent when it ran to its end.
+   */
+  readonly timedOut?: boolean;
+}
+
+/** How {@linkcode OpHost.run} runs one command. */
+export interface HostRunOptions {
+  /**
+   * Kills the command with SIGKILL after this many milliseconds, so that one stuck command (a
+   * dying disk) cannot spend the op's whole timeout; its output then has `timedOut`.
+   * @default {none: only the op's own timeout applies}
+   */
+  readonly timeoutMs?: number;
 }
 
 /** What an op sees of a path through {@linkcode OpHost.lstat} (symlinks are not followed). */
@@ -141,7 +156,7 @@ export interface PathInfo {
  */
 export interface OpHost {
   /** Runs a host command of the op's own (`permissions.run`) and waits for it. */
-  run(command: HostCommand): Promise<CommandOutput>;
+  run(command: HostCommand, options?: HostRunOptions): Promise<CommandOutput>;
   /** Facts about a path, without following a final symlink; `undefined` when it is absent. */
   lstat(path: string): Promise<PathInfo | undefined>;
   /** The path with every symlink resolved. */

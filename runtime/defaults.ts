@@ -29,7 +29,7 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   maxQueued: 64,
 });
 
-/** Pre-started children, per op (the launcher's pool, see `runtime/pool.ts`). */
+/** Pre-started children, per op (the launcher's pool, see `runtime/process/pool.ts`). */
 export const POOL_DEFAULTS = Object.freeze({
   /**
    * The most children one read-only op has at once (0 turns pooling off): the running limit,

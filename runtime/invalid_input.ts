@@ -9,7 +9,7 @@
  */
 import type { z } from "zod";
 import type { AnyOp } from "../ops/types.ts";
-import { type Issue, issuesOf } from "./protocol.ts";
+import { type Issue, issuesOf } from "./process/protocol.ts";
 
 /** What {@linkcode invalidInput} builds: a stable code, one sentence and the zod issue paths. */
 export interface InvalidInput {

@@ -8,10 +8,11 @@
  * @module
  */
 import { z } from "zod";
-import { normalisedPath } from "./fence.ts";
-import { NeedError } from "./usage.ts";
+import { normalisedPath } from "./process/fence.ts";
+import { NeedError } from "./cli/usage.ts";
 
-const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A key's id: letters, digits, `_`, `.` and `-`, 1 to 64 of them (it appears in logs). */
+export const KEY_ID: RegExp = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The keys file schema. */
 export const KeysFile = z.strictObject({

@@ -20,12 +20,12 @@ export interface SealedBundle {
   readonly lock: string;
 }
 
-/** The fenced child (zod only: `runtime/fence.json`). */
+/** The fenced child (zod only: `runtime/process/fence.json`). */
 export const CHILD: SealedBundle = {
   bundle: projectPath("dist/child.js"),
   source: projectPath("runtime/child/mod.ts"),
-  config: projectPath("runtime/fence.json"),
-  lock: projectPath("runtime/fence.lock"),
+  config: projectPath("runtime/process/fence.json"),
+  lock: projectPath("runtime/process/fence.lock"),
 };
 
 /** The network-facing listener. */

@@ -10,7 +10,7 @@
  */
 import type { z } from "zod";
 import type { AnyOp, OpSettings } from "../ops/types.ts";
-import { kebab } from "./flag_codec.ts";
+import { kebab } from "./process/flag_codec.ts";
 
 /** One declared setting, as the command line offers it. */
 export interface SettingFlag {

@@ -5,11 +5,12 @@
  * @module
  */
 import { findOp } from "../ops/mod.ts";
-import type { Invocation } from "../runtime/launcher.ts";
-import { signedRequest } from "../runtime/client.ts";
+import type { Invocation } from "../runtime/process/launcher.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
-import type { Keyring, LoadedKey } from "../runtime/server/keys.ts";
+import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
+import type { LoadedKey } from "../runtime/server/keys.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";
 import { verifyingSecret } from "../runtime/signing.ts";
 
@@ -45,13 +46,13 @@ async function loaded(id: string, secret: string, ops: string[]): Promise<Loaded
 export async function bench(options: BenchOptions = {}): Promise<Bench> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "rootfence-app-" });
   const journal = Journal.open(`${dir}/journal.db`);
-  const keyring: Keyring = {
+  const keyring = new KeyringHolder({
     keys: [
       await loaded("automation", AUTOMATION, ["*"]),
       await loaded("monitoring", MONITORING, ["smart", "sensors"]),
     ],
     files: [],
-  };
+  });
   const runs: Job[] = [];
   const logs: Record<string, unknown>[] = [];
   const waiting: (() => void)[] = [];

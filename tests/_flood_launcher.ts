@@ -5,7 +5,7 @@
  * Usage: deno run -A tests/_flood_launcher.ts <bin-path>
  */
 import { findOp } from "../ops/mod.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 
 const launcher = await Launcher.create({ binPath: Deno.args[0]! });
 const op = findOp("sensors")!;

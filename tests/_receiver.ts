@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** A running receiver. */
 export interface Receiver {
   readonly url: string;
+  /** `deno task start`, as an operator signals it: it relays signals on to the executor. */
+  readonly starterPid: number;
   /** The executor (keys, journal, children): neither the starter nor the listener. */
   readonly pid: number;
   /** The listener (HTTP). */
@@ -79,6 +81,7 @@ export async function startReceiver(
   const secret: string = keys.keys[0].secrets[0];
   return {
     url,
+    starterPid: starter.pid,
     pid: executor.pid as number,
     listenerPid: listened.pid as number,
     ready: executor,

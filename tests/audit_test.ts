@@ -11,7 +11,7 @@ import { runAudit } from "../runtime/audit/mod.ts";
 import { checkState } from "../runtime/audit/state.ts";
 import { checkSealed } from "../runtime/audit/sealed.ts";
 import { CHILD } from "../runtime/paths.ts";
-import type { Launcher } from "../runtime/launcher.ts";
+import type { Launcher } from "../runtime/process/launcher.ts";
 import type { AuditReport } from "../runtime/audit/types.ts";
 import { fakeBin } from "./_fakes.ts";
 

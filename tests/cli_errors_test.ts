@@ -3,7 +3,7 @@
  * line that says what is wrong and what to do, a documented exit code, never a stack trace.
  */
 import assert from "node:assert/strict";
-import { EXIT } from "../runtime/usage.ts";
+import { EXIT } from "../runtime/cli/usage.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
@@ -39,6 +39,11 @@ Deno.test("each missing or unreachable thing a task needs is one line and exit 3
         /^rootfence: Cannot reach the receiver at http:\/\/127\.0\.0\.1:\d+: .*deno task start/,
       ],
       [
+        "send jobs to a receiver that is not running",
+        ["send", "jobs", "--url", `http://127.0.0.1:${port}`, "--key-file", secret],
+        /^rootfence: Cannot reach the receiver at http:\/\/127\.0\.0\.1:\d+: .*deno task start/,
+      ],
+      [
         "send with a key file that does not exist",
         ["send", "sensors", "--key-file", `${dir}/none.json`],
         /^rootfence: Cannot read the key file ".*none\.json": it does not exist; .*--key-file$/,
@@ -57,6 +62,11 @@ Deno.test("each missing or unreachable thing a task needs is one line and exit 3
         "keygen onto a file that exists",
         ["keygen", "--keys-file", `${dir}/taken.json`],
         /^rootfence: Cannot create ".*taken\.json": it already exists; /,
+      ],
+      [
+        "keygen editing a keys file that does not exist",
+        ["keygen", "--keys-file", `${dir}/none.json`, "--rotate", "default"],
+        /^rootfence: Cannot edit ".*none\.json": it does not exist; create it with .*keygen/,
       ],
       [
         "report of a file that does not exist",

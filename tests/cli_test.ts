@@ -286,3 +286,99 @@ Deno.test("an invalid field is named with its rule in words and an example, neve
   const table = await op(["smart", "--device", "/dev/sda1", "--format", "table"]);
   assert.match(table.out, /^ {2}--device: must be a whole-disk device such as/m);
 });
+
+/** A fake smartctl that answers the scan and each device from real captures. */
+function scanningSmartctl(scan: string, disks: Record<string, [string, number]>): string {
+  const cases = Object.entries(disks).map(([device, [file, exit]]) =>
+    `  *" ${device}") cat ${shQuote(file)}; exit ${exit};;`
+  );
+  return [
+    `case "$*" in`,
+    `  "--scan-open -j") cat ${shQuote(scan)};;`,
+    ...cases,
+    `  *) echo "unexpected: $*" >&2; exit 99;;`,
+    "esac",
+  ].join("\n");
+}
+
+Deno.test({
+  name: "op smart without a device reads every scanned disk, and one that fails hides no other",
+  ignore: smartDir === undefined,
+  async fn() {
+    const fakes = await fakeBin();
+    try {
+      await fakes.write(
+        "smartctl",
+        scanningSmartctl(`${smartDir}/scan-sat-and-nvme-7.4.json`, {
+          "/dev/sda": [`${smartDir}/ata-sat-hdd-wd-wd181kryz-7.3.json`, 0],
+          "/dev/nvme0": [`${smartDir}/nvme-samsung-970evo-media-errors-7.json`, 0],
+          "/dev/nvme1": [`${smartDir}/error-windows-open-failed-exit2.json`, 2],
+        }),
+      );
+      const smart = ["smart", "--bin-path", `${fakes.dir}:${SYSTEM}`];
+      const run = await op(smart);
+      const doc = JSON.parse(run.out);
+      assert.equal(doc.ok, true, run.err);
+      assert.deepEqual(doc.argv.slice(1), ["--scan-open", "-j"]);
+      assert.deepEqual(doc.command.argv.slice(1), ["--scan-open", "-j"]);
+      assert.deepEqual(doc.result.counts, { found: 3, read: 2, failed: 1, skipped: 0 });
+      assert.deepEqual(
+        doc.result.disks.map((d: { device: string; status: string }) => [d.device, d.status]),
+        [["/dev/sda", "read"], ["/dev/nvme0", "read"], ["/dev/nvme1", "failed"]],
+      );
+      assert.equal(doc.result.disks[0].report.health, "ok");
+      assert.equal(doc.result.disks[1].report.health, "warning");
+      assert.equal(doc.result.disks[2].error.code, "device_open_failed");
+      // The unread disk fails the default check; never passes everything.
+      assert.equal(run.code, 1);
+      assert.match(run.err, /^Check failed: \/dev\/nvme1: not read \(device_open_failed\)/m);
+      assert.equal((await op([...smart, "--fail-on", "never"])).code, 0);
+      const calls = (await fakes.calls("smartctl")).map((c) => c.argv.slice(1).join(" "));
+      assert.deepEqual(calls.slice(0, 4), [
+        "--scan-open -j",
+        "-a -j -d sat /dev/sda",
+        "-a -j -d nvme /dev/nvme0",
+        "-a -j -d nvme /dev/nvme1",
+      ]);
+    } finally {
+      await fakes.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "op smart without a device skips a scanned name outside the anchored patterns, unrun",
+  ignore: smartDir === undefined,
+  async fn() {
+    const fakes = await fakeBin();
+    try {
+      // The real scan of one NVMe drive, with entries no user input could name (synthetic).
+      const scan = JSON.parse(await Deno.readTextFile(`${smartDir}/scan-nvme.json`));
+      scan.devices.push(
+        { name: "/dev/sda;reboot", type: "sat", protocol: "ATA" },
+        { name: "/dev/twa0", type: "3ware,0", protocol: "ATA" },
+        { name: "/dev/sdb", type: "sat -T permissive", protocol: "ATA" },
+      );
+      const scanFile = `${fakes.dir}/scan.json`;
+      await Deno.writeTextFile(scanFile, JSON.stringify(scan));
+      await fakes.write(
+        "smartctl",
+        scanningSmartctl(scanFile, {
+          "/dev/nvme0": [`${smartDir}/nvme-corsair-force-mp510.json`, 0],
+        }),
+      );
+      const run = await op(["smart", "--format", "table", "--bin-path", `${fakes.dir}:${SYSTEM}`]);
+      assert.equal(run.code, 0, run.err);
+      const blocks = run.out.trimEnd().split("\n\n");
+      assert.equal(blocks[0], "Disks     4 found: 1 read, 0 not read, 3 skipped");
+      assert.match(blocks[1]!, /^Device +\/dev\/nvme0 \(nvme, NVMe\)\n[^]*^Health +OK$/m);
+      assert.match(blocks[2]!, /^Device +\/dev\/sda;reboot \(sat, ATA\)\nHealth +SKIPPED\n/);
+      assert.match(blocks[3]!, /^Device +\/dev\/twa0 [^]*Reason +device: must be a whole-disk/);
+      assert.match(blocks[4]!, /^Device +\/dev\/sdb [^]*Reason +deviceType: must be a smartctl/);
+      const calls = (await fakes.calls("smartctl")).map((c) => c.argv.slice(1).join(" "));
+      assert.deepEqual(calls, ["--scan-open -j", "-a -j -d nvme /dev/nvme0"]);
+    } finally {
+      await fakes.remove();
+    }
+  },
+});

@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { main as bench } from "../bench/main.ts";
 import { main as audit } from "../runtime/audit/cli.ts";
-import { main as op } from "../runtime/cli.ts";
+import { main as op } from "../runtime/cli/op.ts";
 import { main as deploy } from "../runtime/deploy/cli.ts";
-import { main as report } from "../runtime/report_cli.ts";
-import { main as send } from "../runtime/send_cli.ts";
-import { denoTask } from "../runtime/usage.ts";
+import { main as report } from "../runtime/cli/report.ts";
+import { main as send } from "../runtime/cli/send.ts";
+import { denoTask } from "../runtime/cli/usage.ts";
 import { main as start } from "../runtime/server/start.ts";
 
 type Main = (args: string[]) => Promise<number>;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
 import { HOST_ENV } from "../runtime/child/host_command.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { fixtureDir, pctTranscript } from "./fixtures.ts";
 

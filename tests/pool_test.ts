@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
-import { Launcher } from "../runtime/launcher.ts";
-import type { PoolOptions } from "../runtime/pool.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
+import type { PoolOptions } from "../runtime/process/pool.ts";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
-import { type Invocation, Launcher } from "../runtime/launcher.ts";
+import { type Invocation, Launcher } from "../runtime/process/launcher.ts";
 
 const TOOLS = ["losetup", "blkid", "mkfs.ext4", "umount", "findmnt"];
 

@@ -4,12 +4,12 @@
  * the attacks of a compromised listener for real.
  */
 import assert from "node:assert/strict";
-import { signedRequest } from "../runtime/client.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { LISTENER, projectPath } from "../runtime/paths.ts";
 import { BridgeReply, bridgeRequest, fromBase64 } from "../runtime/server/bridge.ts";
 import { serverDefaults } from "../runtime/server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../runtime/server/receiver_flags.ts";
-import { LineReader } from "../runtime/lines.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../runtime/server/receiver_commands.ts";
+import { LineReader } from "../runtime/process/lines.ts";
 import { receiverProbeProblems, runReceiverProbe } from "../runtime/audit/receiver_live.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
 import { bundleChild, bundleProblem } from "../runtime/child/bundle.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 import { CHILD_BUNDLE, CHILD_SOURCE, projectPath } from "../runtime/paths.ts";
 import { fakeBin } from "./_fakes.ts";
 
@@ -80,8 +80,8 @@ Deno.test("a poisoned Deno cache runs under the old flags and changes nothing in
       "--no-prompt",
       "--no-remote",
       "--frozen",
-      `--config=${projectPath("runtime/fence.json")}`,
-      `--lock=${projectPath("runtime/fence.lock")}`,
+      `--config=${projectPath("runtime/process/fence.json")}`,
+      `--lock=${projectPath("runtime/process/fence.lock")}`,
       `--allow-run=${sensors}`,
       CHILD_SOURCE,
       "--op=sensors",

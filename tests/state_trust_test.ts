@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { projectPath } from "../runtime/paths.ts";
 import { serverDefaults } from "../runtime/server/config.ts";
-import { buildExecutorCommand } from "../runtime/server/receiver_flags.ts";
+import { buildExecutorCommand } from "../runtime/server/receiver_commands.ts";
 
 const ROOT = Deno.uid() === 0;
 if (!ROOT) console.log("state_trust_test: not root, skipping the attacks that chown to nobody");

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { ERROR_CODES, errorCodes, OPS } from "../ops/mod.ts";
 import type { AnyOp } from "../ops/types.ts";
 import { bundle } from "../runtime/child/bundle.ts";
-import { fenceProblems } from "../runtime/fence.ts";
-import { defaultDenoDir } from "../runtime/host_paths.ts";
-import { Launcher } from "../runtime/launcher.ts";
+import { fenceProblems } from "../runtime/process/fence.ts";
+import { defaultDenoDir } from "../runtime/process/host_paths.ts";
+import { Launcher } from "../runtime/process/launcher.ts";
 import { projectPath } from "../runtime/paths.ts";
 import {
   resolveSettings,
@@ -61,8 +61,8 @@ Deno.test("a new op runs through the real launcher: its setting, table and error
     const child = {
       bundle: entryPath,
       source: projectPath("tests/_toy_child.ts"),
-      config: projectPath("runtime/fence.json"),
-      lock: projectPath("runtime/fence.lock"),
+      config: projectPath("runtime/process/fence.json"),
+      lock: projectPath("runtime/process/fence.lock"),
     };
     const denoDir = defaultDenoDir();
     await bundle(child, entryPath, denoDir === undefined ? {} : { denoDir });

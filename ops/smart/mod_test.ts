@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fixtureDir, fixtureNames } from "../../tests/fixtures.ts";
+import { isSmartDisks } from "./disks.ts";
 import { smart as op } from "./mod.ts";
 
 const settings = { mountBase: "/mnt/usb" };
@@ -21,6 +22,39 @@ Deno.test("argv() puts -d before the device", () => {
     "sat+megaraid,12",
     "/dev/bus/0",
   ]);
+});
+
+Deno.test("argv() without a device is the scan, the main command of an all-disk read", () => {
+  const input = op.schema(settings).parse({});
+  assert.deepEqual(op.argv(input, settings), {
+    binary: "smartctl",
+    args: ["--scan-open", "-j"],
+  });
+});
+
+Deno.test("schema refuses a deviceType without a device: the scan gives each disk's type", () => {
+  const result = op.schema(settings).safeParse({ deviceType: "sat" });
+  assert.equal(result.success, false);
+  assert.deepEqual(result.error!.issues[0]!.path, ["deviceType"]);
+  assert.match(result.error!.issues[0]!.message, /^needs a device/);
+});
+
+Deno.test("resourceKeys() are the device, or one key every all-disk read shares", () => {
+  const schema = op.schema(settings);
+  assert.deepEqual(op.resourceKeys(schema.parse({ device: "/dev/sda" })), ["smart:/dev/sda"]);
+  assert.deepEqual(op.resourceKeys(schema.parse({})), ["smart:all-disks"]);
+});
+
+Deno.test("parse() alone cannot read every disk: without a device only execute() can", () => {
+  const outcome = op.parse({
+    exitCode: 0,
+    signal: null,
+    stdout: '{"smartctl":{"exit_status":0}}',
+    stderr: "",
+    stdoutTruncated: false,
+    stderrTruncated: false,
+  }, op.schema(settings).parse({}));
+  assert.equal(outcome.ok ? "ok" : outcome.code, "child_failed");
 });
 
 const validDevices = [
@@ -142,8 +176,10 @@ Deno.test({
       const want = failures[name] ?? "ok";
       assert.equal(outcome.ok ? "ok" : outcome.code, want, name);
       if (outcome.ok) {
-        assert.equal(outcome.value.exitStatus?.code, exitCode, name);
-        assert.ok(["ok", "warning", "failing", "unknown"].includes(outcome.value.health), name);
+        const report = outcome.value;
+        assert.ok(!isSmartDisks(report), name);
+        assert.equal(report.exitStatus?.code, exitCode, name);
+        assert.ok(["ok", "warning", "failing", "unknown"].includes(report.health), name);
       }
     }
   },

@@ -13,7 +13,7 @@ import { junitXml } from "./junit.ts";
 import { runAudit } from "./mod.ts";
 import { flagsTable } from "./readme.ts";
 import type { AuditReport } from "./types.ts";
-import { HELP, parseCli, printUsage, printUsageError, runCli, UsageError } from "../usage.ts";
+import { HELP, parseCli, printUsage, printUsageError, runCli, UsageError } from "../cli/usage.ts";
 
 const COMMAND = "deno task audit";
 

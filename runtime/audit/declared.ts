@@ -7,7 +7,7 @@
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import { fenceProblems, type ResolvedBinaries } from "../fence.ts";
+import { fenceProblems, type ResolvedBinaries } from "../process/fence.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** Runs check 1 for the given settings (declared paths depend on the mount base). */

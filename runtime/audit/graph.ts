@@ -30,13 +30,13 @@ export interface GraphSources {
 export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/listener.ts",
   "runtime/server/listener_args.ts",
-  "runtime/flag_codec.ts",
+  "runtime/process/flag_codec.ts",
   "runtime/args.ts",
   "runtime/server/guarded_http.ts",
   "runtime/server/bridge.ts",
   "runtime/server/problems.ts",
-  "runtime/lines.ts",
-  "runtime/capped_read.ts",
+  "runtime/process/lines.ts",
+  "runtime/process/capped_read.ts",
 ];
 
 /** npm packages a child may load. */

@@ -13,24 +13,24 @@ import {
   INSTALL_DEFAULTS,
   RECEIVER_DEFAULTS,
 } from "../defaults.ts";
-import { resolveBinaries } from "../fence.ts";
-import type { ChildCommand } from "../flags.ts";
+import { resolveBinaries } from "../process/fence.ts";
+import type { ChildCommand } from "../process/child_command.ts";
 import { CHILD, CHILD_BUNDLE, CHILD_SOURCE, LISTENER } from "../paths.ts";
-import { defaultDenoDir, findKill } from "../host_paths.ts";
-import { Launcher } from "../launcher.ts";
+import { defaultDenoDir, findKill } from "../process/host_paths.ts";
+import { Launcher } from "../process/launcher.ts";
 import { type ServerConfig, serverDefaults } from "../server/config.ts";
 import {
   buildExecutorCommand,
   buildListenerCommand,
   type ReceiverCommand,
-} from "../server/receiver_flags.ts";
+} from "../server/receiver_commands.ts";
 import { checkArguments } from "./arguments.ts";
 import { checkDeclared } from "./declared.ts";
-import { checkFlags } from "./flags.ts";
+import { checkFlags } from "./actual_flags.ts";
 import { checkGraph } from "./graph.ts";
 import { checkInstall, type InstallTarget } from "./install.ts";
 import { checkWriteBases } from "./write_base.ts";
-import { checkProbe } from "./probe.ts";
+import { checkProbe } from "./live_probe.ts";
 import { checkReadme } from "./readme.ts";
 import { checkSealed } from "./sealed.ts";
 import { checkUnits } from "./units.ts";
@@ -191,11 +191,11 @@ async function audit(
       projectRoot: root,
       denoPath,
       childEntry: options.childEntry ?? CHILD_SOURCE,
-      childConfig: `${root}/runtime/fence.json`,
+      childConfig: `${root}/runtime/process/fence.json`,
       receiverEntry: `${root}/runtime/server/executor.ts`,
       listenerEntry: LISTENER.source,
       receiverConfig: `${root}/deno.json`,
-      spawners: ["runtime/launcher.ts"],
+      spawners: ["runtime/process/launcher.ts"],
     }),
   );
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { projectPath } from "../paths.ts";
-import type { ReceiverCommand } from "../server/receiver_flags.ts";
+import type { ReceiverCommand } from "../server/receiver_commands.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /** The probe entry. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OPS } from "../../ops/mod.ts";
-import type { ResolvedBinaries } from "../fence.ts";
+import type { ResolvedBinaries } from "../process/fence.ts";
 import { sudoersFile } from "../deploy/sudoers.ts";
 import { pinnedCommands } from "./sudoers_commands.ts";
 

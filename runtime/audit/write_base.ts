@@ -2,15 +2,15 @@
  * The write-base check, one per base the ops declare (`mount-usb`'s mount base): root writes or
  * mounts below it and the child may write it, and both the kernel and Deno take its path as
  * written. So it, and every directory above it, must be a real directory owned by root that
- * nobody else may change (see `runtime/write_base.ts`); and no op may write anywhere but below
+ * nobody else may change (see `runtime/process/write_base.ts`); and no op may write anywhere but below
  * its base (for a mount point, one name deep at most: the schema's part, checked by the argument
  * fence's hostile corpus).
  *
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import { pathGrantProblems } from "../fence.ts";
-import { declaredBases, lstatInfo, writeBaseProblems } from "../write_base.ts";
+import { pathGrantProblems } from "../process/fence.ts";
+import { declaredBases, lstatInfo, writeBaseProblems } from "../process/write_base.ts";
 import { type CheckResult, result } from "./types.ts";
 
 /**

@@ -8,13 +8,14 @@
  *
  * @module
  */
-import { pathInfo } from "../write_base.ts";
+import { pathInfo } from "../process/write_base.ts";
 import type {
   AnyOp,
   BinaryName,
   CommandOutput,
   ErrorCode,
   HostCommand,
+  HostRunOptions,
   OpHost,
   PathGrants,
   PathInfo,
@@ -79,7 +80,7 @@ export class ChildHost implements OpHost {
     return this.#runs;
   }
 
-  async run(command: HostCommand): Promise<CommandOutput> {
+  async run(command: HostCommand, options: HostRunOptions = {}): Promise<CommandOutput> {
     const path = this.#binaries.get(command.binary);
     if (!this.#op.permissions.run.includes(command.binary as BinaryName) || path === undefined) {
       throw new HostError(
@@ -89,8 +90,9 @@ export class ChildHost implements OpHost {
     }
     let run: HostRun;
     try {
-      run = await runHostCommand(path, command.args);
+      run = await runHostCommand(path, command.args, options);
     } catch (error) {
+      if (error instanceof RangeError) throw error;
       const code = error instanceof Deno.errors.NotFound ? "binary_not_found" : codeOf(error);
       throw new HostError(code, `Cannot spawn "${path}": ${(error as Error).message}`);
     }

@@ -1,11 +1,11 @@
 /**
  * Runs one host command from inside a fenced child: by canonical path, with a cleared
- * environment, no stdin, and both output streams capped.
+ * environment, no stdin, both output streams capped and, when the op asks, a timeout of its own.
  *
  * @module
  */
 import type { CommandOutput } from "../../ops/types.ts";
-import { MIB, readCapped } from "../capped_read.ts";
+import { MIB, readCapped } from "../process/capped_read.ts";
 
 /** The environment every host command gets: nothing inherited. */
 export const HOST_ENV: Readonly<Record<string, string>> = {
@@ -33,13 +33,40 @@ export function killHostCommand(): void {
   }
 }
 
+/** Options of {@linkcode runHostCommand}. */
+export interface RunHostCommandOptions {
+  /**
+   * Kills the command with SIGKILL after this many milliseconds (an integer from 1 to
+   * {@linkcode MAX_HOST_TIMEOUT_MS}); its output then has `timedOut: true`.
+   * @default {none: the command runs until it ends or the child is killed}
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The longest per-command timeout: a day, as for a whole op. */
+export const MAX_HOST_TIMEOUT_MS = 24 * 60 * 60_000;
+
 /**
  * Spawns `path` with `args` and waits for it. Needs run permission for `path`.
  *
+ * @throws {RangeError} For a timeout that is not a whole number of ms in range.
  * @throws {Deno.errors.NotCapable} When the path is outside the child's grant (synchronously).
  * @throws {Deno.errors.NotFound} When the binary vanished.
  */
-export async function runHostCommand(path: string, args: readonly string[]): Promise<HostRun> {
+export async function runHostCommand(
+  path: string,
+  args: readonly string[],
+  options: RunHostCommandOptions = {},
+): Promise<HostRun> {
+  const { timeoutMs } = options;
+  if (
+    timeoutMs !== undefined &&
+    !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_HOST_TIMEOUT_MS)
+  ) {
+    throw new RangeError(
+      `Cannot run "${path}" with timeout ${timeoutMs} ms: give whole ms in (0, ${MAX_HOST_TIMEOUT_MS}]`,
+    );
+  }
   const started = performance.now();
   const child = new Deno.Command(path, {
     args: [...args],
@@ -50,6 +77,15 @@ export async function runHostCommand(path: string, args: readonly string[]): Pro
     stderr: "piped",
   }).spawn();
   current = child;
+  let timedOut = false;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
   try {
     const [stdout, stderr, status] = await Promise.all([
       readCapped(child.stdout, MIB),
@@ -65,12 +101,14 @@ export async function runHostCommand(path: string, args: readonly string[]): Pro
         stderr: text.decode(stderr.bytes),
         stdoutTruncated: stdout.truncated,
         stderrTruncated: stderr.truncated,
+        ...(timedOut ? { timedOut } : {}),
       },
       stdoutBytes: stdout.total,
       stderrBytes: stderr.total,
       durationMs: performance.now() - started,
     };
   } finally {
+    clearTimeout(timer);
     current = undefined;
   }
 }

@@ -36,3 +36,22 @@ Deno.test("ChildHost refuses paths beyond its op's declared ones and binaries be
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ChildHost.run() kills a command that outlives its timeout and says so", async () => {
+  // /bin/sleep stands in for a smartctl stuck on a dying disk.
+  const host = new ChildHost(findOp("smart")!, new Map([["smartctl", "/bin/sleep"]]), {
+    read: [],
+    write: [],
+  });
+  const started = performance.now();
+  const stuck = await host.run({ binary: "smartctl", args: ["30"] }, { timeoutMs: 200 });
+  assert.ok(performance.now() - started < 10_000);
+  assert.equal(stuck.signal, "SIGKILL");
+  assert.equal(stuck.timedOut, true);
+  const quick = await host.run({ binary: "smartctl", args: ["0"] }, { timeoutMs: 10_000 });
+  assert.deepEqual([quick.exitCode, quick.timedOut], [0, undefined]);
+  await assert.rejects(
+    () => host.run({ binary: "smartctl", args: ["0"] }, { timeoutMs: 0 }),
+    RangeError,
+  );
+});

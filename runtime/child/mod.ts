@@ -14,15 +14,15 @@
  */
 import { OPS } from "../../ops/mod.ts";
 import type { AnyOp, OpSettings, PathGrants } from "../../ops/types.ts";
-import { decodeChildArgs } from "../child_args.ts";
-import { LineReader } from "../lines.ts";
+import { decodeChildArgs } from "../process/child_args.ts";
+import { LineReader } from "../process/lines.ts";
 import { tail } from "../../ops/_output.ts";
 import {
   type ChildReply,
   ChildRequest,
   type CommandReport,
   MAX_REQUEST_BYTES,
-} from "../protocol.ts";
+} from "../process/protocol.ts";
 import { invalidInput } from "../invalid_input.ts";
 import { ChildHost, HostError } from "./host.ts";
 import { type HostRun, killHostCommand, runHostCommand } from "./host_command.ts";

@@ -1,10 +1,10 @@
 /**
- * Deployment generators: `deno task sudoers`, `deno task systemd` and `deno task keygen`.
- * Each prints (or writes with `--out`) what an operator installs; none changes the host.
+ * Deployment generators: `deno task sudoers` and `deno task systemd` print (or write with `--out`)
+ * what an operator installs, and change nothing else; `deno task keygen` (`keygen.ts`) creates and
+ * edits the keys file it is given.
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
 import {
@@ -14,23 +14,16 @@ import {
   INSTALL_DEFAULTS,
   RECEIVER_DEFAULTS,
 } from "../defaults.ts";
-import { resolveBinaries } from "../fence.ts";
-import { findKill } from "../host_paths.ts";
-import { createKeysFile, secretFilesOf } from "../server/keys.ts";
+import { resolveBinaries } from "../process/fence.ts";
+import { findKill } from "../process/host_paths.ts";
+import { secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
 import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { sudoersFile } from "./sudoers.ts";
 import { systemdUnits } from "./systemd.ts";
-import {
-  HELP,
-  NeedError,
-  parseCli,
-  printUsage,
-  printUsageError,
-  runCli,
-  UsageError,
-} from "../usage.ts";
+import { keygen, KEYGEN_NOTES, KEYGEN_USAGE } from "./keygen.ts";
+import { HELP, parseCli, printUsage, printUsageError, runCli, UsageError } from "../cli/usage.ts";
 
 /** The ops' settings as usage lists them: `[--mount-base <dir>]`. */
 const SETTINGS = settingFlags(OPS).map((f) => `[--${f.flag} <${f.arg}>]`).join(" ");
@@ -43,10 +36,12 @@ const USAGE = `Usage:
                     [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
                     [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] ${SETTINGS}
                     [--out-dir <dir>]
-  deno task keygen --keys-file <file>
+${KEYGEN_USAGE}
 
 systemd: --mode sudo (the default) runs the executor as the service user --user, whose children
-gain root through sudo; --mode direct runs it as root and needs no --user.`;
+gain root through sudo; --mode direct runs it as root and needs no --user.
+
+${KEYGEN_NOTES}`;
 
 const STRING = { type: "string" } as const;
 
@@ -220,29 +215,14 @@ async function groupId(name: string): Promise<number> {
   return Number(new TextDecoder().decode(output.stdout).trim());
 }
 
-async function keygen(args: string[]): Promise<number> {
-  const options = { "keys-file": STRING, help: HELP };
-  const { values } = parseCli({ args, strict: true, options });
-  if (values.help) return printUsage(USAGE);
-  const path = required(values["keys-file"], "keys-file");
-  if (await Deno.lstat(path).then(() => true, () => false)) {
-    throw new NeedError(
-      `Cannot create "${path}": it already exists; keep it, or move it away to make a new one`,
-    );
-  }
-  const dir = dirname(resolve(path));
-  if (!await Deno.stat(dir).then((info) => info.isDirectory, () => false)) {
-    throw new NeedError(`Cannot create "${path}": there is no folder "${dir}"; create it first`);
-  }
-  const id = await createKeysFile(path);
-  console.log(`rootfence: created key "${id}" in ${path} (mode 0600)`);
-  return 0;
-}
-
 /** Runs one generator and returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
-  const run = { sudoers, systemd, keygen }[command as "sudoers"];
+  const run = {
+    sudoers,
+    systemd,
+    keygen: (rest: string[]) => keygen(rest, USAGE),
+  }[command as "sudoers"];
   if (run === undefined) {
     return printUsageError(
       `Cannot run "${command}": use sudoers, systemd or keygen`,

@@ -6,8 +6,8 @@
  * @module
  */
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import type { ResolvedBinaries } from "../fence.ts";
-import { buildChildCommand } from "../flags.ts";
+import type { ResolvedBinaries } from "../process/fence.ts";
+import { buildChildCommand } from "../process/child_command.ts";
 
 /** What the drop-in is generated from. */
 export interface SudoersOptions {

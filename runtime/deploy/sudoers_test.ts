@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OPS } from "../../ops/mod.ts";
-import { buildChildCommand } from "../flags.ts";
+import { buildChildCommand } from "../process/child_command.ts";
 import { sudoersArg, sudoersFile, type SudoersOptions } from "./sudoers.ts";
 
 const options: SudoersOptions = {

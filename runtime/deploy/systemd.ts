@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ReceiverCommand } from "../server/receiver_flags.ts";
+import type { ReceiverCommand } from "../server/receiver_commands.ts";
 
 /** What the units are generated from. */
 export interface UnitOptions {
@@ -67,6 +67,8 @@ export function executorUnit(options: UnitOptions): string {
     "# Membership lets the executor hand its socket to the listener's group, and no one else.",
     `SupplementaryGroups=${options.listenerUser}`,
     ...exec(options.executor),
+    "# systemctl reload: the executor reloads its keys file on SIGHUP, dropping nothing.",
+    "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=2s",
     "# SIGTERM to the executor alone: it drains for --grace, then kills its children itself.",

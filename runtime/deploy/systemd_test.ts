@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "../server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
 import { rateUnits, systemdUnits, unitWord } from "./systemd.ts";
 
 const config = (runner: "sudo" | "direct") => ({
@@ -80,6 +80,7 @@ Deno.test("sudo-mode executor unit runs as the service user, with sudo-safe hard
   assert.equal(k.get("RuntimeDirectory"), "rootfence");
   assert.equal(k.get("UMask"), "0077");
   assert.equal(k.get("KillMode"), "mixed");
+  assert.equal(k.get("ExecReload"), "/bin/kill -HUP $MAINPID");
   assert.equal(k.get("StateDirectory"), "rootfence");
   for (const key of BREAK_SUDO) assert.equal(k.has(key), false, key);
 });

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { OPS } from "../../ops/mod.ts";
-import { CommandReport, Issue } from "../protocol.ts";
+import { CommandReport, Issue } from "../process/protocol.ts";
 import type { JobStatus } from "./journal.ts";
 import { PROBLEM_TYPE_BASE, PROBLEMS } from "./problems.ts";
 import { DELIVERY_ID } from "./signature.ts";

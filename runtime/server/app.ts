@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import type { OpSettings } from "../../ops/types.ts";
 import type { AppEnv } from "./context.ts";
 import type { Journal } from "./journal.ts";
-import type { Keyring } from "./keys.ts";
+import type { KeyringHolder } from "./keyring_holder.ts";
 import { problemHandler } from "./middleware/problem_handler.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { Problem } from "./problems.ts";
@@ -24,7 +24,8 @@ import type { Scheduler } from "./scheduler.ts";
 export interface AppDeps {
   readonly scheduler: Scheduler;
   readonly journal: Journal;
-  readonly keyring: Keyring;
+  /** The keys in force; the executor swaps them on SIGHUP. */
+  readonly keyring: KeyringHolder;
   readonly settings: OpSettings;
   /** One JSON log line; never a secret, a signature or a raw body. */
   log(line: Record<string, unknown>): void;
@@ -43,6 +44,7 @@ export interface AppDeps {
  * @returns The app; serve its `fetch`, or call `app.request()` in tests.
  * @example
  * ```ts ignore
+ * const keyring = new KeyringHolder(await loadKeys(keysFile));
  * const app = createApp({ scheduler, journal, keyring, settings, log: console.log });
  * Deno.serve({ hostname: "127.0.0.1", port: 8787 }, app.fetch);
  * ```

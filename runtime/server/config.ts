@@ -17,8 +17,8 @@ import {
   RETENTION_DEFAULTS,
   SCHEDULER_DEFAULTS,
 } from "../defaults.ts";
-import { normalisedPath } from "../fence.ts";
-import type { RunnerMode } from "../flags.ts";
+import { normalisedPath } from "../process/fence.ts";
+import type { RunnerMode } from "../process/child_command.ts";
 import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 
 /** Resolved receiver settings; every path absolute. */

@@ -6,21 +6,22 @@
  * compromised listener can only replay what a key already signed, and idempotency stops that.
  *
  * Started by `deno task start` (runtime/server/start.ts) under the flags of
- * `buildExecutorCommand` (receiver_flags.ts). Everything it needs arrives as arguments, one
+ * `buildExecutorCommand` (receiver_commands.ts). Everything it needs arrives as arguments, one
  * schema's worth (`executor_args.ts`).
  *
  * @module
  */
 import { findOp, OPS } from "../../ops/mod.ts";
-import { Launcher } from "../launcher.ts";
-import { LineReader } from "../lines.ts";
+import { Launcher } from "../process/launcher.ts";
+import { LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";
 import { Journal } from "./journal.ts";
 import { pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
-import { loadKeys } from "./keys.ts";
+import { KeyringHolder } from "./keyring_holder.ts";
+import { type Keyring, loadKeys } from "./keys.ts";
 import { Scheduler } from "./scheduler.ts";
 import { assertStateTrusted } from "./state_trust.ts";
 
@@ -204,23 +205,44 @@ function bootTime(): number {
   return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
 }
 
+/**
+ * Checks the state dir and the keys file, then loads the whole keyring: at start, and again on
+ * each SIGHUP. The starter also checked the directories above; this process may read only its
+ * own files (a secret file it was not started with is refused by its read grant).
+ */
+async function trustedKeys(stateDir: string, keysFile: string, uid: number): Promise<Keyring> {
+  await assertStateTrusted({ stateDir, keysFile, uid, ancestors: false });
+  return await loadKeys(keysFile, { uid });
+}
+
+/** What the log says of the keys: ids and ops, never a secret. */
+function keysSeen(keyring: Keyring): { id: string; ops: readonly string[] }[] {
+  return keyring.keys.map((k) => ({ id: k.id, ops: k.ops }));
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const args = decodeExecutorArgs(argv);
   const uid = Deno.uid()!;
-  let keyring;
+  let keyring: KeyringHolder;
   try {
-    // The starter also checked the directories above; this process may read only its own files.
-    await assertStateTrusted({
-      stateDir: args.stateDir,
-      keysFile: args.keysFile,
-      uid,
-      ancestors: false,
-    });
-    keyring = await loadKeys(args.keysFile, { uid });
+    keyring = new KeyringHolder(await trustedKeys(args.stateDir, args.keysFile, uid));
   } catch (error) {
     console.error((error as Error).message);
     Deno.exit(1);
   }
+  // SIGHUP reloads the keys (its default would end the process). A new file is checked whole
+  // before it replaces the keys in force; on any error the old keys stay, and one line says why.
+  // Requests in flight, event streams and jobs are untouched: see keyring_holder.ts.
+  Deno.addSignalListener("SIGHUP", async () => {
+    const t = () => new Date().toISOString();
+    try {
+      const loaded = await keyring.reload(() => trustedKeys(args.stateDir, args.keysFile, uid));
+      log({ t: t(), kind: "keys_reloaded", keys: keysSeen(loaded) });
+    } catch (error) {
+      const why = String((error as Error).message).split("\n")[0];
+      log({ t: t(), kind: "keys_reload_failed", message: `${why}; the keys in force stay` });
+    }
+  });
   // One executor per state dir, for its whole life: taken before the journal is even opened, so
   // a second one can neither recover nor run the first one's jobs, nor take its socket.
   const lock = await lockStateDir(args.stateDir);
@@ -307,7 +329,7 @@ async function main(argv: readonly string[]): Promise<void> {
     kind: "ready",
     pid: Deno.pid,
     socket,
-    keys: keyring.keys.map((k) => ({ id: k.id, ops: k.ops })),
+    keys: keysSeen(keyring.current),
     interrupted: recovered.interrupted.length,
     orphans: recovered.orphans,
     requeued: recovered.requeued,

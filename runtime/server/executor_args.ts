@@ -2,7 +2,7 @@
  * The executor's arguments, the starter → executor boundary: its socket and state, the keys
  * file, how it runs children and with which limits, the resolved Deno, `kill` and fenced
  * binaries, what the starter found unsafe about the ops' write bases, and every op's settings.
- * `buildExecutorCommand` (receiver_flags.ts) encodes them with {@linkcode encodeExecutorArgs};
+ * `buildExecutorCommand` (receiver_commands.ts) encodes them with {@linkcode encodeExecutorArgs};
  * the executor decodes and validates them with {@linkcode decodeExecutorArgs}. Everything the
  * executor needs arrives this way: it reads no environment and resolves nothing on disk. Pure.
  *
@@ -11,8 +11,8 @@
 import { z } from "zod";
 import { OPS } from "../../ops/mod.ts";
 import type { AnyOp, OpSettings } from "../../ops/types.ts";
-import { BinFlags, binFlags } from "../child_args.ts";
-import { decodeFlags, encodeFlags, jsonFlag, wholeFlag } from "../flag_codec.ts";
+import { BinFlags, binFlags } from "../process/child_args.ts";
+import { decodeFlags, encodeFlags, jsonFlag, wholeFlag } from "../process/flag_codec.ts";
 import { settingsArgs, settingsFromFlags, settingsOptions } from "../settings.ts";
 
 const AbsolutePath = z.string().regex(/^\/[^\0]*$/, "Not an absolute path");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "./config.ts";
 import { decodeExecutorArgs, encodeExecutorArgs, type ExecutorArgs } from "./executor_args.ts";
-import { buildExecutorCommand, type ExecutorCommandOptions } from "./receiver_flags.ts";
+import { buildExecutorCommand, type ExecutorCommandOptions } from "./receiver_commands.ts";
 
 const options: ExecutorCommandOptions = {
   config: {

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { basename, dirname } from "node:path";
 import { OPS } from "../../ops/mod.ts";
 import { RootfenceError } from "../errors.ts";
 import { KeysFile } from "../keys_file.ts";
 import { decodeSecret, newSecret, verifyingSecret } from "../signing.ts";
 import type { VerifyingKey } from "./signature.ts";
 import { entryProblem, type StateEntry } from "./state_trust.ts";
+import { writePrivateFile } from "./private_file.ts";
 
 /** Why a key that still says `"github"` is refused, after its id and path. */
 export const GITHUB_REMOVED = 'the "github" flag was removed: X-Hub-Signature-256 signs the ' +
@@ -192,33 +192,11 @@ export async function loadKeys(path: string, options: LoadKeysOptions = {}): Pro
   return { keys, files };
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) {
-    written += await file.write(bytes.subarray(written));
-  }
-}
-
-/** Flushes a directory's entries to disk where the platform allows it. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Not every platform or file system can sync a directory; the file itself is synced.
-  }
-}
-
 /**
- * Writes a first keys file with one all-ops key and a fresh secret, mode 0600, atomically: the
- * document goes to a new temp file in the same directory (mode 0600, synced), which is then
- * hard-linked into place and removed. A link is as atomic as a rename but never replaces an
- * existing file, so the keys file is either absent or complete, and an existing one (or a
- * planted symlink) is never truncated or followed. Needs read and write permission for the
- * directory.
+ * Writes a first keys file with one all-ops key and a fresh secret, mode 0600, atomically and
+ * never over anything (see {@linkcode writePrivateFile}): the keys file is either absent or
+ * complete, and an existing one (or a planted symlink) is never truncated or followed. Needs
+ * read and write permission for the directory.
  *
  * @param path Where the keys file goes.
  * @returns The new key's id.
@@ -235,22 +213,6 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function createKeysFile(path: string): Promise<string> {
   const id = "default";
   const doc = { keys: [{ id, secrets: [newSecret()], ops: ["*"] }] };
-  const bytes = new TextEncoder().encode(JSON.stringify(doc, null, 2) + "\n");
-  const dir = dirname(path);
-  const temp = `${dir}/.${basename(path)}.${crypto.randomUUID()}.tmp`;
-  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    try {
-      await Deno.chmod(temp, 0o600); // exactly 0600, whatever the umask
-      await writeAll(file, bytes);
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.link(temp, path);
-  } finally {
-    await Deno.remove(temp).catch(() => {});
-  }
-  await syncDirectory(dir);
+  await writePrivateFile(path, new TextEncoder().encode(JSON.stringify(doc, null, 2) + "\n"));
   return id;
 }

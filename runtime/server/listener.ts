@@ -13,7 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { LineReader } from "../lines.ts";
+import { LineReader } from "../process/lines.ts";
 import {
   BridgeReply,
   BridgeRequest,

@@ -1,6 +1,6 @@
 /**
  * The listener's arguments, the starter → listener boundary: where it listens, its executor's
- * socket, and its connection limits. `buildListenerCommand` (receiver_flags.ts) encodes them
+ * socket, and its connection limits. `buildListenerCommand` (receiver_commands.ts) encodes them
  * with {@linkcode encodeListenerArgs}; the listener (`listener.ts`) decodes and validates them
  * with {@linkcode decodeListenerArgs}. Pure; part of the sealed listener, so it imports zod and
  * the flag codec only.
@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "zod";
-import { decodeFlags, encodeFlags, wholeFlag } from "../flag_codec.ts";
+import { decodeFlags, encodeFlags, wholeFlag } from "../process/flag_codec.ts";
 
 /** The listener's flags. */
 export const ListenerFlags = z.object({

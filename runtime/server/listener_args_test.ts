@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "./config.ts";
 import { decodeListenerArgs, encodeListenerArgs } from "./listener_args.ts";
-import { buildListenerCommand } from "./receiver_flags.ts";
+import { buildListenerCommand } from "./receiver_commands.ts";
 
 const config = { ...serverDefaults("/var/lib/rootfence"), host: "::1", port: 0 };
 

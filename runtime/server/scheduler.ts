@@ -7,7 +7,7 @@
  * @module
  */
 import { SCHEDULER_DEFAULTS } from "../defaults.ts";
-import type { Invocation } from "../launcher.ts";
+import type { Invocation } from "../process/launcher.ts";
 import type { Accepted, Job, JobStatus, Journal, NewJob, RunningProcess } from "./journal.ts";
 import { FINAL_STATUSES } from "./journal.ts";
 import { type Flight, SharedRuns, shareKey, type Sharing } from "./shared_runs.ts";

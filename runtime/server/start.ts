@@ -1,24 +1,25 @@
 /**
  * `deno task start`: prepares the state dir and keys, resolves every path once, then starts the
- * receiver's two processes under their own narrow flags (see `receiver_flags.ts`): first the
+ * receiver's two processes under their own narrow flags (see `receiver_commands.ts`): first the
  * executor, then, once its socket exists, the listener, as an unprivileged user when the starter
- * is root and that user can run it. It relays signals, and when either process ends it ends the
- * other. This starter reads, writes the first key and spawns; it never listens or connects.
+ * is root and that user can run it. It relays SIGTERM and SIGINT (a drain) and SIGHUP (a reload
+ * of the keys) to the executor, and when either process ends it ends the other. This starter
+ * reads, writes the first key and spawns; it never listens or connects.
  *
  * @module
  */
-import { resolveBinaries } from "../fence.ts";
-import { defaultDenoDir, findKill, firstExisting } from "../host_paths.ts";
+import { resolveBinaries } from "../process/fence.ts";
+import { defaultDenoDir, findKill, firstExisting } from "../process/host_paths.ts";
 import { OPS } from "../../ops/mod.ts";
-import { baseProblems, declaredBases } from "../write_base.ts";
+import { baseProblems, declaredBases } from "../process/write_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { cacheTrustProblems } from "./cache_trust.ts";
 import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { lockStateDir } from "./state_lock.ts";
-import { buildExecutorCommand, buildListenerCommand } from "./receiver_flags.ts";
+import { buildExecutorCommand, buildListenerCommand } from "./receiver_commands.ts";
 import { assertStateTrusted } from "./state_trust.ts";
-import { denoTask, printUsage, printUsageError, runCli } from "../usage.ts";
+import { denoTask, printUsage, printUsageError, runCli } from "../cli/usage.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -268,6 +269,8 @@ export async function main(args: readonly string[]): Promise<number> {
       signal(executor, name);
     });
   }
+  // SIGHUP is the executor's: it reloads the keys file (the listener holds no keys).
+  Deno.addSignalListener("SIGHUP", () => signal(executor, "SIGHUP"));
   let listenerFailed: number | undefined;
   void listener.status.then((status) => {
     if (!stopping) {

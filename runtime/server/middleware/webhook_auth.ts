@@ -8,7 +8,8 @@
 import type { MiddlewareHandler } from "hono";
 import { readContent } from "../../signing.ts";
 import type { AppEnv } from "../context.ts";
-import { type Keyring, mayTrigger } from "../keys.ts";
+import type { KeyringHolder } from "../keyring_holder.ts";
+import { mayTrigger } from "../keys.ts";
 import { Problem } from "../problems.ts";
 import type { SeenReads } from "../seen_reads.ts";
 import { verifySignature } from "../signature.ts";
@@ -22,8 +23,8 @@ export type SignedContent =
 
 /** Options of {@linkcode webhookAuth}. */
 export type WebhookAuthOptions = SignedContent & {
-  /** The configured keys. */
-  readonly keyring: Keyring;
+  /** The keys in force, read once per request (a reload swaps them in between). */
+  readonly keyring: KeyringHolder;
   /**
    * The clock, in ms since the epoch.
    *
@@ -51,7 +52,7 @@ export function webhookAuth(options: WebhookAuthOptions): MiddlewareHandler<AppE
   return async function webhookAuth(c, next) {
     const content = options.signs === "body" ? c.var.body : readContent(c.req.url);
     const verified = await verifySignature(c.req.raw.headers, content, {
-      keys: keyring.keys,
+      keys: keyring.current.keys,
       nowSeconds: Math.floor(now() / 1000),
     });
     if (!verified.ok) throw new Problem(verified.code, verified.detail);

@@ -14,7 +14,7 @@ import type { OpSettings } from "../../../ops/types.ts";
 import type { AppEnv } from "../context.ts";
 import { jobView } from "../job_view.ts";
 import { FINAL_STATUSES, type Job, type Journal } from "../journal.ts";
-import type { Keyring } from "../keys.ts";
+import type { KeyringHolder } from "../keyring_holder.ts";
 import { jsonBody } from "../middleware/json_body.ts";
 import { knownOp } from "../middleware/known_op.ts";
 import { validInput } from "../middleware/valid_input.ts";
@@ -33,7 +33,7 @@ export const MAX_AGE_SECONDS = 86_400;
 export interface HookRoutesDeps {
   readonly scheduler: Scheduler;
   readonly journal: Journal;
-  readonly keyring: Keyring;
+  readonly keyring: KeyringHolder;
   readonly settings: OpSettings;
   /**
    * The clock, in ms since the epoch.

@@ -12,7 +12,7 @@ import { findOp } from "../../../ops/mod.ts";
 import type { AppEnv } from "../context.ts";
 import { jobView, summaryView } from "../job_view.ts";
 import { FINAL_STATUSES, type Job, type JobStatus, type Journal } from "../journal.ts";
-import type { Keyring } from "../keys.ts";
+import type { KeyringHolder } from "../keyring_holder.ts";
 import { webhookAuth } from "../middleware/webhook_auth.ts";
 import { Problem } from "../problems.ts";
 import type { JobEvent, Scheduler } from "../scheduler.ts";
@@ -29,7 +29,7 @@ export const MAX_STREAMS = 64;
 export interface JobRoutesDeps {
   readonly scheduler: Scheduler;
   readonly journal: Journal;
-  readonly keyring: Keyring;
+  readonly keyring: KeyringHolder;
   /**
    * The clock, in ms since the epoch.
    *
