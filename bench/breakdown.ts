@@ -11,6 +11,7 @@ import { signedRequest } from "../runtime/cli/client.ts";
 import { Launcher } from "../runtime/process/launcher.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { Journal } from "../runtime/server/journal.ts";
+import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";
 import { newSecret, verifyingSecret } from "../runtime/signing.ts";
 import { percentile } from "./stats.ts";
@@ -58,10 +59,10 @@ async function appSample(dir: string, launcher: Launcher, n: number): Promise<nu
   const app = createApp({
     scheduler,
     journal,
-    keyring: {
+    keyring: new KeyringHolder({
       keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
       files: [],
-    },
+    }),
     settings: launcher.settings,
     log: () => {},
   });
