@@ -40,6 +40,17 @@ Deno.test("op <op> --help lists the field flags generated from the schema", asyn
       "cores",
       "memory-mb",
       "hostname",
+      "swap-mb",
+      "net0",
+      "nameserver",
+      "searchdomain",
+      "arch",
+      "ostype",
+      "tags",
+      "description",
+      "onboot",
+      "start",
+      "template",
     ],
     "mount-usb": ["uuid", "target", "fs-type", "read-only"],
     smart: ["device", "device-type"],
@@ -47,7 +58,7 @@ Deno.test("op <op> --help lists the field flags generated from the schema", asyn
   for (const [name, flags] of Object.entries(expected)) {
     const run = await op([name, "--help"]);
     assert.equal(run.code, 0);
-    const listed = [...run.out.split("Common options")[0]!.matchAll(/^ {2}--([a-z-]+)/gm)]
+    const listed = [...run.out.split("Common options")[0]!.matchAll(/^ {2}--([a-z0-9-]+)/gm)]
       .map((m) => m[1]);
     assert.deepEqual(listed, flags, name);
   }
@@ -102,6 +113,81 @@ Deno.test("op --dry-run prints the exact argv and Deno flags and runs nothing", 
   } finally {
     await fakes.remove();
   }
+});
+
+Deno.test("op --dry-run prints net0 and the golden-base fields as pct create options", async () => {
+  const fakes = await fakeBin();
+  try {
+    const pct = await fakes.write("pct", "exit 0");
+    const input = {
+      net0: { name: "eth0", bridge: "vmbr0", ip: "10.0.0.5/24", gw: "10.0.0.1", tag: 10 },
+      nameserver: ["10.0.0.1"],
+      tags: ["golden", "base"],
+    };
+    const run = await op([
+      "create-golden-lxc",
+      "--input",
+      JSON.stringify(input),
+      "--vmid",
+      "9000",
+      "--ostemplate",
+      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      "--storage",
+      "local-lvm",
+      "--rootfs-gb",
+      "8",
+      "--swap-mb",
+      "256",
+      "--description",
+      "Golden base, debian 12",
+      "--onboot",
+      "--template",
+      "--dry-run",
+      "--bin-path",
+      `${fakes.dir}:${SYSTEM}`,
+    ]);
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(JSON.parse(run.out).argv.slice(10), [
+      "--swap",
+      "256",
+      "--net0",
+      "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1,tag=10",
+      "--nameserver",
+      "10.0.0.1",
+      "--tags",
+      "golden;base",
+      "--description=Golden base, debian 12",
+      "--onboot",
+      "1",
+    ]);
+    assert.equal(JSON.parse(run.out).argv[0], pct);
+    assert.deepEqual(await fakes.calls("pct"), []);
+  } finally {
+    await fakes.remove();
+  }
+});
+
+Deno.test("op refuses start together with template, and a bridge that injects a key", async () => {
+  const base = [
+    "create-golden-lxc",
+    "--vmid",
+    "9000",
+    "--ostemplate",
+    "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    "--storage",
+    "local-lvm",
+    "--rootfs-gb",
+    "8",
+    "--dry-run",
+  ];
+  const both = await op([...base, "--start", "--template"]);
+  assert.equal(both.code, 2);
+  assert.match(both.out, /a template cannot be started/);
+  assert.deepEqual(JSON.parse(both.out).error.issues[0].path, ["start"]);
+  const net0 = JSON.stringify({ net0: { name: "eth0", bridge: "vmbr0,ip=1.2.3.4", ip: "dhcp" } });
+  const injected = await op([...base, "--input", net0]);
+  assert.equal(injected.code, 2);
+  assert.deepEqual(JSON.parse(injected.out).error.issues[0].path, ["net0", "bridge"]);
 });
 
 Deno.test("op exits 0 on success, 1 on an op failure, 2 on invalid input", async () => {
@@ -381,4 +467,39 @@ Deno.test({
       await fakes.remove();
     }
   },
+});
+
+Deno.test("a list or object field takes JSON in its own flag, and anything else is one usage line", async () => {
+  const base = [
+    "create-golden-lxc",
+    "--vmid",
+    "9000",
+    "--ostemplate",
+    "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    "--storage",
+    "local-lvm",
+    "--rootfs-gb",
+    "8",
+  ];
+  const run = await op([
+    ...base,
+    "--net0",
+    '{"name":"eth0","bridge":"vmbr0","ip":"dhcp"}',
+    "--tags",
+    '["golden","base"]',
+    "--dry-run",
+  ]);
+  assert.equal(run.code, 0, run.err);
+  const argv: string[] = JSON.parse(run.out).argv;
+  assert.deepEqual(argv.slice(argv.indexOf("--net0"), argv.indexOf("--net0") + 2), [
+    "--net0",
+    "name=eth0,bridge=vmbr0,ip=dhcp",
+  ]);
+  assert.deepEqual(argv.slice(argv.indexOf("--tags"), argv.indexOf("--tags") + 2), [
+    "--tags",
+    "golden;base",
+  ]);
+  const bad = await op([...base, "--net0", "eth0", "--dry-run"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^Cannot read --net0: give JSON, e\.g\. '\{"name":"eth0"\}'\nSee: /);
 });

@@ -72,6 +72,21 @@ Deno.test("launcher never spawns for invalid input and reports the zod paths", a
         rootfsGb: 8,
         hostname: "a\nb",
       }, "hostname"],
+      ["create-golden-lxc", {
+        vmid: 100,
+        ostemplate: "local:vztmpl/d.tar.zst",
+        storage: "local",
+        rootfsGb: 8,
+        net0: { name: "eth0", bridge: "vmbr0,ip=1.2.3.4", ip: "dhcp" },
+      }, "net0.bridge"],
+      ["create-golden-lxc", {
+        vmid: 100,
+        ostemplate: "local:vztmpl/d.tar.zst",
+        storage: "local",
+        rootfsGb: 8,
+        start: true,
+        template: true,
+      }, "start"],
       ["sensors", { extra: 1 }, ""],
       ["sensors", "not an object", ""],
     ];
@@ -80,7 +95,7 @@ Deno.test("launcher never spawns for invalid input and reports the zod paths", a
       assert.equal(run.error?.code, "invalid_input", `${name} ${JSON.stringify(input)}`);
       const issues = run.error?.issues as { path: string[] }[];
       assert.ok(issues.length > 0);
-      if (path) assert.deepEqual(issues[0]!.path, [path]);
+      if (path) assert.equal(issues[0]!.path.join("."), path);
     }
     for (const name of ["pct", "mount", "smartctl", "sensors"]) {
       assert.deepEqual(await fakes.calls(name), [], `${name} ran`);
@@ -134,6 +149,53 @@ Deno.test({
       await fakes.remove();
     }
   },
+});
+
+const golden = {
+  vmid: 102,
+  ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+  storage: "local-lvm",
+  rootfsGb: 8,
+  net0: { name: "eth0", bridge: "vmbr0", ip: "dhcp" },
+  template: true,
+};
+
+/** A recording fake pct whose `create` and `template` exit with the given statuses. */
+async function goldenRun(createExit: number, templateExit: number) {
+  const fakes = await fakeBin();
+  const pct = await fakes.write(
+    "pct",
+    `case "$1" in create) echo "create failed" >&2; exit ${createExit};; ` +
+      `template) echo "template failed" >&2; exit ${templateExit};; esac; exit 99`,
+  );
+  try {
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}` });
+    const run = await launcher.invoke(findOp("create-golden-lxc")!, golden);
+    const calls = (await fakes.calls("pct")).map((c) => c.argv.slice(1, 3));
+    return { run, calls, pct };
+  } finally {
+    await fakes.remove();
+  }
+}
+
+Deno.test("launcher runs pct template <vmid> only after a successful pct create", async () => {
+  const { run, calls } = await goldenRun(0, 0);
+  assert.equal(run.error, undefined);
+  assert.deepEqual(run.result, { vmid: 102, created: true, template: true, log: "" });
+  assert.deepEqual(calls, [["create", "102"], ["template", "102"]]);
+});
+
+Deno.test("launcher never runs pct template after a failed pct create", async () => {
+  const { run, calls } = await goldenRun(2, 0);
+  assert.equal(run.error?.code, "command_failed");
+  assert.deepEqual(calls, [["create", "102"]]);
+});
+
+Deno.test("launcher reports template_failed when pct template fails after a create", async () => {
+  const { run, calls } = await goldenRun(0, 255);
+  assert.equal(run.error?.code, "template_failed");
+  assert.match(String(run.error?.message), /created but is not a template: template failed$/);
+  assert.deepEqual(calls, [["create", "102"], ["template", "102"]]);
 });
 
 Deno.test("launcher reports binary_not_found without spawning when pct is absent", async () => {

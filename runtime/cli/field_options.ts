@@ -31,6 +31,13 @@ export function fieldValue(flag: FieldFlag, value: string | boolean): unknown {
   if (flag.type === "integer" && typeof value === "string" && /^-?[0-9]+$/.test(value)) {
     return Number(value);
   }
+  if (flag.type === "json" && typeof value === "string") {
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new UsageError(`Cannot read --${flag.flag}: give JSON, e.g. ${flag.example}`);
+    }
+  }
   return value;
 }
 
@@ -38,7 +45,10 @@ export function fieldValue(flag: FieldFlag, value: string | boolean): unknown {
 export interface FieldFlag {
   readonly field: string;
   readonly flag: string;
-  readonly type: "string" | "integer" | "boolean";
+  /** `json` for a list or an object: the flag's value is JSON. */
+  readonly type: "string" | "integer" | "boolean" | "json";
+  /** For a `json` field: what its value looks like. */
+  readonly example?: string;
   readonly required: boolean;
   readonly description: string;
   /** The values allowed, when the field is one of a list. */
@@ -65,7 +75,14 @@ export function fieldFlags(op: AnyOp, settings: OpSettings): FieldFlag[] {
   return Object.entries(schema.properties ?? {}).map(([field, property]) => ({
     field,
     flag: kebab(field),
-    type: property.type === "integer" || property.type === "boolean" ? property.type : "string",
+    type: property.type === "integer" || property.type === "boolean"
+      ? property.type
+      : property.type === "array" || property.type === "object"
+      ? "json"
+      : "string",
+    ...(property.type === "array" || property.type === "object"
+      ? { example: property.type === "array" ? `'["a","b"]'` : `'{"name":"eth0"}'` }
+      : {}),
     required: schema.required?.includes(field) ?? false,
     description: property.description ??
       (property.enum ? `One of ${property.enum.join(", ")}` : ""),

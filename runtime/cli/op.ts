@@ -73,10 +73,16 @@ function opHelp(op: AnyOp, settings: OpSettings): string {
   const names = flags.map((f) =>
     f.type === "boolean" ? `--${f.flag}` : `--${f.flag} <${f.values?.join("|") ?? f.type}>`
   );
-  const width = Math.max(0, ...names.map((name) => name.length));
-  const fields = flags.map((f, i) =>
-    `  ${names[i]!.padEnd(width)}  ${f.description}${f.required ? " (required)" : ""}`
-  );
+  // Descriptions line up in one column; a name too long for it puts its description below.
+  const width = Math.min(26, Math.max(0, ...names.map((name) => name.length)));
+  const fields = flags.map((f, i) => {
+    const name = names[i]!;
+    const text = `${f.description}${f.required ? " (required)" : ""}`;
+    return name.length > width
+      ? `  ${name}
+  ${" ".repeat(width)}  ${text}`
+      : `  ${name.padEnd(width)}  ${text}`;
+  });
   return `Usage: deno task op ${op.name} [fields] [options]\n\n${op.summary}\n` +
     `Runs: ${op.permissions.run.join(", ")} (timeout ${op.timeoutMs / 1000} s)\n\nFields:\n${
       fields.length ? fields.join("\n") : "  (none)"
