@@ -7,23 +7,11 @@
 import { shQuote } from "../tests/_fakes.ts";
 import { diskName, SENSORS_OK } from "./_chaos_crash.ts";
 import { type Fault, type Phase, SYSTEM_PATH } from "./_chaos_context.ts";
+import { fill } from "../tests/_watch.ts";
 import { alive, health, until } from "./_chaos_proc.ts";
 
 async function run(command: string, args: string[]): Promise<number> {
   return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output()).code;
-}
-
-/** Fills the filesystem with one file, until writes fail. */
-async function fill(path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true });
-  const block = new Uint8Array(64 * 1024);
-  try {
-    for (;;) await file.write(block);
-  } catch {
-    // ENOSPC: full
-  } finally {
-    file.close();
-  }
 }
 
 /** Triggers sent while the disk is full. */

@@ -46,3 +46,16 @@ export async function health(receiver: Receiver, ms = 3000): Promise<string> {
     return String(error);
   }
 }
+
+/** Fills the filesystem under `path` with one file, until writes fail (ENOSPC). */
+export async function fill(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true });
+  const block = new Uint8Array(64 * 1024);
+  try {
+    for (;;) await file.write(block);
+  } catch {
+    // ENOSPC: full
+  } finally {
+    file.close();
+  }
+}

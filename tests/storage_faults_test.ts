@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
+import { fill } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -19,19 +20,6 @@ async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promi
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Fills the filesystem with one file, until writes fail. */
-async function fill(path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true });
-  const block = new Uint8Array(64 * 1024);
-  try {
-    for (;;) await file.write(block);
-  } catch {
-    // ENOSPC: full
-  } finally {
-    file.close();
   }
 }
 
