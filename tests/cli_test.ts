@@ -6,6 +6,19 @@ import { fixtureDir } from "./fixtures.ts";
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** A valid create-golden-lxc command line with only the required fields. */
+const LXC = [
+  "create-golden-lxc",
+  "--vmid",
+  "9000",
+  "--ostemplate",
+  "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+  "--storage",
+  "local-lvm",
+  "--rootfs-gb",
+  "8",
+];
+
 async function op(args: string[], stdin = ""): Promise<{ code: number; out: string; err: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "op", ...args],
@@ -168,18 +181,7 @@ Deno.test("op --dry-run prints net0 and the golden-base fields as pct create opt
 });
 
 Deno.test("op refuses start together with template, and a bridge that injects a key", async () => {
-  const base = [
-    "create-golden-lxc",
-    "--vmid",
-    "9000",
-    "--ostemplate",
-    "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-    "--storage",
-    "local-lvm",
-    "--rootfs-gb",
-    "8",
-    "--dry-run",
-  ];
+  const base = [...LXC, "--dry-run"];
   const both = await op([...base, "--start", "--template"]);
   assert.equal(both.code, 2);
   assert.match(both.out, /a template cannot be started/);
@@ -470,17 +472,7 @@ Deno.test({
 });
 
 Deno.test("a list or object field takes JSON in its own flag, and anything else is one usage line", async () => {
-  const base = [
-    "create-golden-lxc",
-    "--vmid",
-    "9000",
-    "--ostemplate",
-    "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-    "--storage",
-    "local-lvm",
-    "--rootfs-gb",
-    "8",
-  ];
+  const base = LXC;
   const run = await op([
     ...base,
     "--net0",
