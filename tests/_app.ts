@@ -10,6 +10,7 @@ import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
 import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
+import { sharesRuns } from "../runtime/server/run_policy.ts";
 import type { LoadedKey } from "../runtime/server/keys.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";
 import { verifyingSecret } from "../runtime/signing.ts";
@@ -63,7 +64,7 @@ export async function bench(options: BenchOptions = {}): Promise<Bench> {
     maxRunning: options.maxRunning ?? 4,
     maxQueued: options.maxQueued ?? 64,
     // As the executor: identical reads share a run, mutating ops never do.
-    shares: (op) => findOp(op)?.mutates === false,
+    shares: sharesRuns,
     async run(job, signal) {
       runs.push(job);
       if (options.hold) {

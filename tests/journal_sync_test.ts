@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 
 const journalModule = new URL("../runtime/server/journal.ts", import.meta.url).href;
+// The executor's own rule, not a copy: see run_policy.ts.
+const policyModule = new URL("../runtime/server/run_policy.ts", import.meta.url).href;
 
 const strace = ["/usr/bin/strace", "/bin/strace"].find((path) => {
   try {
@@ -19,8 +21,8 @@ async function syncsFor(op: string, jobs: number): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-journal-sync-" });
   const script = `
     import { Journal } from ${JSON.stringify(journalModule)};
-    const journal = Journal.open(${JSON.stringify(`${dir}/journal.db`)},
-      { synced: (op) => op === "create-golden-lxc" });
+    import { syncsRows } from ${JSON.stringify(policyModule)};
+    const journal = Journal.open(${JSON.stringify(`${dir}/journal.db`)}, { synced: syncsRows });
     for (let i = 0; i < ${jobs}; i++) {
       const { job } = journal.accept({ keyId: "k", deliveryId: "d" + i, bodyHash: "h",
         op: ${JSON.stringify(op)}, input: {}, resourceKeys: [] }, i);

@@ -242,6 +242,19 @@ const invalid: [string, Record<string, unknown>, string][] = [
     "net0.gw6",
   ],
   [
+    "a gw6 that injects a key",
+    {
+      net0: {
+        name: "eth0",
+        bridge: "vmbr0",
+        ip: "dhcp",
+        ip6: "fd00::5/64",
+        gw6: "fd00::1,hwaddr=02:00:00:00:00:01",
+      },
+    },
+    "net0.gw6",
+  ],
+  [
     "a gateway that is a CIDR",
     { net0: { name: "eth0", bridge: "vmbr0", ip: "10.0.0.5/24", gw: "10.0.0.1/24" } },
     "net0.gw",

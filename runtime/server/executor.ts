@@ -18,6 +18,7 @@ import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";
 import { Journal } from "./journal.ts";
+import { sharesRuns, syncsRows } from "./run_policy.ts";
 import { pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { KeyringHolder } from "./keyring_holder.ts";
@@ -254,7 +255,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     // Only a mutating op's rows are synced before the answer: see the journal's module doc.
     journal = Journal.open(`${args.stateDir}/journal.db`, {
-      synced: (op) => findOp(op)?.mutates ?? true,
+      synced: syncsRows,
     });
   } catch (error) {
     console.error(`rootfence: ${(error as Error).message}`);
@@ -280,7 +281,7 @@ async function main(argv: readonly string[]): Promise<void> {
     maxRunning: args.maxRunning,
     maxQueued: args.maxQueued,
     // Identical reads share a run; a mutating op's job always runs on its own.
-    shares: (op) => findOp(op)?.mutates === false,
+    shares: sharesRuns,
     run: (job, signal) =>
       launcher.invoke(findOp(job.op)!, job.input, {
         signal,
