@@ -4,6 +4,7 @@
  * than any client deadline. Each test names the defect it guards against.
  */
 import assert from "node:assert/strict";
+import { signedRequest } from "../runtime/cli/client.ts";
 import { fakeBin } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
 import { alive, fdCount, health, sleep } from "./_watch.ts";
@@ -115,16 +116,27 @@ Deno.test("a body that stops coming is closed at the body deadline and never bec
     "--bin-path",
     `${fakes.dir}:${SYSTEM}`,
   ]);
+  // A validly signed 1000-byte body, of which only the first byte is ever sent.
+  const body = "{}" + " ".repeat(998);
+  const signed = await signedRequest(`${receiver.url}/hooks/sensors`, {
+    secret: receiver.secret,
+    body,
+  });
+  const head = [...signed.headers].map(([name, value]) => `${name}: ${value}\r\n`).join("");
   const conn = await connect(
     receiver.url,
-    "POST /hooks/sensors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-      "Content-Length: 1000\r\n\r\n{",
+    `POST /hooks/sensors HTTP/1.1\r\nHost: x\r\n${head}Content-Length: 1000\r\n\r\n{`,
   );
   try {
     const ms = await closedWithin(conn, 5000);
     assert.ok(ms !== undefined && ms < 3000, `still open after ${ms ?? "5000+"} ms`);
+    // Nothing was forwarded: the executor logged no request at all, and nothing ran.
     assert.equal((await fakes.calls("sensors")).length, 0);
-    assert.ok(!receiver.lines.some((line) => line.kind === "job"), "a job was created");
+    const forwarded = receiver.lines.filter((line) => line.path === "/hooks/sensors");
+    assert.deepEqual(forwarded, []);
+    // The control: the same signed request, sent whole, is a job.
+    const whole = await fetch(signed);
+    assert.equal(whole.status, 202, await whole.text());
   } finally {
     quietly(() => conn.close());
     await receiver.stop();
