@@ -256,6 +256,7 @@ async function main(argv: readonly string[]): Promise<void> {
     // Only a mutating op's rows are synced before the answer: see the journal's module doc.
     journal = Journal.open(`${args.stateDir}/journal.db`, {
       synced: syncsRows,
+      checkpoints: "background",
     });
   } catch (error) {
     console.error(`rootfence: ${(error as Error).message}`);

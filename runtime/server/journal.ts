@@ -12,6 +12,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RootfenceError } from "../errors.ts";
+import { BackgroundCheckpoints } from "./journal_checkpoint.ts";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "interrupted";
@@ -174,6 +175,13 @@ export interface JournalOptions {
    * @default {() => true}
    */
   readonly synced?: (op: string) => boolean;
+  /**
+   * Where the WAL is checkpointed: `"inline"` is SQLite's automatic checkpoint inside a commit;
+   * `"background"` moves it to a worker thread (see `journal_checkpoint.ts`), so no commit on the
+   * event loop ever waits for one.
+   * @default {"inline"}
+   */
+  readonly checkpoints?: "inline" | "background";
 }
 
 /** The journal. Open one with {@linkcode Journal.open}. */
@@ -181,6 +189,7 @@ export class Journal {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #synced: (op: string) => boolean;
+  readonly #checkpoints: BackgroundCheckpoints | undefined;
   #full = true;
   /**
    * Every job accepted here and not finished yet, as last written: a transition writes its row
@@ -191,9 +200,19 @@ export class Journal {
   /** The unfinished jobs each run serves, by the id of the job that runs. */
   readonly #served = new Map<string, Set<string>>();
 
-  private constructor(db: DatabaseSync, synced: (op: string) => boolean) {
+  private constructor(
+    db: DatabaseSync,
+    synced: (op: string) => boolean,
+    checkpoints: BackgroundCheckpoints | undefined,
+  ) {
     this.#db = db;
     this.#synced = synced;
+    this.#checkpoints = checkpoints;
+  }
+
+  /** The checkpoint thread, when checkpoints run in the background. */
+  get checkpoints(): BackgroundCheckpoints | undefined {
+    return this.#checkpoints;
   }
 
   /** Sets the sync level for the next commit, which writes a row of `op`. */
@@ -202,6 +221,8 @@ export class Journal {
   }
 
   #syncAll(full: boolean): void {
+    // Every write sets its sync level first: the one place that sees them all.
+    this.#checkpoints?.wrote();
     if (full === this.#full) return;
     this.#db.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     this.#full = full;
@@ -247,7 +268,7 @@ export class Journal {
    * @throws {RootfenceError} `denied` when a journal file is a symlink or not a regular file.
    */
   static open(path: string, options: JournalOptions = {}): Journal {
-    const { synced = () => true } = options;
+    const { synced = () => true, checkpoints = "inline" } = options;
     refuseOddFiles(path);
     try {
       // O_CREAT | O_EXCL: never follows a symlink planted after the check above.
@@ -271,6 +292,9 @@ export class Journal {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA busy_timeout = 5000");
+    // The WAL is rewound after each full checkpoint; past this size it is also truncated.
+    db.exec("PRAGMA journal_size_limit = 4194304");
+    if (checkpoints === "background") db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec(`CREATE TABLE IF NOT EXISTS jobs (
       id TEXT PRIMARY KEY,
       key_id TEXT NOT NULL,
@@ -309,7 +333,11 @@ export class Journal {
       db.close();
       throw error;
     }
-    return new Journal(db, synced);
+    return new Journal(
+      db,
+      synced,
+      checkpoints === "background" ? new BackgroundCheckpoints(path) : undefined,
+    );
   }
 
   /** The job a key already started with this delivery id, if any. */
@@ -593,6 +621,8 @@ export class Journal {
 
   /** Closes the database. */
   close(): void {
+    // The worker's connection closes on its own thread; ours may close first.
+    void this.#checkpoints?.close();
     this.#db.close();
   }
 }

@@ -64,6 +64,9 @@ export interface ListenerCommandOptions {
   readonly stopWithStdin?: boolean;
 }
 
+/** The executor's one run-time module, beside its entry. */
+export const CHECKPOINT_WORKER = "journal_checkpoint_worker.ts";
+
 function netAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -90,7 +93,16 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
   const { config } = options;
   const inside = (path: string) => path.startsWith(`${config.stateDir}/`);
   const socket = inside(config.socket) ? [] : [config.socket];
-  const reads = [config.stateDir, ...socket, ...options.readFiles.filter((f) => !inside(f))];
+  // A worker's module loads at run time, under the read grant: the journal's checkpoint thread.
+  const worker = `${
+    options.entryPath.slice(0, options.entryPath.lastIndexOf("/"))
+  }/${CHECKPOINT_WORKER}`;
+  const reads = [
+    config.stateDir,
+    ...socket,
+    worker,
+    ...options.readFiles.filter((f) => !inside(f)),
+  ];
   const runs = config.runner === "sudo"
     ? [config.sudoPath, options.killPath]
     : [options.denoPath, options.killPath];

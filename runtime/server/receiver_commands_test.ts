@@ -33,7 +33,7 @@ Deno.test("buildExecutorCommand() grants its socket, its state and Deno, and no 
     "--lock=/opt/rf/deno.lock",
     "--v8-flags=--max-old-space-size=128,--max-semi-space-size=4",
     "--allow-net=unix:/var/lib/rootfence/executor.sock",
-    "--allow-read=/var/lib/rootfence,/run/credentials/rootfence/monitoring",
+    "--allow-read=/var/lib/rootfence,/opt/rf/runtime/server/journal_checkpoint_worker.ts,/run/credentials/rootfence/monitoring",
     "--allow-write=/var/lib/rootfence",
     "--allow-run=/opt/deno/deno,/usr/bin/kill",
     "--allow-sys=uid,osUptime",

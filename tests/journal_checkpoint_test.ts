@@ -1,0 +1,118 @@
+/**
+ * The journal's WAL checkpoints run on their own thread: counted with strace on a real process,
+ * the executor's thread makes no fsync for read-only jobs however many run, the worker makes
+ * them instead, and the WAL stays small although SQLite's own checkpoint is off.
+ */
+import assert from "node:assert/strict";
+
+const journalModule = new URL("../runtime/server/journal.ts", import.meta.url).href;
+const policyModule = new URL("../runtime/server/run_policy.ts", import.meta.url).href;
+
+const strace = ["/usr/bin/strace", "/bin/strace"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+/** A script that runs `jobs` read-only job lives, then reports the WAL's size. */
+function script(path: string, jobs: number, checkpoints: "inline" | "background"): string {
+  return `
+    import { Journal } from ${JSON.stringify(journalModule)};
+    import { syncsRows } from ${JSON.stringify(policyModule)};
+    const journal = Journal.open(${JSON.stringify(path)}, {
+      synced: syncsRows, checkpoints: ${JSON.stringify(checkpoints)} });
+    const result = { ok: true, result: { readings: "x".repeat(2000) } };
+    let biggest = 0;
+    for (let i = 0; i < ${jobs}; i++) {
+      const { job } = journal.accept({ keyId: "k", deliveryId: "d" + i, bodyHash: "h",
+        op: "sensors", input: {}, resourceKeys: [] }, i, "running");
+      journal.markProcess(job.id, 4242, i + 1000, 1);
+      journal.markFinished(job.id, "succeeded", result, i);
+      // Lets the worker's replies in, as the executor's event loop would between requests.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      biggest = Math.max(biggest, Deno.statSync(${JSON.stringify(path)} + "-wal").size);
+    }
+    await journal.checkpoints?.checkpoint();
+    console.log(JSON.stringify({ biggest }));
+    journal.close();`;
+}
+
+interface Traced {
+  /** fsyncs made by the thread that ran the jobs. */
+  readonly main: number;
+  /** fsyncs made by every other thread. */
+  readonly others: number;
+  /** The largest the WAL file grew, in bytes. */
+  readonly biggestWal: number;
+}
+
+async function traced(jobs: number, checkpoints: "inline" | "background"): Promise<Traced> {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-checkpoint-" });
+  try {
+    const output = await new Deno.Command(strace!, {
+      args: [
+        "-f",
+        "-e",
+        "trace=fsync,fdatasync",
+        "-o",
+        `${dir}/trace`,
+        Deno.execPath(),
+        "eval",
+        "--no-prompt",
+        script(`${dir}/journal.db`, jobs, checkpoints),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const { biggest } = JSON.parse(
+      new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!,
+    );
+    const lines = (await Deno.readTextFile(`${dir}/trace`)).split("\n")
+      .filter((line) => /f(data)?sync\(/.test(line) && !/= -1/.test(line));
+    // strace -f starts each line with the thread id; the main thread's is the process id.
+    const pid = (await Deno.readTextFile(`${dir}/trace`)).match(/^(\d+)/)?.[1];
+    const main = lines.filter((line) => line.startsWith(`${pid} `)).length;
+    return { main, others: lines.length - main, biggestWal: biggest };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "read-only jobs never wait for a checkpoint's fsync on the executor's thread",
+  ignore: strace === undefined,
+  async fn() {
+    // Opening and closing sync a few times whatever was written.
+    const inlineBase = await traced(0, "inline");
+    const inline = await traced(600, "inline");
+    const background = await traced(600, "background");
+    const backgroundBase = await traced(0, "background");
+    // The control: SQLite's own checkpoint fsyncs on the thread that commits.
+    assert.ok(
+      inline.main - inlineBase.main >= 8,
+      `inline: ${inline.main} syncs on the main thread over ${inlineBase.main}`,
+    );
+    // Closing checkpoints once more on whichever connection closes last.
+    assert.ok(
+      background.main - backgroundBase.main <= 2,
+      `background: ${background.main} syncs on the main thread over ${backgroundBase.main}`,
+    );
+    assert.ok(background.others >= 4, `background: ${background.others} syncs on the worker`);
+  },
+});
+
+Deno.test({
+  name: "with SQLite's own checkpoint off, the worker keeps the WAL small",
+  ignore: strace === undefined,
+  async fn() {
+    // 1500 jobs in a row write about 70 MB of WAL if nothing checkpoints them; with no gap
+    // between writes only the worker's RESTART past 16 MiB can rewind it.
+    const { biggestWal } = await traced(1500, "background");
+    assert.ok(biggestWal < 24 * 1024 * 1024, `the WAL grew to ${biggestWal} bytes`);
+  },
+});
+
+if (strace === undefined) console.log("skip: the checkpoint tests need strace");
