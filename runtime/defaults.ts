@@ -41,9 +41,11 @@ export const POOL_DEFAULTS = Object.freeze({
   /**
    * Invocations one child of a read-only op serves before it retires. Starting a child costs
    * about 0.3 s of CPU (loading the sealed bundle with no code cache): every 100 uses that was
-   * 3 ms per request, more than the whole request costs the peer; every 1,000 it is 0.3 ms.
+   * 3 ms per request, more than the whole request costs the peer; every 10,000 it is 0.03 ms.
+   * The child's heap is capped (see `CHILD_HEAP_FLAGS`), so it no longer grows with its uses:
+   * retiring is a safeguard, not how memory is kept down.
    */
-  maxUses: 1000,
+  maxUses: 10_000,
   /** A ready child beyond `warm` unused this long is ended, in milliseconds. */
   idleMs: 300_000,
   /** How long a new child may take to load and answer its warm-up, in milliseconds. */

@@ -22,6 +22,7 @@ import { type ServerConfig, serverDefaults } from "../server/config.ts";
 import {
   buildExecutorCommand,
   buildListenerCommand,
+  CHECKPOINT_WORKER,
   type ReceiverCommand,
 } from "../server/receiver_commands.ts";
 import { checkArguments } from "./arguments.ts";
@@ -171,7 +172,8 @@ async function audit(
           command: executor,
           expected: {
             net: `unix:${socket}`,
-            read: stateDir,
+            // The state, and the journal's checkpoint worker: a module loaded at run time.
+            read: `${stateDir},${root}/runtime/server/${CHECKPOINT_WORKER}`,
             write: stateDir,
             run,
             sys: "uid,osUptime",

@@ -71,6 +71,14 @@ export const SEALED_FLAGS: readonly string[] = [
 ];
 
 /**
+ * A child's heap, kept small: its live set is one request and one capped output (1 MiB each), yet
+ * with V8's defaults a pooled `sensors` child grew from 64 to 94 MiB RSS over 1000 uses and to
+ * 127 MiB over 4000. With a 1 MiB young generation and a 64 MiB old-space cap it stayed at 74 and
+ * 73 MiB (measured here).
+ */
+export const CHILD_HEAP_FLAGS = "--v8-flags=--max-semi-space-size=1,--max-old-space-size=64";
+
+/**
  * Where a child's Deno cache points: below a character device, so it can never be created and
  * nothing can be planted there. The sealed child needs no cache; Deno keeps its analysis caches
  * in memory instead.
@@ -117,6 +125,7 @@ export function buildChildCommand(op: AnyOp, options: ChildCommandOptions): Chil
   }
   const denoFlags = [
     ...SEALED_FLAGS,
+    CHILD_HEAP_FLAGS,
     `--allow-run=${Object.values(bin).join(",")}`,
     ...pathFlags(op, options.settings),
   ];

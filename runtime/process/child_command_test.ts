@@ -46,6 +46,7 @@ for (const [name, paths] of Object.entries(expectedRun)) {
       "--no-config",
       "--no-lock",
       "--no-code-cache",
+      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=64",
       ...grants,
     ]);
     assert.deepEqual(command.args.slice(command.denoFlags.length), [

@@ -19,7 +19,7 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     maxQueued: 64,
     graceMs: 30_000,
     poolSize: 4,
-    poolUses: 1000,
+    poolUses: 10_000,
     poolIdleMs: 300_000,
     retentionMs: 400 * 86_400_000,
     retentionJobs: 600_000,
