@@ -165,6 +165,7 @@ function trigger(op: AnyOp, settings: OpSettings) {
           "bad_json",
           ...SIGNATURE,
           "op_not_allowed",
+          "scope_denied",
           "delivery_conflict",
           "body_too_large",
           "not_json",
