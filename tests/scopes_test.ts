@@ -217,7 +217,7 @@ Deno.test("scopes through a real receiver: each case allowed and refused, attack
         ["golden", "create-golden-lxc", { ...LXC, vmid: [250] }, SCHEMA],
         ["golden", "create-golden-lxc", lxc('"vmid":250', '"vmid":2e3'), SCOPE],
         ["golden", "create-golden-lxc", lxc('"vmid":250', '"vmid":250,"vmid":900'), SCOPE],
-        // PVE takes storage ids in any case; the scope compares exactly, and refuses.
+        // The schema takes a storage id in any case, as PVE's format does; the scope is exact.
         ["golden", "create-golden-lxc", { ...LXC, storage: "LOCAL-LVM" }, SCOPE],
         ["golden", "create-golden-lxc", { ...LXC, storage: "local-lvm " }, SCHEMA],
         ["golden", "create-golden-lxc", { ...LXC, storage: "local-lvm,local-zfs" }, SCHEMA],
