@@ -138,7 +138,9 @@ function trigger(op: AnyOp, settings: OpSettings) {
       summary: op.summary,
       description: `Runs ${op.permissions.run.join(", ")} in a fenced child` +
         (op.mutates ? ", changing the host (never retried)" : ", read-only") +
-        `. A failed job's \`result.error.code\` is one of: ${errorCodes([op]).join(", ")}.`,
+        `. A failed job's \`result.error.code\` is one of: ${errorCodes([op]).join(", ")}. ` +
+        "A key's scope may limit this op's input: an input outside it is refused with 403 " +
+        "`scope_denied` before anything is journaled.",
       parameters: [{
         name: "Prefer",
         in: "header",
