@@ -1,7 +1,8 @@
 /**
  * The keys file, loaded for the receiver: who may trigger which ops, with which inputs (scopes)
- * and which secrets (its format is {@linkcode KeysFile}). The keys file and every secret file must be regular files
- * (not symlinks) that the running user owns and nobody else may read or write.
+ * and which secrets (its format is {@linkcode KeysFile}). The keys file and every secret file
+ * must be regular files (not symlinks) that the running user owns and nobody else may read or
+ * write.
  * The former `"github"` flag is refused: GitHub's `X-Hub-Signature-256` scheme was removed
  * because it can be replayed.
  *
