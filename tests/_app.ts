@@ -12,10 +12,15 @@ import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
 import { sharesRuns } from "../runtime/server/run_policy.ts";
 import type { LoadedKey } from "../runtime/server/keys.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";
+import { compileScopes } from "../runtime/scopes/compile.ts";
 import { verifyingSecret } from "../runtime/signing.ts";
+
+const SETTINGS = { mountBase: "/mnt/usb" };
 
 export const AUTOMATION = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 export const MONITORING = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+/** A key for `smart` of `/dev/sda` only (a scope on its input). */
+export const SCOPED = "whsec_45vYl1a2mW2jo3Zk4BErDoLd2+HnDsEKSLDS9mlGvoU=";
 
 /** A test bench: the app plus everything behind it. */
 export interface Bench {
@@ -50,6 +55,12 @@ export async function bench(options: BenchOptions = {}): Promise<Bench> {
     keys: [
       await loaded("automation", AUTOMATION, ["*"]),
       await loaded("monitoring", MONITORING, ["smart", "sensors"]),
+      {
+        ...await loaded("scoped", SCOPED, ["smart"]),
+        scopes: compileScopes({ ops: ["smart"], scopes: { smart: [{ device: "/dev/sda" }] } }, {
+          settings: SETTINGS,
+        }),
+      },
     ],
     files: [],
   });
@@ -92,7 +103,7 @@ export async function bench(options: BenchOptions = {}): Promise<Bench> {
     },
   });
   scheduler.recover();
-  const app = createApp({ scheduler, journal, keyring, settings: { mountBase: "/mnt/usb" }, log });
+  const app = createApp({ scheduler, journal, keyring, settings: SETTINGS, log });
   return {
     app,
     journal,

@@ -54,6 +54,7 @@ Deno.test("audit passes on the project itself, every check named", async () => {
     "units",
     "state",
     "readme-drift",
+    "key-scopes",
   ]);
   assert.equal(report.ok, true);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { z } from "zod";
 import { OPS } from "../ops/mod.ts";
 import { API_SCHEMAS } from "../runtime/server/api_schemas.ts";
-import { bench, signedGet, signedPost } from "./_app.ts";
+import { bench, SCOPED, signedGet, signedPost } from "./_app.ts";
 
 const METHODS = ["get", "post", "put", "patch", "delete", "head", "options", "trace"];
 
@@ -147,6 +147,16 @@ Deno.test("the app's answers match the schemas the document names", async () => 
     assert.equal(invalid.status, 422);
     schemaFor(doc, "/hooks/smart", "post", 422, "application/problem+json")
       .parse(await invalid.json());
+
+    const outOfScope = await b.app.request(
+      await signedPost("smart", '{"device":"/dev/sdb"}', { secret: SCOPED }),
+    );
+    assert.equal(outOfScope.status, 403);
+    const denied = schemaFor(doc, "/hooks/smart", "post", 403, "application/problem+json")
+      .parse(await outOfScope.json()) as { code: string; scope: unknown };
+    assert.equal(denied.code, "scope_denied");
+    assert.deepEqual(denied.scope, [{ field: "device", needs: 'device is "/dev/sda"' }]);
+    assert.match(doc.paths["/hooks/smart"].post.responses["403"].description, /scope_denied/);
 
     const health = await b.app.request("/healthz");
     schemaFor(doc, "/healthz", "get", 200, "application/json").parse(await health.json());

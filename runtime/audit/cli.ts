@@ -1,6 +1,7 @@
 /**
  * `deno task audit [--out <dir>] [--bin-path <dirs>] [--mount-base <dir>] [--service-user <user>
- * (--install <dir> [--deno <path>] | --sudoers <file>) [--deno-dir <dir>]] [--markdown]`: runs
+ * (--install <dir> [--deno <path>] | --sudoers <file>) [--deno-dir <dir>]] [--state-dir <dir>]
+ * [--keys-file <file>] [--markdown]`: runs
  * the permission audit, prints a table, writes `audit.json` and `audit.junit.xml`, and
  * exits 0 only when every check holds.
  *
@@ -38,7 +39,10 @@ ${
     `  ${`--${f.flag} <${f.arg}>`.padEnd(22)} ${f.help} (default ${f.fallback}), for every check\n`
   ).join("")
 }  --deno-dir <dir>       the Deno cache root's child uses (default /root/.cache/deno)
-  --state-dir <dir>      also check a receiver's real state dir and its keys.json
+  --state-dir <dir>      also check a receiver's real state dir and its keys.json, and
+                         list what each of its keys can do as root
+  --keys-file <file>     list what each key of this keys file can do as root (default
+                         <state dir>/keys.json)
   --op <name>            audit only this op (repeat for more; default every op)
   --stand-in <binary>    audit with a stand-in script for this binary (repeat for more)
   --stand-in-missing     stand in for every audited op's binary missing from --bin-path
@@ -100,6 +104,7 @@ export async function main(args: readonly string[]): Promise<number> {
         ...settingsOptions(OPS),
         "deno-dir": { type: "string" },
         "state-dir": { type: "string" },
+        "keys-file": { type: "string" },
         op: { type: "string", multiple: true },
         "stand-in": { type: "string", multiple: true },
         "stand-in-missing": { type: "boolean" },
@@ -153,6 +158,7 @@ export async function main(args: readonly string[]): Promise<number> {
     ...(values["bin-path"] === undefined ? {} : { binPath: values["bin-path"] }),
     settings,
     ...(values["state-dir"] === undefined ? {} : { stateDir: values["state-dir"] }),
+    ...(values["keys-file"] === undefined ? {} : { keysFile: values["keys-file"] }),
     ...(user === undefined ? {} : {
       install: {
         user,

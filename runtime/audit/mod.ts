@@ -30,6 +30,7 @@ import { checkDeclared } from "./declared.ts";
 import { checkFlags } from "./actual_flags.ts";
 import { checkGraph } from "./graph.ts";
 import { checkInstall, type InstallTarget } from "./install.ts";
+import { checkKeyScopes } from "./key_scopes.ts";
 import { checkWriteBases } from "./write_base.ts";
 import { checkProbe } from "./live_probe.ts";
 import { checkReadme } from "./readme.ts";
@@ -67,6 +68,12 @@ export interface AuditOptions {
   readonly settings?: OpSettings;
   /** A receiver's real state dir, checked with its `keys.json` by the state check. */
   readonly stateDir?: string;
+  /**
+   * The keys file whose keys the key check lists (what each can do as root); the check is
+   * skipped without it.
+   * @default {`<stateDir>/keys.json` when `stateDir` is given}
+   */
+  readonly keysFile?: string;
   /** Skip the live probe (check 4). @default {false} */
   readonly skipProbe?: boolean;
   /**
@@ -271,6 +278,10 @@ async function audit(
   const readme = await Deno.readTextFile(options.readmePath ?? `${root}/README.md`);
   // The README's table lists every registered op, however few this run audits.
   checks.push(checkReadme(readme, ops.every((op) => OPS.includes(op)) ? OPS : ops));
+
+  const keysFile = options.keysFile ??
+    (options.stateDir === undefined ? undefined : `${options.stateDir}/keys.json`);
+  checks.push(await checkKeyScopes(keysFile, direct.settings));
 
   return {
     ok: checks.every((c) => c.status !== "fail"),

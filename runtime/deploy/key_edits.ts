@@ -9,7 +9,7 @@
  */
 import type { z } from "zod";
 import { OPS } from "../../ops/mod.ts";
-import { KEY_ID, type KeysFile } from "../keys_file.ts";
+import { KEY_ID, type KeyScopes, type KeysFile } from "../keys_file.ts";
 import { UsageError } from "../cli/usage.ts";
 
 /** A keys file, parsed. */
@@ -20,12 +20,17 @@ type KeyEntry = KeysDocument["keys"][number];
 
 /** One edit of a keys file. */
 export type KeyEdit =
-  /** A new key, allowed `ops` (op names, or `"*"` for all), with one new secret. */
+  /**
+   * A new key, allowed `ops` (op names, or `"*"` for all), with one new secret, and `scopes` on
+   * their inputs when given (checked by the caller against the ops' schemas: see
+   * `runtime/scopes/compile.ts`).
+   */
   | {
     readonly kind: "add";
     readonly id: string;
     readonly ops: readonly string[];
     readonly secret: string;
+    readonly scopes?: KeyScopes;
   }
   /** One more secret for a key, after the ones it has. */
   | { readonly kind: "rotate"; readonly id: string; readonly secret: string }
@@ -116,11 +121,25 @@ function retired(entry: KeyEntry, which: string): KeyEntry {
         `remove the key (--remove ${entry.id})`,
     );
   }
+  return withSecrets(entry, keep.secrets, keep.secretFiles);
+}
+
+/**
+ * The entry with other secrets and everything else kept as it was: its ops, and its scopes,
+ * which a rotation that dropped them would silently widen to any input.
+ */
+function withSecrets(
+  entry: KeyEntry,
+  secrets: readonly string[],
+  secretFiles: readonly string[],
+): KeyEntry {
+  const { id, secrets: _, secretFiles: __, ops, ...rest } = entry;
   return {
-    id: entry.id,
-    ...(keep.secrets.length > 0 ? { secrets: keep.secrets } : {}),
-    ...(keep.secretFiles.length > 0 ? { secretFiles: keep.secretFiles } : {}),
-    ops: entry.ops,
+    id,
+    ...(secrets.length > 0 ? { secrets: [...secrets] } : {}),
+    ...(secretFiles.length > 0 ? { secretFiles: [...secretFiles] } : {}),
+    ops,
+    ...rest,
   };
 }
 
@@ -162,16 +181,16 @@ export function editKeys(doc: KeysDocument, edit: KeyEdit): KeysDocument {
         );
       }
       const ops = checkedOps(edit.id, edit.ops);
-      return { ...doc, keys: [...doc.keys, { id: edit.id, secrets: [edit.secret], ops }] };
+      const scopes = edit.scopes === undefined ? {} : { scopes: edit.scopes };
+      return {
+        ...doc,
+        keys: [...doc.keys, { id: edit.id, secrets: [edit.secret], ops, ...scopes }],
+      };
     }
     case "rotate": {
       const [entry, at] = entryOf(doc, edit.id, "add a secret to");
-      return withEntry(doc, at, {
-        id: entry.id,
-        secrets: [...entry.secrets ?? [], edit.secret],
-        ...(entry.secretFiles === undefined ? {} : { secretFiles: entry.secretFiles }),
-        ops: entry.ops,
-      });
+      const secrets = [...entry.secrets ?? [], edit.secret];
+      return withEntry(doc, at, withSecrets(entry, secrets, entry.secretFiles ?? []));
     }
     case "retire": {
       const [entry, at] = entryOf(doc, edit.id, "retire a secret of");

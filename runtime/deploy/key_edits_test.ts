@@ -160,3 +160,17 @@ Deno.test("editKeys() refuses what would leave a key or the file unusable, in on
     );
   }
 });
+
+Deno.test("editKeys() keeps a key's scopes through rotation and retirement, and adds a new key's", () => {
+  const scopes = { smart: [{ device: { oneOf: ["/dev/sda", "/dev/sdb"] } }] };
+  const doc: KeysDocument = {
+    keys: [{ id: "disks", secrets: [OLD], ops: ["smart"], scopes }],
+  };
+  const rotated = editKeys(doc, { kind: "rotate", id: "disks", secret: NEW });
+  assert.deepEqual(rotated.keys[0], { id: "disks", secrets: [OLD, NEW], ops: ["smart"], scopes });
+  const retired = editKeys(rotated, { kind: "retire", id: "disks", which: "1" });
+  assert.deepEqual(retired.keys[0], { id: "disks", secrets: [NEW], ops: ["smart"], scopes });
+  const added = editKeys(retired, { kind: "add", id: "more", ops: ["smart"], secret: OLD, scopes });
+  assert.deepEqual(added.keys[1], { id: "more", secrets: [OLD], ops: ["smart"], scopes });
+  assert.equal(KeysFile.safeParse(added).success, true);
+});

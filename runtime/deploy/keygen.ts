@@ -11,8 +11,12 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { KeysFile } from "../keys_file.ts";
+import { OPS } from "../../ops/mod.ts";
+import { KeyScopes, KeysFile, parseKeysJson } from "../keys_file.ts";
+import { RootfenceError } from "../errors.ts";
+import { compileScopes } from "../scopes/compile.ts";
 import { createKeysFile } from "../server/keys.ts";
+import { SettingError, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { writePrivateFile } from "../server/private_file.ts";
 import { newSecret } from "../signing.ts";
 import { denoTask, HELP, NeedError, parseCli, printUsage, UsageError } from "../cli/usage.ts";
@@ -21,7 +25,8 @@ import { editKeys, type KeyEdit, type KeysDocument } from "./key_edits.ts";
 /** keygen's part of `deno task keygen --help`. */
 export const KEYGEN_USAGE =
   `  deno task keygen --keys-file <file>              create it, with one key for all ops
-  deno task keygen --keys-file <file> --add <id> --ops <op,...|*> [--secret-out <file>]
+  deno task keygen --keys-file <file> --add <id> --ops <op,...|*> [--scope <json>]
+                   [--mount-base <dir>] [--secret-out <file>]
   deno task keygen --keys-file <file> --rotate <id> [--secret-out <file>]
   deno task keygen --keys-file <file> --retire <id> --secret <n|whsec_start|secret file>
   deno task keygen --keys-file <file> --remove <id>`;
@@ -31,7 +36,9 @@ export const KEYGEN_NOTES = `keygen:
   --add makes a key with a new secret; --rotate adds a new secret to a key (old and new both
   verify until --retire removes the old: --secret 1 is the oldest); --remove drops a key. A new
   secret is never printed: it is in the keys file, and --secret-out <file> writes a copy to a new
-  0600 file for its sender (deno task send --key-file <file>). A running receiver reloads the
+  0600 file for its sender (deno task send --key-file <file>). --scope limits the new key's
+  inputs per op, e.g. '{"smart":[{"device":{"oneOf":["/dev/sda","/dev/sdb"]}}]}', checked
+  against the ops' schemas with the receiver's --mount-base. A running receiver reloads the
   keys file on SIGHUP (systemctl reload rootfence).`;
 
 const STRING = { type: "string" } as const;
@@ -88,9 +95,12 @@ async function readKeys(path: string): Promise<{ doc: KeysDocument; info: Deno.F
   const text = await new Response(file.readable).text();
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new NeedError(`${cannot}: it is not JSON; fix it by hand`);
+    raw = parseKeysJson(text);
+  } catch (error) {
+    const why = (error as Error).message;
+    throw new NeedError(
+      `${cannot}: ${why === "not JSON" ? "it is not JSON" : why}; fix it by hand`,
+    );
   }
   const parsed = KeysFile.safeParse(raw);
   if (!parsed.success) {
@@ -115,6 +125,44 @@ async function handOut(out: string | undefined, secret: string): Promise<string 
   return out;
 }
 
+/**
+ * A new key's `--scope`, checked as the receiver will check it at load: its shape, then each op
+ * and field against the ops' schemas, with the settings given as flags (`--mount-base`).
+ */
+function checkedScopes(
+  id: string,
+  ops: readonly string[],
+  text: string,
+  values: Readonly<Record<string, unknown>>,
+): KeyScopes {
+  const cannot = `Cannot add key "${id}": --scope`;
+  let raw: unknown;
+  try {
+    raw = parseKeysJson(text);
+  } catch (error) {
+    throw new UsageError(`${cannot}: ${(error as Error).message}`);
+  }
+  const parsed = KeyScopes.safeParse(raw);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new UsageError(`${cannot}: ${where}`);
+  }
+  let settings;
+  try {
+    settings = settingsFromFlags(OPS, values);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    throw new UsageError(`--${error.flag}: ${error.problem}`);
+  }
+  try {
+    compileScopes({ ops, scopes: parsed.data }, { settings });
+  } catch (error) {
+    if (!(error instanceof RootfenceError)) throw error;
+    throw new UsageError(`${cannot}: ${error.message}`);
+  }
+  return parsed.data;
+}
+
 /** The one edit the flags ask for, or `create` when they ask for none. */
 function editOf(values: Readonly<Record<string, string | boolean | undefined>>): KeyEdit | {
   readonly kind: "create";
@@ -131,8 +179,14 @@ function editOf(values: Readonly<Record<string, string | boolean | undefined>>):
     }
   };
   only("ops", ["add"]);
+  only("scope", ["add"]);
   only("secret", ["retire"]);
   only("secret-out", ["add", "rotate"]);
+  // The ops' settings only say what a scope is checked against.
+  const setting = Object.keys(settingsOptions(OPS)).find((flag) => text(flag) !== undefined);
+  if (setting !== undefined && text("scope") === undefined) {
+    throw new UsageError(`--${setting} goes with --scope`);
+  }
   if (kind === undefined) return { kind: "create" };
   const id = text(kind)!;
   switch (kind) {
@@ -145,7 +199,9 @@ function editOf(values: Readonly<Record<string, string | boolean | undefined>>):
         );
       }
       const list = ops.split(",").map((op) => op.trim()).filter(Boolean);
-      return { kind, id, ops: list, secret: newSecret() };
+      const scope = text("scope");
+      const scopes = scope === undefined ? {} : { scopes: checkedScopes(id, list, scope, values) };
+      return { kind, id, ops: list, secret: newSecret(), ...scopes };
     }
     case "rotate":
       return { kind, id, secret: newSecret() };
@@ -163,6 +219,12 @@ function editOf(values: Readonly<Record<string, string | boolean | undefined>>):
   }
 }
 
+/** `; inputs scoped for smart,mount-usb` for a key with scopes. */
+function scoped(entry: KeysDocument["keys"][number]): string {
+  const ops = Object.keys(entry.scopes ?? {});
+  return ops.length === 0 ? "" : `; inputs scoped for ${ops.join(",")}`;
+}
+
 /** What one edit did, in one line; `before` and `after` are the file's documents. */
 function done(
   edit: KeyEdit,
@@ -174,8 +236,8 @@ function done(
   const copy = out === undefined ? "" : `; a copy for its sender is in ${out} (mode 0600)`;
   switch (edit.kind) {
     case "add":
-      return `rootfence: added key "${edit.id}" (ops ${entry!.ops.join(",")}) to ${path}; ` +
-        `its secret is there${copy}`;
+      return `rootfence: added key "${edit.id}" (ops ${entry!.ops.join(",")}` +
+        `${scoped(entry!)}) to ${path}; its secret is there${copy}`;
     case "rotate":
       return `rootfence: added secret ${entry!.secrets!.length} to key "${edit.id}" in ${path}` +
         `${copy}; old and new both verify until ${denoTask()} keygen --keys-file ${path} ` +
@@ -216,6 +278,8 @@ export async function keygen(args: string[], usage: string): Promise<number> {
     secret: STRING,
     remove: STRING,
     "secret-out": STRING,
+    scope: STRING,
+    ...settingsOptions(OPS),
     help: HELP,
   } as const;
   const { values } = parseCli({ args, strict: true, options });

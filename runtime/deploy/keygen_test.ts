@@ -144,3 +144,61 @@ Deno.test("keygen edits no symlink and no broken file, and never overwrites a --
     assert.equal(await Deno.readTextFile(`${dir}/taken`), "mine");
   });
 });
+
+Deno.test("keygen --add --scope writes a scope the receiver loads, and refuses one it would not", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/keys.json`;
+    await keygen("--keys-file", path);
+    const before = await Deno.readTextFile(path);
+    const usb = JSON.stringify({ "mount-usb": [{ uuid: "1298-0BD4", target: "/srv/usb/photos" }] });
+    const cases: [string[], RegExp][] = [
+      [["--scope", "{"], /^Cannot add key "x": --scope: not JSON$/],
+      [["--scope", '{"smart":[{"disk":"/dev/sda"}]}'], /scope of "smart", field "disk": the op's/],
+      [["--scope", '{"smart":[{"device":{"oneOf":[]}}]}'], /smart\.0\.device\.oneOf: must list/],
+      [["--scope", '{"smart":[{"__proto__":1,"device":"/dev/sda"}]}'], /"__proto__" key/],
+      [["--scope", '{"sensors":[{"x":1}]}'], /scope of "sensors": the key may not trigger it/],
+      [["--scope", usb], /must be directly inside "\/mnt\/usb"/],
+      [["--mount-base", "/srv/usb"], /^--mount-base goes with --scope$/],
+    ];
+    for (const [args, message] of cases) {
+      const ops = args.includes(usb) ? "mount-usb" : "smart";
+      const run = await keygen("--keys-file", path, "--add", "x", "--ops", ops, ...args);
+      assert.equal(run.code, 2, args.join(" "));
+      assert.match(run.err.split("\n")[0]!, message, args.join(" "));
+    }
+    const rotating = await keygen("--keys-file", path, "--rotate", "default", "--scope", "{}");
+    assert.match(rotating.err, /^--scope goes with --add/);
+    assert.equal(await Deno.readTextFile(path), before);
+
+    const scope = '{"smart":[{"device":{"oneOf":["/dev/sda","/dev/sdb"]}}]}';
+    const added = await keygen(
+      "--keys-file",
+      path,
+      "--add",
+      "disks",
+      "--ops",
+      "smart",
+      "--scope",
+      scope,
+    );
+    assert.equal(added.code, 0, added.err);
+    assert.match(added.out, /^rootfence: added key "disks" \(ops smart; inputs scoped for smart\)/);
+    const elsewhere = await keygen(
+      "--keys-file",
+      path,
+      "--add",
+      "usb",
+      "--ops",
+      "mount-usb",
+      "--scope",
+      usb,
+      "--mount-base",
+      "/srv/usb",
+    );
+    assert.equal(elsewhere.code, 0, elsewhere.err);
+    assert.deepEqual((await keysOf(path))[1].scopes, JSON.parse(scope));
+    const keys = (await loadKeys(path, { settings: { mountBase: "/srv/usb" } })).keys;
+    assert.deepEqual([...keys[1]!.scopes!.keys()], ["smart"]);
+    assert.deepEqual([...keys[2]!.scopes!.keys()], ["mount-usb"]);
+  });
+});

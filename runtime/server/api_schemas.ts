@@ -93,6 +93,12 @@ export const ProblemDocument = z.strictObject({
   code: z.enum(Object.keys(PROBLEMS)).describe("Stable: callers may branch on it"),
   issues: z.array(Issue).optional().describe("invalid_input: where the input is wrong"),
   jobId: JobId.optional().describe("delivery_conflict: the job the delivery id belongs to"),
+  scope: z.array(z.strictObject({
+    field: z.string().describe("The input field"),
+    needs: z.string().describe("What the scope needs of it, e.g. `vmid is 200–299`"),
+  })).optional().describe(
+    "scope_denied: per alternative of the key's scope, the first constraint the input failed",
+  ),
 });
 
 /** The schemas above, by the name the OpenAPI document gives them. */

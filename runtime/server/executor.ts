@@ -12,6 +12,7 @@
  * @module
  */
 import { findOp, OPS } from "../../ops/mod.ts";
+import type { OpSettings } from "../../ops/types.ts";
 import { Launcher } from "../process/launcher.ts";
 import { LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
@@ -211,9 +212,14 @@ function bootTime(): number {
  * each SIGHUP. The starter also checked the directories above; this process may read only its
  * own files (a secret file it was not started with is refused by its read grant).
  */
-async function trustedKeys(stateDir: string, keysFile: string, uid: number): Promise<Keyring> {
+async function trustedKeys(
+  args: { readonly stateDir: string; readonly keysFile: string; readonly settings: OpSettings },
+  uid: number,
+): Promise<Keyring> {
+  const { stateDir, keysFile, settings } = args;
   await assertStateTrusted({ stateDir, keysFile, uid, ancestors: false });
-  return await loadKeys(keysFile, { uid });
+  // Scopes are checked against the ops' schemas under the settings this executor runs with.
+  return await loadKeys(keysFile, { uid, settings });
 }
 
 /** What the log says of the keys: ids and ops, never a secret. */
@@ -226,7 +232,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const uid = Deno.uid()!;
   let keyring: KeyringHolder;
   try {
-    keyring = new KeyringHolder(await trustedKeys(args.stateDir, args.keysFile, uid));
+    keyring = new KeyringHolder(await trustedKeys(args, uid));
   } catch (error) {
     console.error((error as Error).message);
     Deno.exit(1);
@@ -237,7 +243,7 @@ async function main(argv: readonly string[]): Promise<void> {
   Deno.addSignalListener("SIGHUP", async () => {
     const t = () => new Date().toISOString();
     try {
-      const loaded = await keyring.reload(() => trustedKeys(args.stateDir, args.keysFile, uid));
+      const loaded = await keyring.reload(() => trustedKeys(args, uid));
       log({ t: t(), kind: "keys_reloaded", keys: keysSeen(loaded) });
     } catch (error) {
       const why = String((error as Error).message).split("\n")[0];

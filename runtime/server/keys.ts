@@ -1,15 +1,20 @@
 /**
- * The keys file, loaded for the receiver: who may trigger which ops, with which secrets (its
- * format is {@linkcode KeysFile}). The keys file and every secret file must be regular files
- * (not symlinks) that the running user owns and nobody else may read or write.
+ * The keys file, loaded for the receiver: who may trigger which ops, with which inputs (scopes)
+ * and which secrets (its format is {@linkcode KeysFile}). The keys file and every secret file
+ * must be regular files (not symlinks) that the running user owns and nobody else may read or
+ * write.
  * The former `"github"` flag is refused: GitHub's `X-Hub-Signature-256` scheme was removed
  * because it can be replayed.
  *
  * @module
  */
 import { OPS } from "../../ops/mod.ts";
+import type { OpSettings } from "../../ops/types.ts";
 import { RootfenceError } from "../errors.ts";
-import { KeysFile } from "../keys_file.ts";
+import { KEY_ID, KeysFile, parseKeysJson } from "../keys_file.ts";
+import { compileScopes } from "../scopes/compile.ts";
+import type { OpScopes } from "../scopes/types.ts";
+import { resolveSettings } from "../settings.ts";
 import { decodeSecret, newSecret, verifyingSecret } from "../signing.ts";
 import type { VerifyingKey } from "./signature.ts";
 import { entryProblem, type StateEntry } from "./state_trust.ts";
@@ -21,10 +26,12 @@ export const GITHUB_REMOVED = 'the "github" flag was removed: X-Hub-Signature-25
   "the ops' strict input schemas refuse GitHub's event payloads anyway; delete the flag and " +
   "sign with Standard Webhooks (webhook-signature)";
 
-/** A loaded key: its verifier and the ops it may trigger. */
+/** A loaded key: its verifier, the ops it may trigger and the inputs it may give them. */
 export interface LoadedKey extends VerifyingKey {
   /** Op names, or `"*"` for all. */
   readonly ops: readonly string[];
+  /** Limits on some ops' inputs, checked at load; absent when the key has none. */
+  readonly scopes?: OpScopes;
 }
 
 /** Everything loaded from the keys file. */
@@ -113,6 +120,20 @@ function githubKey(raw: unknown): string | undefined {
   return entry === undefined ? undefined : String((entry as { id?: unknown }).id ?? "?");
 }
 
+/**
+ * Where a schema issue is, naming the key by its id (`key "disks": scopes.smart.0.device`)
+ * rather than by its place in the list, when its id is one.
+ */
+function place(raw: unknown, path: readonly PropertyKey[]): string {
+  const [top, index, ...rest] = path;
+  const entry = top === "keys" && typeof index === "number"
+    ? (raw as { keys?: unknown[] } | null)?.keys?.[index]
+    : undefined;
+  const id = (entry as { id?: unknown } | undefined)?.id;
+  if (typeof id !== "string" || !KEY_ID.test(id)) return path.map(String).join(".");
+  return [`key "${id}"`, ...(rest.length === 0 ? [] : [rest.map(String).join(".")])].join(" ");
+}
+
 /** Options of {@linkcode loadKeys}. */
 export interface LoadKeysOptions {
   /**
@@ -121,6 +142,13 @@ export interface LoadKeysOptions {
    * @default {Deno.uid() (needs --allow-sys=uid)}
    */
   readonly uid?: number;
+  /**
+   * The ops' settings in force, which scopes are checked against (mount-usb's `target` must be
+   * inside the mount base).
+   *
+   * @default {every setting's default}
+   */
+  readonly settings?: OpSettings;
 }
 
 /**
@@ -132,7 +160,8 @@ export interface LoadKeysOptions {
  * @returns The keys, with their secrets imported once, and every file read.
  * @throws {RootfenceError} `denied` for a symlink, a file of another owner, loose file modes or
  * unreadable files; `invalid_input` for a malformed file, the removed `"github"` flag, an unknown
- * op, a duplicate id or a key without secrets.
+ * op, a duplicate id, a key without secrets, or a scope the ops' schemas refuse (see
+ * `compileScopes`).
  * @example
  * ```ts ignore
  * const keyring = await loadKeys("/var/lib/rootfence/keys.json");
@@ -140,13 +169,15 @@ export interface LoadKeysOptions {
  */
 export async function loadKeys(path: string, options: LoadKeysOptions = {}): Promise<Keyring> {
   const uid = options.uid ?? Deno.uid();
+  const settings = options.settings ?? resolveSettings(OPS);
   if (uid === null) throw new TypeError("Cannot check file owners: this platform has no uid");
   const text = await privateText(path, "keys file", uid);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new RootfenceError("invalid_input", `Cannot read keys file "${path}": not JSON`);
+    raw = parseKeysJson(text);
+  } catch (error) {
+    const why = (error as Error).message;
+    throw new RootfenceError("invalid_input", `Cannot read keys file "${path}": ${why}`);
   }
   const github = githubKey(raw);
   if (github !== undefined) {
@@ -157,7 +188,8 @@ export async function loadKeys(path: string, options: LoadKeysOptions = {}): Pro
   }
   const parsed = KeysFile.safeParse(raw);
   if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    const where = parsed.error.issues.map((i) => `${place(raw, i.path)}: ${i.message}`)
+      .join("; ");
     throw new RootfenceError("invalid_input", `Cannot read keys file "${path}": ${where}`);
   }
   const names = new Set(OPS.map((op) => op.name));
@@ -169,6 +201,13 @@ export async function loadKeys(path: string, options: LoadKeysOptions = {}): Pro
     if (keys.some((k) => k.id === entry.id)) throw problem("its id is used twice");
     const unknown = entry.ops.filter((op) => op !== "*" && !names.has(op));
     if (unknown.length) throw problem(`unknown ops ${unknown.join(", ")}`);
+    let scopes: OpScopes;
+    try {
+      scopes = compileScopes(entry, { settings });
+    } catch (error) {
+      if (!(error instanceof RootfenceError)) throw error;
+      throw problem(error.message);
+    }
     const secrets = [...entry.secrets ?? []];
     for (const file of entry.secretFiles ?? []) {
       secrets.push((await privateText(file, "secret file", uid)).trim());
@@ -186,6 +225,7 @@ export async function loadKeys(path: string, options: LoadKeysOptions = {}): Pro
     keys.push({
       id: entry.id,
       ops: entry.ops,
+      ...(scopes.size === 0 ? {} : { scopes }),
       secrets: await Promise.all(secrets.map(verifyingSecret)),
     });
   }

@@ -138,7 +138,9 @@ function trigger(op: AnyOp, settings: OpSettings) {
       summary: op.summary,
       description: `Runs ${op.permissions.run.join(", ")} in a fenced child` +
         (op.mutates ? ", changing the host (never retried)" : ", read-only") +
-        `. A failed job's \`result.error.code\` is one of: ${errorCodes([op]).join(", ")}.`,
+        `. A failed job's \`result.error.code\` is one of: ${errorCodes([op]).join(", ")}. ` +
+        "A key's scope may limit this op's input: an input outside it is refused with 403 " +
+        "`scope_denied` before anything is journaled.",
       parameters: [{
         name: "Prefer",
         in: "header",
@@ -165,6 +167,7 @@ function trigger(op: AnyOp, settings: OpSettings) {
           "bad_json",
           ...SIGNATURE,
           "op_not_allowed",
+          "scope_denied",
           "delivery_conflict",
           "body_too_large",
           "not_json",

@@ -15,6 +15,7 @@ export const PROBLEMS = {
   signature_expired: [401, "Signature timestamp outside the tolerance"],
   signature_replayed: [401, "This read signature was already used"],
   op_not_allowed: [403, "This key may not trigger this op"],
+  scope_denied: [403, "This key's scope does not allow this input"],
   unknown_op: [404, "No such op"],
   job_not_found: [404, "No such job for this key"],
   not_found: [404, "Not found"],

@@ -175,7 +175,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let files;
   try {
-    files = (await loadKeys(config.keysFile)).files;
+    files = (await loadKeys(config.keysFile, { settings: config.settings })).files;
   } catch (error) {
     console.error((error as Error).message);
     return 1;

@@ -1,6 +1,7 @@
 /**
  * `POST /hooks/<op>`: a signed trigger. Data flow: the op is known → the body is bounded JSON →
- * its signature verifies over the raw bytes → its input matches the op's schema → the scheduler
+ * its signature verifies over the raw bytes → its input matches the op's schema → the key's scope
+ * allows that input → the scheduler
  * journals the job and runs it through the fenced launcher (or, for a read, lets it share an
  * identical run as its `Cache-Control` allows) → 202, or 200 with the finished job when the
  * client asked to wait or an earlier run answered it.
@@ -16,6 +17,7 @@ import { jobView } from "../job_view.ts";
 import { FINAL_STATUSES, type Job, type Journal } from "../journal.ts";
 import type { KeyringHolder } from "../keyring_holder.ts";
 import { jsonBody } from "../middleware/json_body.ts";
+import { inScope } from "../middleware/in_scope.ts";
 import { knownOp } from "../middleware/known_op.ts";
 import { validInput } from "../middleware/valid_input.ts";
 import { webhookAuth } from "../middleware/webhook_auth.ts";
@@ -142,6 +144,7 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
     jsonBody(maxBodyBytes === undefined ? {} : { maxBytes: maxBodyBytes }),
     webhookAuth({ keyring, now, signs: "body" }),
     validInput({ settings }),
+    inScope(),
     trigger,
   );
   hooks.all("/:op", function postOnly(c) {
