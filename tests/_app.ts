@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { findOp } from "../ops/mod.ts";
 import type { Invocation } from "../runtime/process/launcher.ts";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
