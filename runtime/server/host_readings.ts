@@ -126,7 +126,7 @@ export class HostReadings {
     const state: State<unknown> = this.#states[op];
     if (state.running !== undefined) return state.running;
     const now = this.#now();
-    if (state.startedAt !== undefined && now - state.startedAt < this.#maxAgeMs[op]) {
+    if (state.startedAt !== undefined && now - state.startedAt <= this.#maxAgeMs[op]) {
       return Promise.resolve();
     }
     state.startedAt = now;
@@ -135,6 +135,8 @@ export class HostReadings {
       if (outcome.ok) {
         state.attempt = { ok: true };
         state.good = { at: outcome.at, value: outcome.value };
+        // A trigger's earlier run may have answered: the reading's age, not the attempt's, counts.
+        state.startedAt = Math.min(state.startedAt ?? outcome.at, outcome.at);
       } else {
         state.attempt = { ok: false, code: outcome.code };
         state.failures[outcome.code] = (state.failures[outcome.code] ?? 0) + 1;
