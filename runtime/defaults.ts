@@ -60,6 +60,20 @@ export const RETENTION_DEFAULTS = Object.freeze({
   maxJobs: 600_000,
 });
 
+/**
+ * `GET /metrics`' host reads: how old each may be before a scrape runs it again (smartctl wakes
+ * disks and takes seconds; sensors are cheap and change fast), and how long a scrape waits for
+ * a read it started before it answers with the last good one.
+ */
+export const METRICS_DEFAULTS = Object.freeze({
+  /** `smart` of every disk, in milliseconds. */
+  smartMaxAgeMs: 300_000,
+  /** `sensors`, in milliseconds. */
+  sensorsMaxAgeMs: 30_000,
+  /** Under Prometheus' default 10 s scrape timeout, in milliseconds. */
+  waitMs: 5_000,
+});
+
 /** The receiver (`deno task start`) unless its flags or `ROOTFENCE_*` variables say otherwise. */
 export const RECEIVER_DEFAULTS = Object.freeze({
   host: "127.0.0.1",

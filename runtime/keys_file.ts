@@ -1,9 +1,9 @@
 /**
  * The keys file's format, shared by the receiver (which loads and checks it) and the client
  * (which reads a secret from it): exactly `{ "keys": [ { "id", "secrets"?, "secretFiles"?,
- * "ops", "scopes"? } ] }`, so operators can write it by hand. A key's `scopes` limit the input
- * of some of its ops; here only their shape is checked, the receiver checks them against the
- * ops' own schemas (`runtime/scopes/compile.ts`).
+ * "ops", "scopes"? } ], "metrics"?: { "tokens"?, "tokenFiles"? } }`, so operators can write it
+ * by hand. A key's `scopes` limit the input of some of its ops; here only their shape is checked,
+ * the receiver checks them against the ops' own schemas (`runtime/scopes/compile.ts`).
  *
  * Needs read permission for the file a client names, and nothing else.
  *
@@ -76,6 +76,12 @@ export const KeyScopes = z.record(
 /** A key's scopes, as written. */
 export type KeyScopes = z.infer<typeof KeyScopes>;
 
+/**
+ * A bearer token for `GET /metrics`: an RFC 6750 `b64token` of 32 to 512 characters (what
+ * `deno task keygen --metrics-token` writes is `rfm_` and 43 base64url characters).
+ */
+export const METRICS_TOKEN: RegExp = /^[A-Za-z0-9._~+/-]{32,512}={0,2}$/;
+
 /** The keys file schema. */
 export const KeysFile = z.strictObject({
   keys: z.array(z.strictObject({
@@ -87,6 +93,17 @@ export const KeysFile = z.strictObject({
     ops: z.array(z.string()).min(1),
     scopes: KeyScopes.optional(),
   })).min(1),
+  /**
+   * Who may read `GET /metrics`: bearer tokens, inline or one per file (Prometheus cannot sign
+   * a request). No key's secret reads metrics, and no token triggers or reads a job.
+   */
+  metrics: z.strictObject({
+    tokens: z.array(z.string().regex(METRICS_TOKEN, "a token of 32 to 512 b64token characters"))
+      .optional(),
+    // Read like secret files, so part of the same --allow-read list.
+    tokenFiles: z.array(z.string().refine(normalisedPath, "an absolute, normalised path"))
+      .optional(),
+  }).optional(),
 });
 
 /**

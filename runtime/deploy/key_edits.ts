@@ -1,7 +1,8 @@
 /**
  * The edits `deno task keygen` makes to a keys file, as one pure function over the parsed
  * document: add a key, add a secret to a key (rotation: old and new both verify), retire a
- * secret, remove a key. Each refuses what would leave a key, or the file, unusable.
+ * secret, remove a key; add or retire a metrics token. Each refuses what would leave a key, or
+ * the file, unusable.
  *
  * Needs no permissions.
  *
@@ -41,7 +42,14 @@ export type KeyEdit =
    */
   | { readonly kind: "retire"; readonly id: string; readonly which: string }
   /** One key less. */
-  | { readonly kind: "remove"; readonly id: string };
+  | { readonly kind: "remove"; readonly id: string }
+  /** One more bearer token that may read `GET /metrics`. */
+  | { readonly kind: "metrics-token"; readonly token: string }
+  /**
+   * One metrics token less: `which` is its position among the inline tokens (1 is the oldest),
+   * a prefix of it (at least 8 characters, matching one token) or a token file's path.
+   */
+  | { readonly kind: "retire-metrics-token"; readonly which: string };
 
 /** The shortest secret prefix `retire` takes: `whsec_` and 4 characters. */
 const MIN_PREFIX = "whsec_".length + 4;
@@ -143,6 +151,49 @@ function withSecrets(
   };
 }
 
+/** The document with its metrics tokens replaced; no `metrics` at all when none is left. */
+function withTokens(doc: KeysDocument, tokens: string[], tokenFiles: string[]): KeysDocument {
+  const { metrics: _, ...rest } = doc;
+  if (tokens.length + tokenFiles.length === 0) return rest;
+  return {
+    ...rest,
+    metrics: {
+      ...(tokens.length > 0 ? { tokens } : {}),
+      ...(tokenFiles.length > 0 ? { tokenFiles } : {}),
+    },
+  };
+}
+
+/** The document without one metrics token. */
+function retiredToken(doc: KeysDocument, which: string): KeysDocument {
+  const tokens = doc.metrics?.tokens ?? [];
+  const files = doc.metrics?.tokenFiles ?? [];
+  const cannot = "Cannot retire a metrics token";
+  if (/^[0-9]+$/.test(which)) {
+    const n = Number(which);
+    if (n < 1 || n > tokens.length) {
+      throw new UsageError(
+        `${cannot}: there is no token ${which} (the inline tokens are 1..${tokens.length})`,
+      );
+    }
+    return withTokens(doc, tokens.filter((_, i) => i !== n - 1), [...files]);
+  }
+  if (which.startsWith("/")) {
+    if (!files.includes(which)) {
+      throw new UsageError(`${cannot}: there is no token file "${which}"`);
+    }
+    return withTokens(doc, [...tokens], files.filter((f) => f !== which));
+  }
+  const matching = which.length >= 8 ? tokens.filter((t) => t.startsWith(which)) : [];
+  if (matching.length !== 1) {
+    throw new UsageError(
+      `${cannot}: give its position (1 is the oldest), a token file's path, or at least 8 ` +
+        `characters of its start that match one token (${matching.length} match)`,
+    );
+  }
+  return withTokens(doc, tokens.filter((t) => t !== matching[0]), [...files]);
+}
+
 /**
  * Applies one edit to a keys file's document. Pure: the document given is not changed.
  *
@@ -151,7 +202,8 @@ function withSecrets(
  * @returns The new document.
  * @throws {UsageError} For an unknown key or a key the file lists twice; on `add`, an id in use
  * or not of `[A-Za-z0-9_.-]{1,64}`, or an unknown op; on `retire`, a secret the key does not
- * have or its last one; on `remove`, the file's only key.
+ * have or its last one; on `remove`, the file's only key; on `retire-metrics-token`, a token the
+ * file does not have.
  * @example
  * ```ts
  * import { editKeys } from "./key_edits.ts";
@@ -205,5 +257,13 @@ export function editKeys(doc: KeysDocument, edit: KeyEdit): KeysDocument {
       }
       return withEntry(doc, at, undefined);
     }
+    case "metrics-token":
+      return withTokens(
+        doc,
+        [...doc.metrics?.tokens ?? [], edit.token],
+        [...doc.metrics?.tokenFiles ?? []],
+      );
+    case "retire-metrics-token":
+      return retiredToken(doc, edit.which);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `deno task keygen`: creates a keys file, or edits one without anyone hand-editing JSON (add a
- * key, add a secret to a key, retire a secret, remove a key; the edits are `key_edits.ts`). Every
+ * key, add a secret to a key, retire a secret, remove a key, add or retire a metrics token; the
+ * edits are `key_edits.ts`). Every
  * write is atomic, mode 0600 and never through a symlink (`private_file.ts`), and an edit keeps
  * the file's owner. A new secret is never printed: it is in the keys file, and `--secret-out`
  * writes a copy to a new 0600 file for its sender. A running receiver takes the new file on
@@ -29,7 +30,9 @@ export const KEYGEN_USAGE =
                    [--mount-base <dir>] [--secret-out <file>]
   deno task keygen --keys-file <file> --rotate <id> [--secret-out <file>]
   deno task keygen --keys-file <file> --retire <id> --secret <n|whsec_start|secret file>
-  deno task keygen --keys-file <file> --remove <id>`;
+  deno task keygen --keys-file <file> --remove <id>
+  deno task keygen --keys-file <file> --metrics-token [--secret-out <file>]
+  deno task keygen --keys-file <file> --retire-metrics-token <n|start|token file>`;
 
 /** What keygen's help says about the edits. */
 export const KEYGEN_NOTES = `keygen:
@@ -38,10 +41,19 @@ export const KEYGEN_NOTES = `keygen:
   secret is never printed: it is in the keys file, and --secret-out <file> writes a copy to a new
   0600 file for its sender (deno task send --key-file <file>). --scope limits the new key's
   inputs per op, e.g. '{"smart":[{"device":{"oneOf":["/dev/sda","/dev/sdb"]}}]}', checked
-  against the ops' schemas with the receiver's --mount-base. A running receiver reloads the
-  keys file on SIGHUP (systemctl reload rootfence).`;
+  against the ops' schemas with the receiver's --mount-base. --metrics-token adds a bearer
+  token for GET /metrics (Prometheus' credentials_file: --secret-out writes it there), and
+  --retire-metrics-token removes one (1 is the oldest). A running receiver reloads the keys file
+  on SIGHUP (systemctl reload rootfence).`;
 
 const STRING = { type: "string" } as const;
+
+/** A new metrics token: `rfm_` and 32 random bytes in base64url (43 characters). */
+function newMetricsToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return `rfm_${base64.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
+}
 
 /** Where a file's folder is, or a one-line {@linkcode NeedError} when there is none. */
 async function folderOf(path: string, what: string): Promise<void> {
@@ -168,11 +180,19 @@ function editOf(values: Readonly<Record<string, string | boolean | undefined>>):
   readonly kind: "create";
 } {
   const text = (name: string) => values[name] as string | undefined;
-  const asked = ["add", "rotate", "retire", "remove"].filter((flag) => text(flag) !== undefined);
+  const asked = ["add", "rotate", "retire", "remove", "metrics-token", "retire-metrics-token"]
+    .filter((flag) => values[flag] !== undefined && values[flag] !== false);
   if (asked.length > 1) {
     throw new UsageError(`Cannot ${asked.map((f) => `--${f}`).join(" and ")} at once: one edit`);
   }
-  const [kind] = asked as ("add" | "rotate" | "retire" | "remove")[];
+  const [kind] = asked as (
+    | "add"
+    | "rotate"
+    | "retire"
+    | "remove"
+    | "metrics-token"
+    | "retire-metrics-token"
+  )[];
   const only = (flag: string, edits: readonly string[]) => {
     if (text(flag) !== undefined && !edits.includes(kind ?? "")) {
       throw new UsageError(`--${flag} goes with ${edits.map((e) => `--${e}`).join(" or ")}`);
@@ -181,13 +201,15 @@ function editOf(values: Readonly<Record<string, string | boolean | undefined>>):
   only("ops", ["add"]);
   only("scope", ["add"]);
   only("secret", ["retire"]);
-  only("secret-out", ["add", "rotate"]);
+  only("secret-out", ["add", "rotate", "metrics-token"]);
   // The ops' settings only say what a scope is checked against.
   const setting = Object.keys(settingsOptions(OPS)).find((flag) => text(flag) !== undefined);
   if (setting !== undefined && text("scope") === undefined) {
     throw new UsageError(`--${setting} goes with --scope`);
   }
   if (kind === undefined) return { kind: "create" };
+  if (kind === "metrics-token") return { kind, token: newMetricsToken() };
+  if (kind === "retire-metrics-token") return { kind, which: text(kind)! };
   const id = text(kind)!;
   switch (kind) {
     case "add": {
@@ -232,8 +254,16 @@ function done(
   [before, after]: readonly [KeysDocument, KeysDocument],
   out: string | undefined,
 ): string {
-  const entry = after.keys.find((k) => k.id === edit.id);
   const copy = out === undefined ? "" : `; a copy for its sender is in ${out} (mode 0600)`;
+  const tokens = (after.metrics?.tokens?.length ?? 0) + (after.metrics?.tokenFiles?.length ?? 0);
+  if (edit.kind === "metrics-token") {
+    return `rootfence: added metrics token ${after.metrics!.tokens!.length} to ${path}` +
+      (out === undefined ? "" : `; a copy for Prometheus is in ${out} (mode 0600)`);
+  }
+  if (edit.kind === "retire-metrics-token") {
+    return `rootfence: retired a metrics token in ${path} (${tokens} left)`;
+  }
+  const entry = after.keys.find((k) => k.id === edit.id);
   switch (edit.kind) {
     case "add":
       return `rootfence: added key "${edit.id}" (ops ${entry!.ops.join(",")}` +
@@ -280,6 +310,8 @@ export async function keygen(args: string[], usage: string): Promise<number> {
     "secret-out": STRING,
     scope: STRING,
     ...settingsOptions(OPS),
+    "metrics-token": { type: "boolean" },
+    "retire-metrics-token": STRING,
     help: HELP,
   } as const;
   const { values } = parseCli({ args, strict: true, options });
@@ -290,7 +322,8 @@ export async function keygen(args: string[], usage: string): Promise<number> {
   if (edit.kind === "create") return await create(path);
   const { doc, info } = await readKeys(path);
   const next = editKeys(doc, edit);
-  const out = "secret" in edit ? await handOut(values["secret-out"], edit.secret) : undefined;
+  const handed = "secret" in edit ? edit.secret : "token" in edit ? edit.token : undefined;
+  const out = handed === undefined ? undefined : await handOut(values["secret-out"], handed);
   try {
     const bytes = new TextEncoder().encode(JSON.stringify(next, null, 2) + "\n");
     await writePrivateFile(path, bytes, { replaces: info });

@@ -202,3 +202,40 @@ Deno.test("keygen --add --scope writes a scope the receiver loads, and refuses o
     assert.deepEqual([...keys[2]!.scopes!.keys()], ["mount-usb"]);
   });
 });
+
+Deno.test("keygen adds and retires metrics tokens, keeps the keys, and the receiver loads each result", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/keys.json`;
+    assert.equal((await keygen("--keys-file", path)).code, 0);
+    const keys = await keysOf(path);
+    const added = await keygen("--keys-file", path, "--metrics-token", "--secret-out", `${dir}/t`);
+    assert.equal(added.code, 0, added.err);
+    assert.match(
+      added.out,
+      /^rootfence: added metrics token 1 to .*; a copy for Prometheus is in /,
+    );
+    const token = (await Deno.readTextFile(`${dir}/t`)).trim();
+    assert.match(token, /^rfm_[A-Za-z0-9_-]{43}$/);
+    assert.ok(!added.out.includes(token), "the token is never printed");
+    assert.equal((await Deno.stat(`${dir}/t`)).mode! & 0o777, 0o600);
+    assert.equal((await keygen("--keys-file", path, "--metrics-token")).code, 0);
+    const doc = JSON.parse(await Deno.readTextFile(path));
+    assert.deepEqual(doc.keys, keys);
+    assert.equal(doc.metrics.tokens.length, 2);
+    assert.equal(doc.metrics.tokens[0], token);
+    const loaded = await loadKeys(path);
+    assert.equal(loaded.metricsTokens?.accepts(token), true);
+
+    const retired = await keygen("--keys-file", path, "--retire-metrics-token", token.slice(0, 12));
+    assert.equal(retired.code, 0, retired.err);
+    assert.match(retired.out, /retired a metrics token in .* \(1 left\)/);
+    assert.equal((await loadKeys(path)).metricsTokens?.accepts(token), false);
+    assert.equal((await keygen("--keys-file", path, "--retire-metrics-token", "1")).code, 0);
+    assert.equal(JSON.parse(await Deno.readTextFile(path)).metrics, undefined);
+    const none = await keygen("--keys-file", path, "--retire-metrics-token", "1");
+    assert.equal(none.code, 2);
+    assert.match(none.err, /no token 1/);
+    const both = await keygen("--keys-file", path, "--metrics-token", "--remove", "default");
+    assert.equal(both.code, 2);
+  });
+});

@@ -154,6 +154,15 @@ export class ChildPool {
     return this.#slot(op).entries.filter((e) => e.state !== "busy").length;
   }
 
+  /** How many children of `op` there are in each state (for the receiver's metrics). */
+  children(
+    op: AnyOp,
+  ): { readonly starting: number; readonly ready: number; readonly busy: number } {
+    const counts = { starting: 0, ready: 0, busy: 0 };
+    for (const entry of this.#slot(op).entries) counts[entry.state]++;
+    return counts;
+  }
+
   /** How many children of `op` are ready to take a request now. */
   ready(op: AnyOp): number {
     return this.#slot(op).entries.filter((e) => e.state === "ready").length;

@@ -2,7 +2,7 @@
  * The HTTP API on Hono, composed from its route modules and named middleware. Data flow of a
  * trigger: request → verify (raw bytes) → validate → journal → scheduler → fenced launcher
  * (`routes/hooks.ts`); signed reads are `routes/jobs.ts`; health and the OpenAPI document are
- * `routes/system.ts`. Every expected failure is a thrown `Problem`, answered by the one error
+ * `routes/system.ts`; the Prometheus scrape is `routes/metrics.ts`. Every expected failure is a thrown `Problem`, answered by the one error
  * handler (`middleware/problem_handler.ts`).
  *
  * @module
@@ -17,6 +17,8 @@ import { requestLog } from "./middleware/request_log.ts";
 import { Problem } from "./problems.ts";
 import { hookRoutes } from "./routes/hooks.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { type MetricsDeps, metricsRoutes } from "./routes/metrics.ts";
+import { ReceiverMetrics } from "./receiver_metrics.ts";
 import { systemRoutes } from "./routes/system.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -35,6 +37,11 @@ export interface AppDeps {
   readonly maxBodyBytes?: number;
   /** Aborted when the receiver stops: open event streams end. */
   readonly closing?: AbortSignal;
+  /**
+   * What `GET /metrics` reports.
+   * @default {fresh event counters, no host reads and no pool}
+   */
+  readonly metrics?: MetricsDeps;
 }
 
 /**
@@ -52,13 +59,16 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { now = Date.now } = deps;
   const log = (line: Record<string, unknown>) => deps.log(line);
+  const metrics = deps.metrics ?? { receiver: new ReceiverMetrics() };
+  const rejected = (code: string) => metrics.receiver.rejected(code);
   return new Hono<AppEnv>()
     .use(requestLog({ log, now }))
-    .onError(problemHandler({ log, now }))
+    .onError(problemHandler({ log, now, rejected }))
     .notFound(() => {
       throw new Problem("not_found", "No such endpoint");
     })
     .route("/", systemRoutes(deps))
+    .route("/", metricsRoutes({ ...deps, metrics, log, now }))
     .route("/hooks", hookRoutes({ ...deps, now }))
     .route("/jobs", jobRoutes({ ...deps, now }));
 }

@@ -22,6 +22,8 @@ export const MAX_LINE_BYTES = 192 * 1024;
 /** Request headers the listener forwards; the app reads nothing else. */
 export const FORWARDED_HEADERS = [
   "accept",
+  // A metrics scrape's bearer token (Prometheus cannot sign): the executor never logs it.
+  "authorization",
   "cache-control",
   "content-type",
   "last-event-id",

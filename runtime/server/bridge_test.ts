@@ -72,7 +72,12 @@ Deno.test("bridgeRequest() forwards only the headers the app reads, and the body
     }),
     body,
   );
-  assert.deepEqual(line.headers, [["webhook-id", "msg_2"], ["webhook-signature", "v1,abc"]]);
+  // A metrics scrape's bearer token is forwarded; cookies and proxy headers never are.
+  assert.deepEqual(line.headers, [
+    ["authorization", "Bearer x"],
+    ["webhook-id", "msg_2"],
+    ["webhook-signature", "v1,abc"],
+  ]);
   assert.deepEqual(fromBase64(line.body), body);
 });
 

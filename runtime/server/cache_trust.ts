@@ -11,8 +11,18 @@
  */
 import { directoriesAbove } from "./state_trust.ts";
 
-/** The npm packages the executor loads (deno.json's imports it uses at run time). */
-export const EXECUTOR_PACKAGES: readonly string[] = ["hono", "zod"];
+/**
+ * The npm packages the executor loads: deno.json's imports it uses at run time, and what
+ * prom-client loads in turn.
+ */
+export const EXECUTOR_PACKAGES: readonly string[] = [
+  "hono",
+  "zod",
+  "prom-client",
+  "@opentelemetry/api",
+  "tdigest",
+  "bintrees",
+];
 
 /** At most this many entries are looked at below the cache; a larger cache is refused. */
 const BUDGET = 50_000;

@@ -12,6 +12,7 @@ import {
   DEFAULT_BIN_PATH,
   DEFAULT_RUNNER,
   DEFAULT_SUDO_PATH,
+  METRICS_DEFAULTS,
   POOL_DEFAULTS,
   RECEIVER_DEFAULTS,
   RETENTION_DEFAULTS,
@@ -52,6 +53,8 @@ export interface ServerConfig {
   readonly headerTimeoutMs: number;
   /** A client's time to send its body once the headers are in. */
   readonly bodyTimeoutMs: number;
+  /** How old `GET /metrics`' host reads may be before a scrape runs them again, in ms. */
+  readonly metricsMaxAgeMs: { readonly smart: number; readonly sensors: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -129,6 +132,13 @@ export const SERVER_FLAGS = {
     `${RECEIVER_DEFAULTS.bodyTimeoutMs / 1000}`,
     "seconds a client has to send its body",
   ],
+  "metrics-max-age": [
+    "ROOTFENCE_METRICS_MAX_AGE",
+    `smart=${METRICS_DEFAULTS.smartMaxAgeMs / 1000},sensors=${
+      METRICS_DEFAULTS.sensorsMaxAgeMs / 1000
+    }`,
+    "seconds a scrape's host reads may be old: <s> for both, or smart=<s>,sensors=<s>",
+  ],
 } satisfies Readonly<Record<string, readonly [string, string, string]>>;
 
 /** A receiver flag's name, without `--`. */
@@ -198,6 +208,29 @@ function count(name: string, text: string, min: number, max: number): number {
     throw new RangeError(`Cannot use --${name} "${text}": give a whole number in ${min}..${max}`);
   }
   return value;
+}
+
+/**
+ * `--metrics-max-age`: seconds for both reads, or `smart=<s>` and `sensors=<s>` (either, or both,
+ * separated by a comma); a read not named keeps its default.
+ */
+function metricsMaxAge(text: string): ServerConfig["metricsMaxAgeMs"] {
+  const whole = (s: string) => count("metrics-max-age", s, 0, 86_400) * 1000;
+  if (/^[0-9]+$/.test(text)) return { smart: whole(text), sensors: whole(text) };
+  const ages: { smart: number; sensors: number } = {
+    smart: METRICS_DEFAULTS.smartMaxAgeMs,
+    sensors: METRICS_DEFAULTS.sensorsMaxAgeMs,
+  };
+  for (const part of text.split(",")) {
+    const match = /^(smart|sensors)=([0-9]{1,9})$/.exec(part.trim());
+    if (match === null) {
+      throw new RangeError(
+        `Cannot use --metrics-max-age "${text}": give seconds, or smart=<s>,sensors=<s>`,
+      );
+    }
+    ages[match[1] as "smart" | "sensors"] = whole(match[2]!);
+  }
+  return ages;
 }
 
 /**
@@ -278,6 +311,7 @@ function configFrom(
     maxConnections: count("max-connections", get("max-connections"), 1, 1_000_000),
     headerTimeoutMs: count("header-timeout", get("header-timeout"), 1, 600) * 1000,
     bodyTimeoutMs: count("body-timeout", get("body-timeout"), 1, 600) * 1000,
+    metricsMaxAgeMs: metricsMaxAge(get("metrics-max-age")),
   };
 }
 

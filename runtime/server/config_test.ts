@@ -26,7 +26,19 @@ Deno.test("parseServerConfig() defaults to loopback:8787 and ./.rootfence", () =
     maxConnections: 1024,
     headerTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,
+    metricsMaxAgeMs: { smart: 300_000, sensors: 30_000 },
   });
+});
+
+Deno.test("parseServerConfig() reads --metrics-max-age for both reads or for each", () => {
+  const ages = (text: string) =>
+    (parseServerConfig([`--metrics-max-age=${text}`], none, "/") as ServerConfig).metricsMaxAgeMs;
+  assert.deepEqual(ages("60"), { smart: 60_000, sensors: 60_000 });
+  assert.deepEqual(ages("smart=900"), { smart: 900_000, sensors: 30_000 });
+  assert.deepEqual(ages("sensors=5, smart=0"), { smart: 0, sensors: 5_000 });
+  for (const bad of ["", "smart", "smart=", "disk=5", "smart=5;sensors=5", "86401", "-1"]) {
+    assert.throws(() => ages(bad), RangeError, bad);
+  }
 });
 
 Deno.test("parseServerConfig() takes ROOTFENCE_* variables and lets flags win", () => {

@@ -18,12 +18,14 @@ import { LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";
+import { HostReadings } from "./host_readings.ts";
 import { Journal } from "./journal.ts";
 import { sharesRuns, syncsRows } from "./run_policy.ts";
 import { pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { KeyringHolder } from "./keyring_holder.ts";
 import { type Keyring, loadKeys } from "./keys.ts";
+import { ReceiverMetrics } from "./receiver_metrics.ts";
 import { Scheduler } from "./scheduler.ts";
 import { assertStateTrusted } from "./state_trust.ts";
 
@@ -39,11 +41,18 @@ function flushLog(): void {
 }
 
 /**
+ * The receiver's event counters for `GET /metrics`: they see each job transition and journal
+ * error in its log line.
+ */
+const receiverMetrics = new ReceiverMetrics();
+
+/**
  * One JSON log line. A request logs several (the request, its job's transitions): they go out
  * together in one write once the current turn is done, after the answer, not one by one before
  * it. Call {@linkcode flushLog} before exiting.
  */
 function log(line: Record<string, unknown>): void {
+  receiverMetrics.observe(line);
   if (unwrittenLog.length === 0) setTimeout(flushLog, 0);
   unwrittenLog.push(JSON.stringify(line));
 }
@@ -227,6 +236,11 @@ function keysSeen(keyring: Keyring): { id: string; ops: readonly string[] }[] {
   return keyring.keys.map((k) => ({ id: k.id, ops: k.ops }));
 }
 
+/** What the log says of the metrics tokens: how many, never one. */
+function tokensSeen(keyring: Keyring): number {
+  return keyring.metricsTokens?.size ?? 0;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const args = decodeExecutorArgs(argv);
   const uid = Deno.uid()!;
@@ -244,7 +258,12 @@ async function main(argv: readonly string[]): Promise<void> {
     const t = () => new Date().toISOString();
     try {
       const loaded = await keyring.reload(() => trustedKeys(args, uid));
-      log({ t: t(), kind: "keys_reloaded", keys: keysSeen(loaded) });
+      log({
+        t: t(),
+        kind: "keys_reloaded",
+        keys: keysSeen(loaded),
+        metricsTokens: tokensSeen(loaded),
+      });
     } catch (error) {
       const why = String((error as Error).message).split("\n")[0];
       log({ t: t(), kind: "keys_reload_failed", message: `${why}; the keys in force stay` });
@@ -308,6 +327,12 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const recovered = scheduler.recover();
   const closing = new AbortController();
+  const host = new HostReadings({
+    scheduler,
+    journal,
+    settings: launcher.settings,
+    maxAgeMs: { smart: args.metricsSmartMaxAgeMs, sensors: args.metricsSensorsMaxAgeMs },
+  });
   const app = createApp({
     scheduler,
     journal,
@@ -315,6 +340,14 @@ async function main(argv: readonly string[]): Promise<void> {
     settings: launcher.settings,
     log,
     closing: closing.signal,
+    metrics: {
+      receiver: receiverMetrics,
+      host,
+      pool: () => {
+        const pool = launcher.pool;
+        return pool === undefined ? [] : OPS.map((op) => ({ op: op.name, ...pool.children(op) }));
+      },
+    },
   });
   const socket = args.socket;
   // Holding the lock, whatever socket is still there was left by a dead executor.
@@ -338,6 +371,7 @@ async function main(argv: readonly string[]): Promise<void> {
     pid: Deno.pid,
     socket,
     keys: keysSeen(keyring.current),
+    metricsTokens: tokensSeen(keyring.current),
     interrupted: recovered.interrupted.length,
     orphans: recovered.orphans,
     requeued: recovered.requeued,

@@ -39,6 +39,9 @@ export const ExecutorFlags = z.object({
   poolSize: wholeFlag(),
   poolUses: wholeFlag(1),
   poolIdleMs: wholeFlag(1),
+  /** How old `GET /metrics`' host reads may be, in ms. */
+  metricsSmartMaxAgeMs: wholeFlag(),
+  metricsSensorsMaxAgeMs: wholeFlag(),
   /** Finished jobs are kept this long. */
   retentionMs: wholeFlag(1),
   /** At most this many finished jobs are kept. */
@@ -86,7 +89,8 @@ function baseProblemsFlags(problems: ExecutorArgs["baseProblems"]): string[] {
  *   keysFile: "/var/lib/rf/keys.json", binPath: "/usr/sbin:/usr/bin",
  *   settings: { mountBase: "/mnt/usb" }, runner: "direct", sudoPath: "/usr/bin/sudo",
  *   maxRunning: 4, maxQueued: 64, graceMs: 30000, poolSize: 1, poolUses: 100,
- *   poolIdleMs: 300000, retentionMs: 86400000, retentionJobs: 1000,
+ *   poolIdleMs: 300000, metricsSmartMaxAgeMs: 300000, metricsSensorsMaxAgeMs: 30000,
+ *   retentionMs: 86400000, retentionJobs: 1000,
  *   denoPath: "/usr/bin/deno", killPath: "/usr/bin/kill", bin: {}, baseProblems: {},
  *   stopWithStdin: false,
  * });
@@ -110,6 +114,8 @@ export function encodeExecutorArgs(args: ExecutorArgs): string[] {
       "poolSize",
       "poolUses",
       "poolIdleMs",
+      "metricsSmartMaxAgeMs",
+      "metricsSensorsMaxAgeMs",
       "retentionMs",
       "retentionJobs",
       "denoPath",

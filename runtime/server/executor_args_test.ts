@@ -44,6 +44,8 @@ Deno.test("decodeExecutorArgs() reads back every value buildExecutorCommand() pa
     poolSize: config.poolSize,
     poolUses: config.poolUses,
     poolIdleMs: config.poolIdleMs,
+    metricsSmartMaxAgeMs: 300_000,
+    metricsSensorsMaxAgeMs: 30_000,
     retentionMs: config.retentionMs,
     retentionJobs: config.retentionJobs,
     denoPath: "/opt/deno/deno",

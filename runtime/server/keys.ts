@@ -11,11 +11,12 @@
 import { OPS } from "../../ops/mod.ts";
 import type { OpSettings } from "../../ops/types.ts";
 import { RootfenceError } from "../errors.ts";
-import { KEY_ID, KeysFile, parseKeysJson } from "../keys_file.ts";
+import { KEY_ID, KeysFile, METRICS_TOKEN, parseKeysJson } from "../keys_file.ts";
 import { compileScopes } from "../scopes/compile.ts";
 import type { OpScopes } from "../scopes/types.ts";
 import { resolveSettings } from "../settings.ts";
 import { decodeSecret, newSecret, verifyingSecret } from "../signing.ts";
+import { MetricsTokens } from "./metrics_tokens.ts";
 import type { VerifyingKey } from "./signature.ts";
 import { entryProblem, type StateEntry } from "./state_trust.ts";
 import { writePrivateFile } from "./private_file.ts";
@@ -39,6 +40,8 @@ export interface Keyring {
   readonly keys: readonly LoadedKey[];
   /** Every file read, for the receiver's read grant. */
   readonly files: readonly string[];
+  /** Who may read `GET /metrics` (the file's `metrics`); none when absent. */
+  readonly metricsTokens?: MetricsTokens;
 }
 
 /**
@@ -88,8 +91,9 @@ async function privateText(path: string, entry: StateEntry, uid: number): Promis
 }
 
 /**
- * Lists the secret files a keys file names, without loading or checking them: for a grant
- * list, or to check them with `assertStateTrusted` before anything is loaded.
+ * Lists the secret files a keys file names (metrics token files too), without loading or
+ * checking them: for a grant list, or to check them with `assertStateTrusted` before anything is
+ * loaded.
  *
  * @param path The keys file.
  * @returns The secret files, or none when the keys file is missing, not a regular file (nothing
@@ -105,7 +109,9 @@ export async function secretFilesOf(path: string): Promise<string[]> {
   try {
     if (!(await Deno.lstat(path)).isFile) return [];
     const parsed = KeysFile.safeParse(JSON.parse(await Deno.readTextFile(path)));
-    return parsed.success ? parsed.data.keys.flatMap((k) => k.secretFiles ?? []) : [];
+    if (!parsed.success) return [];
+    const { keys, metrics } = parsed.data;
+    return [...keys.flatMap((k) => k.secretFiles ?? []), ...metrics?.tokenFiles ?? []];
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return [];
     throw error;
@@ -160,8 +166,8 @@ export interface LoadKeysOptions {
  * @returns The keys, with their secrets imported once, and every file read.
  * @throws {RootfenceError} `denied` for a symlink, a file of another owner, loose file modes or
  * unreadable files; `invalid_input` for a malformed file, the removed `"github"` flag, an unknown
- * op, a duplicate id, a key without secrets, or a scope the ops' schemas refuse (see
- * `compileScopes`).
+ * op, a duplicate id, a key without secrets, a metrics token file without a token, or a scope
+ * the ops' schemas refuse (see `compileScopes`).
  * @example
  * ```ts ignore
  * const keyring = await loadKeys("/var/lib/rootfence/keys.json");
@@ -229,7 +235,20 @@ export async function loadKeys(path: string, options: LoadKeysOptions = {}): Pro
       secrets: await Promise.all(secrets.map(verifyingSecret)),
     });
   }
-  return { keys, files };
+  const metricsTokens = [...parsed.data.metrics?.tokens ?? []];
+  for (const file of parsed.data.metrics?.tokenFiles ?? []) {
+    const token = (await privateText(file, "secret file", uid)).trim();
+    if (!METRICS_TOKEN.test(token)) {
+      throw new RootfenceError(
+        "invalid_input",
+        `Cannot use metrics token file "${file}" in "${path}": it holds no token of 32 to 512 ` +
+          "b64token characters",
+      );
+    }
+    metricsTokens.push(token);
+    files.push(file);
+  }
+  return { keys, files, metricsTokens: new MetricsTokens(metricsTokens) };
 }
 
 /**

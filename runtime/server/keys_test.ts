@@ -253,3 +253,44 @@ Deno.test("secretFilesOf() opens no symlink, FIFO or missing file", async () => 
     if (fifo.success) assert.deepEqual(await secretFilesOf(`${dir}/fifo`), []);
   });
 });
+
+Deno.test("loadKeys() reads metrics tokens, inline and from private files, and lists the files", async () => {
+  await withDir(async (dir) => {
+    const inline = `rfm_${"a".repeat(43)}`;
+    const fromFile = `rfm_${"b".repeat(43)}`;
+    await write(`${dir}/prometheus.token`, `${fromFile}\n`, 0o400);
+    const key = { id: "a", secrets: [newSecret()], ops: ["*"] };
+    await write(`${dir}/keys.json`, {
+      keys: [key],
+      metrics: { tokens: [inline], tokenFiles: [`${dir}/prometheus.token`] },
+    });
+    const keyring = await loadKeys(`${dir}/keys.json`);
+    assert.equal(keyring.metricsTokens?.size, 2);
+    assert.equal(keyring.metricsTokens?.accepts(inline), true);
+    assert.equal(keyring.metricsTokens?.accepts(fromFile), true);
+    assert.equal(keyring.metricsTokens?.accepts(key.secrets[0]!), false);
+    assert.deepEqual(keyring.files, [`${dir}/keys.json`, `${dir}/prometheus.token`]);
+    assert.deepEqual(await secretFilesOf(`${dir}/keys.json`), [`${dir}/prometheus.token`]);
+    // A key file without "metrics" reads no metrics at all.
+    await write(`${dir}/keys.json`, { keys: [key] });
+    assert.equal((await loadKeys(`${dir}/keys.json`)).metricsTokens?.size, 0);
+  });
+});
+
+Deno.test("loadKeys() refuses a short or odd metrics token, and a token file others may read", async () => {
+  await withDir(async (dir) => {
+    const keys = [{ id: "a", secrets: [newSecret()], ops: ["*"] }];
+    for (const token of ["short", `rfm_${"a".repeat(40)} x`, `rfm_${"a".repeat(40)}\n`]) {
+      await write(`${dir}/keys.json`, { keys, metrics: { tokens: [token] } });
+      await assert.rejects(loadKeys(`${dir}/keys.json`), refused("invalid_input", /metrics/));
+    }
+    await write(`${dir}/token`, `rfm_${"a".repeat(43)}`, 0o644);
+    await write(`${dir}/keys.json`, { keys, metrics: { tokenFiles: [`${dir}/token`] } });
+    await assert.rejects(loadKeys(`${dir}/keys.json`), refused("denied", /chmod 600/));
+    await write(`${dir}/token`, "not a token at all", 0o600);
+    await assert.rejects(
+      loadKeys(`${dir}/keys.json`),
+      refused("invalid_input", /metrics token file/),
+    );
+  });
+});

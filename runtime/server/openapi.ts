@@ -2,7 +2,8 @@
  * The OpenAPI 3.1 document of the HTTP API, composed from zod schemas with `z.toJSONSchema`:
  * each op's input as its trigger's request body, the answers of `api_schemas.ts`, the stable
  * problem codes of `problems.ts` per operation, and the Standard Webhooks signature as three
- * header schemes required together (OpenAPI cannot express an HMAC; the schemes say how to sign).
+ * header schemes required together (OpenAPI cannot express an HMAC; the schemes say how to sign);
+ * `GET /metrics` takes a bearer token instead.
  *
  * Needs no permissions.
  *
@@ -43,10 +44,19 @@ const SECURITY_SCHEMES = {
     description: `${SIGNING} Up to ${MAX_SIGNATURES} signatures, separated by spaces ` +
       "(secret rotation).",
   },
+  metricsToken: {
+    type: "http",
+    scheme: "bearer",
+    description: "One of the keys file's metrics tokens (`metrics.tokens` or " +
+      "`metrics.tokenFiles`; `deno task keygen --metrics-token`). It reads metrics only; a " +
+      "key's secret never does.",
+  },
 };
 
 /** All three signature headers, together. */
 const SIGNED = [{ webhookId: [], webhookTimestamp: [], webhookSignature: [] }];
+/** The metrics scrape's bearer token. */
+const METRICS = [{ metricsToken: [] }];
 /** No signature: health and this document. */
 const PUBLIC: never[] = [];
 
@@ -263,6 +273,22 @@ function system(): Record<string, unknown> {
         },
       },
     },
+    "/metrics": {
+      get: {
+        operationId: "getMetrics",
+        tags: ["system"],
+        summary: "The receiver and the host (SMART, sensors) as Prometheus metrics",
+        security: METRICS,
+        responses: {
+          200: {
+            description: "The Prometheus text format 0.0.4; host reads older than the " +
+              "receiver's --metrics-max-age are run again first",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+          ...problems(["metrics_token_missing", "metrics_token_invalid"]),
+        },
+      },
+    },
     "/openapi.json": {
       get: {
         operationId: "getOpenApiDocument",
@@ -313,7 +339,10 @@ export function openApiDocument(settings: OpSettings): Record<string, unknown> {
     tags: [
       { name: "hooks", description: "Signed triggers, one per op" },
       { name: "jobs", description: "Signed reads of the calling key's own jobs" },
-      { name: "system", description: "Unsigned: health and this document" },
+      {
+        name: "system",
+        description: "Unsigned: health and this document; metrics, with a bearer token",
+      },
     ],
     paths: {
       ...Object.fromEntries(OPS.map((op) => [`/hooks/${op.name}`, trigger(op, settings)])),

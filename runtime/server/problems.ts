@@ -14,6 +14,8 @@ export const PROBLEMS = {
   signature_invalid: [401, "Signature does not verify"],
   signature_expired: [401, "Signature timestamp outside the tolerance"],
   signature_replayed: [401, "This read signature was already used"],
+  metrics_token_missing: [401, "Metrics need a bearer token"],
+  metrics_token_invalid: [401, "Not a metrics token"],
   op_not_allowed: [403, "This key may not trigger this op"],
   scope_denied: [403, "This key's scope does not allow this input"],
   unknown_op: [404, "No such op"],

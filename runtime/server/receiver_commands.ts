@@ -136,6 +136,8 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
       poolSize: config.poolSize,
       poolUses: config.poolUses,
       poolIdleMs: config.poolIdleMs,
+      metricsSmartMaxAgeMs: config.metricsMaxAgeMs.smart,
+      metricsSensorsMaxAgeMs: config.metricsMaxAgeMs.sensors,
       retentionMs: config.retentionMs,
       retentionJobs: config.retentionJobs,
       denoPath: options.denoPath,

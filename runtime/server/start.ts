@@ -186,7 +186,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error("Cannot start: need DENO_DIR (or HOME) and a kill binary");
     return 1;
   }
-  // The executor loads hono and zod from this cache, and in direct mode it is root.
+  // The executor loads hono, zod and prom-client from this cache, and in direct mode it is root.
   const untrusted = await cacheTrustProblems(denoDir, Deno.uid()!);
   if (untrusted.length > 0) {
     console.error(untrusted[0]);

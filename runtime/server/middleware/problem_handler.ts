@@ -20,6 +20,12 @@ export interface ProblemHandlerOptions {
    * @default {Date.now}
    */
   now?(): number;
+  /**
+   * Told the stable code of every problem answered (the metrics' rejected requests).
+   *
+   * @default {nothing}
+   */
+  rejected?(code: string): void;
 }
 
 function problemOf(error: Error): Problem {
@@ -55,9 +61,10 @@ function problemOf(error: Error): Problem {
  * ```
  */
 export function problemHandler(options: ProblemHandlerOptions): ErrorHandler<AppEnv> {
-  const { log, now = Date.now } = options;
+  const { log, now = Date.now, rejected = () => {} } = options;
   return function answerProblem(error, c) {
     const problem = problemOf(error);
+    rejected(problem.code);
     if (!(error instanceof Problem)) {
       log({ t: new Date(now()).toISOString(), kind: "error", message: String(error) });
     }
