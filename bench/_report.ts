@@ -5,6 +5,7 @@
  * @module
  */
 import type { Breakdown } from "./breakdown.ts";
+import type { Floors } from "./floors.ts";
 import type { ProcessMemory } from "./systems.ts";
 import type { WrkResult } from "./wrk.ts";
 
@@ -64,6 +65,7 @@ export interface BenchResults {
   readonly wrk: readonly WrkRow[];
   readonly coalesced: readonly CoalescedRow[];
   readonly breakdown: Breakdown;
+  readonly floors: Floors;
   readonly memory: {
     readonly idle: readonly ProcessMemory[];
     readonly afterRuns: readonly ProcessMemory[];
@@ -245,6 +247,41 @@ function tradeOff(idle: readonly ProcessMemory[]): string {
     line(`listener + executor only (systemd units, no starter), ${ops} children`, receiver, ops),
     line("listener + executor only, no child", receiver, 0),
     line(`a busy pool (4 per read-only op, after a burst, for --pool-idle)`, base, 8 + ops - 2),
+  ]);
+}
+
+/** What no change to rootfence can go below here, next to what the targets ask. */
+function floorTable(r: BenchResults): string {
+  const f = r.floors;
+  const ops = r.memory.idle.filter((p) => p.role.startsWith("child")).length;
+  const fewest = 2 + ops;
+  return table(["floor", "measured"], [
+    [
+      "one idle Deno process (`deno eval`, after 1 s)",
+      `${f.denoRssMiB} MiB RSS, ${f.denoPssMiB} MiB PSS`,
+    ],
+    [
+      `the fewest processes the fence needs at rest: listener, executor, one warm child per op ` +
+      `with its binaries (${ops} here), each at least that`,
+      `${fewest} × ${f.denoRssMiB} = ${(fewest * f.denoRssMiB).toFixed(1)} MiB RSS ` +
+      `(${(fewest * f.denoPssMiB).toFixed(1)} MiB PSS) against the 120 MiB target`,
+    ],
+    [
+      "Unix-socket connect, one 400-byte line each way, close (p50): one listener-executor hop",
+      `${f.connectMs} ms`,
+    ],
+    [
+      "the same line on a kept connection (p50): what persistent bridge connections would save",
+      `${f.reusedMs} ms (saves ${(f.connectMs - f.reusedMs).toFixed(3)} ms a request)`,
+    ],
+    [
+      "every journal write of a read-only job, p99, SQLite's own checkpoint in the commit",
+      `${f.journalP99InlineMs} ms`,
+    ],
+    [
+      "the same with the executor's checkpoint thread (`journal_checkpoint.ts`)",
+      `${f.journalP99BackgroundMs} ms`,
+    ],
   ]);
 }
 
@@ -465,6 +502,14 @@ ${processTable(r.memory.afterRuns)}
 What other pool choices would cost at rest, from the figures above (each child as measured):
 
 ${tradeOff(r.memory.idle)}
+
+## Floors on this machine
+
+Measured in the same run: what one Deno process costs before it does anything, what the hop
+between listener and executor costs with and without a kept connection, and the journal's tail
+with either checkpoint.
+
+${floorTable(r)}
 
 Requests in flight against a fake \`sensors\` that sleeps 1 s, every process sampled every 100 ms:
 

@@ -43,6 +43,7 @@ async function sample(n: number, task: () => Promise<void>): Promise<number> {
 async function appSample(dir: string, launcher: Launcher, n: number): Promise<number> {
   const journal = Journal.open(`${dir}/app.db`, {
     synced: (op) => findOp(op)?.mutates ?? true,
+    checkpoints: "background",
   });
   const scheduler = new Scheduler({
     journal,
@@ -107,6 +108,7 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bench-journal-" });
   const journal = Journal.open(`${dir}/journal.db`, {
     synced: (op) => findOp(op)?.mutates ?? true,
+    checkpoints: "background",
   });
   let i = 0;
   const journalJobMs = await sample(n, () => {

@@ -29,6 +29,7 @@ import {
   type WrkRow,
 } from "./_report.ts";
 import { breakdown } from "./breakdown.ts";
+import { floors } from "./floors.ts";
 import { drive, percentile } from "./stats.ts";
 import {
   cpuBetween,
@@ -356,6 +357,7 @@ export async function main(args: string[]): Promise<number> {
     for (const system of systems) await system.stop();
   }
   const parts = await breakdown(SYSTEM_PATH, quick ? 50 : 200);
+  const measuredFloors = await floors(quick ? 200 : 1000);
   const underLoad = await memoryUnderLoad(binDir, dir, sizes.inFlight);
   const flooded = await flood(binDir, dir);
   load.push(loadSample("end"));
@@ -368,6 +370,7 @@ export async function main(args: string[]): Promise<number> {
     wrk: wrkRows,
     coalesced,
     breakdown: parts,
+    floors: measuredFloors,
     memory: { idle: receiver.idle, afterRuns, underLoad, flood: flooded },
     targets: [],
   };
@@ -375,7 +378,13 @@ export async function main(args: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(results, null, 2));
   else {
     console.log(renderTable(rows, wrkRows, coalesced));
-    console.log(JSON.stringify({ breakdown: parts, targets: results.targets }, null, 2));
+    console.log(
+      JSON.stringify(
+        { breakdown: parts, floors: measuredFloors, targets: results.targets },
+        null,
+        2,
+      ),
+    );
   }
   if (!quick || values.write) {
     await Deno.writeTextFile(`${root}BENCHMARKS.md`, renderMarkdown(results));
