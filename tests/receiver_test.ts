@@ -131,7 +131,9 @@ printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
 
 Deno.test("the queue bound answers 429 and never drops an accepted job", async () => {
   const { fakes, stateDir, binPath } = await setup();
-  await fakes.write("sensors", `sleep 0.5; printf '{}'; exit 1`);
+  // Every run waits for the gate, so the first is still running however slow the machine.
+  const gate = `${stateDir}/gate`;
+  await fakes.write("sensors", `while [ ! -e ${gate} ]; do sleep 0.05; done; printf '{}'; exit 1`);
   const receiver = await startReceiver(stateDir, [
     ...binPath,
     "--max-running",
@@ -155,6 +157,7 @@ Deno.test("the queue bound answers 429 and never drops an accepted job", async (
       }
     }
     assert.deepEqual(statuses, [202, 202, 202, 429, 429, 429]);
+    await Deno.writeTextFile(gate, "");
     for (const id of accepted) {
       await until(async () => {
         const job = await (await receiver.read(`/jobs/${id}`)).json();

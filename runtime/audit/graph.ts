@@ -34,6 +34,7 @@ export const LISTENER_MODULES: readonly string[] = [
   "runtime/args.ts",
   "runtime/server/guarded_http.ts",
   "runtime/server/bridge.ts",
+  "runtime/server/bridge_connections.ts",
   "runtime/server/problems.ts",
   "runtime/process/lines.ts",
   "runtime/process/capped_read.ts",

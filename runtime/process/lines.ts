@@ -68,6 +68,11 @@ export class LineReader {
     }
   }
 
+  /** Whether bytes past the last line returned are waiting. */
+  get buffered(): boolean {
+    return this.#buffer.length > 0 || this.#skipping;
+  }
+
   /** Stops reading. */
   async cancel(): Promise<void> {
     await this.#reader.cancel().catch(() => undefined);

@@ -14,7 +14,7 @@
 import { findOp, OPS } from "../../ops/mod.ts";
 import type { OpSettings } from "../../ops/types.ts";
 import { Launcher } from "../process/launcher.ts";
-import { LineReader } from "../process/lines.ts";
+import { type Line, LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";
@@ -115,79 +115,110 @@ function aborted(signal: AbortSignal): Promise<undefined> {
 }
 
 /**
- * Serves one listener connection: one request line in, head, chunks and end out. The line must
- * arrive within {@linkcode REQUEST_LINE_MS}, at most {@linkcode MAX_AWAITING_LINE} connections
- * wait for theirs and at most {@linkcode MAX_READING} buffer one, so idle or flooding peers can
- * neither fill the heap nor use up file descriptors.
+ * Waits for a connection's next request line (the first, or the next once an answer ended).
+ * The line must arrive within {@linkcode REQUEST_LINE_MS}, at most {@linkcode MAX_AWAITING_LINE}
+ * connections wait for theirs and at most {@linkcode MAX_READING} buffer one, so idle or
+ * flooding peers can neither fill the heap nor use up file descriptors. `undefined`: close it.
+ */
+async function requestLine(read: Promise<Line>): Promise<string | undefined> {
+  const late = new AbortController();
+  const timer = setTimeout(() => late.abort(), REQUEST_LINE_MS);
+  awaitingLine++;
+  let buffering = false;
+  try {
+    if (awaitingLine > MAX_AWAITING_LINE) return undefined;
+    buffering = await takeReader(late.signal);
+    if (!buffering) return undefined;
+    const line = await Promise.race([read, aborted(late.signal)]);
+    return line === undefined || "tooLong" in line ? undefined : line.line;
+  } finally {
+    clearTimeout(timer);
+    if (buffering) releaseReader();
+    awaitingLine--;
+  }
+}
+
+/** Answers one request: a head, chunks and an end. Throws when the listener went away. */
+async function answer(
+  conn: Deno.Conn,
+  request: BridgeRequest,
+  fetch: Fetch,
+  gone: AbortSignal,
+): Promise<void> {
+  const body = request.method === "GET" || request.method === "HEAD"
+    ? null
+    : fromBase64(request.body);
+  const response = await fetch(
+    new Request(`http://rootfence${request.path}`, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: gone,
+    }),
+  );
+  const head = { status: response.status, headers: [...response.headers] };
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    // A whole answer (all but event streams): head, chunks and end in one write.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const lines = [JSON.stringify(head)];
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+      lines.push(JSON.stringify({ chunk: toBase64(bytes.subarray(at, at + CHUNK_BYTES)) }));
+    }
+    lines.push(JSON.stringify({ end: true }), "");
+    await writeAll(conn, new TextEncoder().encode(lines.join("\n")));
+    return;
+  }
+  await writeLine(conn, head);
+  if (response.body !== null) {
+    const reader = response.body.getReader();
+    gone.addEventListener("abort", () => void reader.cancel().catch(() => {}));
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      for (let at = 0; at < next.value.length; at += CHUNK_BYTES) {
+        await writeLine(conn, { chunk: toBase64(next.value.subarray(at, at + CHUNK_BYTES)) });
+      }
+    }
+  }
+  await writeLine(conn, { end: true });
+}
+
+/**
+ * Serves one listener connection: request lines in, one at a time, each answered with a head,
+ * chunks and an end before the next is read. The listener keeps connections for later requests
+ * (`bridge_connections.ts`); one idle past {@linkcode REQUEST_LINE_MS} is closed here.
  */
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {
-  const gone = new AbortController();
-  const late = setTimeout(() => gone.abort(), REQUEST_LINE_MS);
-  awaitingLine++;
-  let awaiting = true;
-  let buffering = false;
-  const lineDone = () => {
-    clearTimeout(late);
-    if (buffering) releaseReader();
-    buffering = false;
-    if (awaiting) awaitingLine--;
-    awaiting = false;
-  };
+  const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
   try {
-    if (awaitingLine > MAX_AWAITING_LINE) return;
-    buffering = await takeReader(gone.signal);
-    if (!buffering) return;
-    const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
-    const first = await Promise.race([lines.next(), aborted(gone.signal)]);
-    lineDone();
-    if (first === undefined || "tooLong" in first) return;
-    let request: BridgeRequest;
-    try {
-      request = BridgeRequest.parse(JSON.parse(first.line));
-    } catch {
-      return;
-    }
-    // The listener closes its end when the HTTP client goes away: end the stream with it.
-    void lines.next().then(() => gone.abort(), () => gone.abort());
-    const body = request.method === "GET" || request.method === "HEAD"
-      ? null
-      : fromBase64(request.body);
-    const response = await fetch(
-      new Request(`http://rootfence${request.path}`, {
-        method: request.method,
-        headers: request.headers,
-        body,
-        signal: gone.signal,
-      }),
-    );
-    const head = { status: response.status, headers: [...response.headers] };
-    if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
-      // A whole answer (all but event streams): head, chunks and end in one write.
-      const bytes = new Uint8Array(await response.arrayBuffer());
-      const lines = [JSON.stringify(head)];
-      for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
-        lines.push(JSON.stringify({ chunk: toBase64(bytes.subarray(at, at + CHUNK_BYTES)) }));
+    let read = lines.next();
+    while (true) {
+      const line = await requestLine(read);
+      if (line === undefined) return;
+      let request: BridgeRequest;
+      try {
+        request = BridgeRequest.parse(JSON.parse(line));
+      } catch {
+        return;
       }
-      lines.push(JSON.stringify({ end: true }), "");
-      await writeAll(conn, new TextEncoder().encode(lines.join("\n")));
-      return;
-    }
-    await writeLine(conn, head);
-    if (response.body !== null) {
-      const reader = response.body.getReader();
-      gone.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}));
-      for (let next = await reader.read(); !next.done; next = await reader.read()) {
-        for (let at = 0; at < next.value.length; at += CHUNK_BYTES) {
-          await writeLine(conn, { chunk: toBase64(next.value.subarray(at, at + CHUNK_BYTES)) });
-        }
+      // The next read runs while this request is served: the end of the stream (the listener
+      // closed it, its client went away) ends the answer, and so does a line sent before the
+      // answer's end, which the protocol forbids.
+      const gone = new AbortController();
+      let answering = true;
+      read = lines.next();
+      read.then(() => answering && gone.abort(), () => gone.abort());
+      try {
+        await answer(conn, request, fetch, gone.signal);
+      } catch (error) {
+        // Ends what still streams for it (an event stream's reader, a waiting request).
+        gone.abort();
+        throw error;
       }
+      answering = false;
+      if (gone.signal.aborted) return;
     }
-    await writeLine(conn, { end: true });
   } catch {
     // The listener went away mid-answer; nothing to tell it.
   } finally {
-    lineDone();
-    gone.abort();
     try {
       conn.close();
     } catch {

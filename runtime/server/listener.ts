@@ -13,15 +13,12 @@
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { LineReader } from "../process/lines.ts";
+import { BridgeReply, BridgeRequest, bridgeRequest, fromBase64, MAX_BODY_BYTES } from "./bridge.ts";
 import {
-  BridgeReply,
-  BridgeRequest,
-  bridgeRequest,
-  fromBase64,
-  MAX_BODY_BYTES,
-  MAX_LINE_BYTES,
-} from "./bridge.ts";
+  type BridgeConnection,
+  type BridgeConnections,
+  connectionsTo,
+} from "./bridge_connections.ts";
 import { GuardedServer } from "./guarded_http.ts";
 import { decodeListenerArgs } from "./listener_args.ts";
 import { PROBLEMS } from "./problems.ts";
@@ -77,11 +74,52 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-async function nextReply(lines: LineReader): Promise<BridgeReply> {
-  const next = await lines.next();
-  if (next === undefined) throw new Error("the executor closed the connection");
+/** Thrown when the executor ended the connection before any byte of an answer. */
+class EndedUnanswered extends Error {}
+
+async function nextReply(connection: BridgeConnection): Promise<BridgeReply> {
+  const next = await connection.next();
+  if (next === undefined) throw new EndedUnanswered("the executor closed the connection");
   if ("tooLong" in next) throw new Error("the executor sent an oversized line");
   return BridgeReply.parse(JSON.parse(next.line));
+}
+
+/**
+ * Sends the request line and reads the answer's head on a kept connection. A kept connection
+ * the executor ended before answering (it restarted, or closed it idle just then) is retried
+ * once on a new one: the executor never started on a request it did not answer with a byte...
+ * except when it crashed mid-request, and then a trigger's `webhook-id` makes the retry the
+ * same job, not a second run.
+ */
+async function ask(
+  connections: BridgeConnections,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+): Promise<{ connection: BridgeConnection; head: BridgeReply } | "unavailable" | "failed"> {
+  for (let fresh = false;; fresh = true) {
+    let connection: BridgeConnection;
+    try {
+      connection = await connections.take(fresh);
+    } catch {
+      return "unavailable";
+    }
+    const close = () => connection.close();
+    signal.addEventListener("abort", close, { once: true });
+    const late = setTimeout(close, HEAD_TIMEOUT_MS);
+    try {
+      await writeAll(connection.conn, bytes);
+      return { connection, head: await nextReply(connection) };
+    } catch (error) {
+      connection.close();
+      const retry = connection.reused && !signal.aborted &&
+        (error instanceof EndedUnanswered || error instanceof Deno.errors.BrokenPipe ||
+          error instanceof Deno.errors.ConnectionReset);
+      if (!retry) return "failed";
+    } finally {
+      clearTimeout(late);
+      signal.removeEventListener("abort", close);
+    }
+  }
 }
 
 /**
@@ -119,51 +157,43 @@ async function relay(request: Received, socket: string, signal: AbortSignal): Pr
   } catch {
     return problem(400, "bad_request", "The method, path or a header cannot be forwarded");
   }
-  let conn: Deno.Conn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: socket });
-  } catch {
+  const connections = connectionsTo(socket);
+  const asked = await ask(
+    connections,
+    new TextEncoder().encode(JSON.stringify(line) + "\n"),
+    signal,
+  );
+  if (asked === "unavailable") {
     return problem(503, "executor_unavailable", "The executor is not reachable");
   }
-  const close = () => {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  };
+  if (asked === "failed" || !("status" in asked.head)) {
+    if (asked !== "failed") asked.connection.close();
+    return problem(502, "executor_failed", "The executor gave no valid answer");
+  }
+  const { connection, head } = asked;
+  // The client going away ends the answer: the executor sees the close and stops with it.
+  const close = () => connection.close();
   signal.addEventListener("abort", close, { once: true });
-  const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
-  let head;
-  const late = setTimeout(close, HEAD_TIMEOUT_MS);
-  try {
-    await writeAll(conn, new TextEncoder().encode(JSON.stringify(line) + "\n"));
-    head = await nextReply(lines);
-  } catch {
-    close();
-    return problem(502, "executor_failed", "The executor gave no valid answer");
-  } finally {
-    clearTimeout(late);
-  }
-  if (!("status" in head)) {
-    close();
-    return problem(502, "executor_failed", "The executor gave no valid answer");
-  }
+  const done = (clean: boolean) => {
+    signal.removeEventListener("abort", close);
+    if (clean && !signal.aborted) connections.give(connection);
+    else connection.close();
+  };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const reply = await nextReply(lines);
+        const reply = await nextReply(connection);
         if ("chunk" in reply) controller.enqueue(fromBase64(reply.chunk));
-        else {
+        else if ("end" in reply) {
           controller.close();
-          close();
-        }
+          done(true);
+        } else throw new Error("a second head");
       } catch (error) {
         controller.error(error);
-        close();
+        done(false);
       }
     },
-    cancel: close,
+    cancel: () => done(false),
   });
   const nullBody = request.method === "HEAD" || [204, 304].includes(head.status);
   if (nullBody) void stream.cancel();
