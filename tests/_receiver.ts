@@ -10,7 +10,10 @@ const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** A running receiver. */
 export interface Receiver {
+  /** `http://127.0.0.1:<port>`, `https://...` with TLS, `http://localhost` on a Unix socket. */
   readonly url: string;
+  /** What `send`, `read` and `fetch` reach it through (a CA or a Unix socket), if anything. */
+  readonly client?: Deno.HttpClient;
   /** `deno task start`, as an operator signals it: it relays signals on to the executor. */
   readonly starterPid: number;
   /** The executor (keys, journal, children): neither the starter nor the listener. */
@@ -31,20 +34,38 @@ export interface Receiver {
     options?: { id?: string; wait?: number; headers?: Record<string, string> },
   ): Promise<Response>;
   read(path: string): Promise<Response>;
+  /** `fetch` through {@linkcode client}. */
+  fetch(input: Request | string, init?: RequestInit): Promise<Response>;
   /** SIGTERM, then wait for the starter to exit; returns its exit code. */
   stop(): Promise<number>;
   /** SIGKILL of the receiver itself (no shutdown at all). */
   crash(): Promise<void>;
 }
 
-/** Starts a receiver; `args` go to `deno task start` after the state dir and port. */
+/** Options of {@linkcode startReceiver}. */
+export interface StartReceiverOptions {
+  /** The Deno binary that runs `deno task start`. */
+  readonly deno?: string;
+  /**
+   * What requests go through: `Deno.createHttpClient` with the test's CA for TLS, or with a
+   * Unix socket proxy for `--listen unix:`. Such a receiver is started without `--port 0`.
+   */
+  readonly client?: Deno.HttpClient;
+}
+
+/**
+ * Starts a receiver; `args` go to `deno task start` after the state dir and (unless `args` has
+ * `--listen`) `--port 0`.
+ */
 export async function startReceiver(
   stateDir: string,
   args: string[] = [],
-  options: { readonly deno?: string } = {},
+  options: StartReceiverOptions = {},
 ): Promise<Receiver> {
+  const { client } = options;
+  const port = args.includes("--listen") ? [] : ["--port", "0"];
   const starter = new Deno.Command(options.deno ?? Deno.execPath(), {
-    args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", ...args],
+    args: ["task", "-q", "start", "--state-dir", stateDir, ...port, ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
@@ -75,12 +96,17 @@ export async function startReceiver(
     })();
   });
   const listened = await listening;
-  const url = `http://127.0.0.1:${listened.port}`;
+  const scheme = listened.tls === undefined ? "http" : "https";
+  const url = listened.path === undefined
+    ? `${scheme}://127.0.0.1:${listened.port}`
+    : `${scheme}://localhost`;
+  const through = (init: RequestInit = {}) => client === undefined ? init : { ...init, client };
   const executor = ready!;
   const keys = JSON.parse(await Deno.readTextFile(`${stateDir}/keys.json`));
   const secret: string = keys.keys[0].secrets[0];
   return {
     url,
+    ...(client === undefined ? {} : { client }),
     starterPid: starter.pid,
     pid: executor.pid as number,
     listenerPid: listened.pid as number,
@@ -100,10 +126,14 @@ export async function startReceiver(
             ...(options.wait === undefined ? {} : { prefer: `wait=${options.wait}` }),
           },
         }),
+        through(),
       );
     },
     async read(path) {
-      return await fetch(await signedRequest(`${url}${path}`, { secret }));
+      return await fetch(await signedRequest(`${url}${path}`, { secret }), through());
+    },
+    fetch(input, init) {
+      return fetch(input, through(init));
     },
     async stop() {
       starter.kill("SIGTERM");
