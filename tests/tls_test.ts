@@ -135,7 +135,7 @@ tlsTest("a signed trigger over HTTPS with a certificate made in the test runs it
     a.cert,
     "--key",
     a.key,
-  ], { client });
+  ], { fetch: (request) => fetch(request, { client }) });
   try {
     assert.match(receiver.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(receiver.lines.find((l) => l.kind === "listening")?.tls, a.fingerprint);
@@ -177,7 +177,7 @@ tlsTest(
       serving.cert,
       "--key",
       serving.key,
-    ], { client });
+    ], { fetch: (request) => fetch(request, { client }) });
     const port = Number(new URL(receiver.url).port);
     const kept = await keepAlive(port);
     const lines = (kind: string) => receiver.lines.filter((line) => line.kind === kind);
@@ -261,7 +261,7 @@ tlsTest(
       a.cert,
       "--key",
       a.key,
-    ], { client });
+    ], { fetch: (request) => fetch(request, { client }) });
     const port = Number(new URL(receiver.url).port);
     const conns: Deno.Conn[] = [];
     try {
