@@ -6,8 +6,10 @@
  *
  * Runs as `dist/listener.js` (bundled, so it loads no Deno cache and a service user needs only
  * to read that one file), started by `deno task start` or its systemd unit as:
- * `deno run <sealed flags> --allow-net=<host>:<port> --allow-read=<socket> --allow-write=<socket>
- * dist/listener.js --host=<host> --port=<port> --socket=<socket>`.
+ * `deno run <sealed flags> --allow-net=<host>:<port>,unix:<socket> --allow-read=<socket>
+ * --allow-write=<socket> dist/listener.js --host=<host> --port=<port> --socket=<socket>`; with
+ * `--listen-path=<path>` (a Unix socket) or `--listen-fd=3` (systemd's) instead of host and port,
+ * and `--cert`/`--key` for TLS, each with its grants (`receiver_commands.ts`).
  *
  * @module
  */

@@ -70,7 +70,8 @@ export interface ListenerCommandOptions {
   readonly stopWithStdin?: boolean;
 }
 
-function netAddress(host: string, port: number): string {
+/** A TCP address as Deno's grants and systemd's `ListenStream=` write it: `[::1]:8787`. */
+export function netAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
