@@ -52,9 +52,10 @@ async function closedWithin(conn: Deno.Conn, ms: number): Promise<number | undef
 
 /** Copies a pair to where the receiver reads it, each file replaced whole (a rename). */
 async function install(pair: { cert: string; key: string }, to: Cert): Promise<void> {
-  for (const [from, path] of [[pair.cert, to.cert], [pair.key, to.key]] as const) {
-    await Deno.writeFile(`${path}.new`, await Deno.readFile(from), { mode: 0o600 });
-    await Deno.chmod(`${path}.new`, 0o600);
+  const files = [[pair.cert, to.cert, 0o644], [pair.key, to.key, 0o600]] as const;
+  for (const [from, path, mode] of files) {
+    await Deno.writeFile(`${path}.new`, await Deno.readFile(from), { mode });
+    await Deno.chmod(`${path}.new`, mode);
     await Deno.rename(`${path}.new`, path);
   }
 }
@@ -369,6 +370,95 @@ tlsTest(
       assert.ok(!line.includes("\n"), line);
     } finally {
       await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+);
+
+tlsTest(
+  "a root starter's listener running as nobody serves a key nobody owns, and refuses root's",
+  async () => {
+    if (Deno.uid() !== 0) return void console.log("skip: switching the listener's user needs root");
+    const readable = await new Deno.Command("test", {
+      args: ["-r", LISTENER.bundle],
+      uid: 65534,
+      gid: 65534,
+    }).output().then((o) => o.code === 0, () => false);
+    if (!readable) return void console.log(`skip: user nobody cannot read ${LISTENER.bundle}`);
+    // npx keeps Deno under root's 0700 home; a copy in an open directory is what an install has.
+    const denoDir = await Deno.makeTempDir({ prefix: "rootfence-deno-" });
+    await Deno.chmod(denoDir, 0o755);
+    const deno = `${denoDir}/deno`;
+    await Deno.copyFile(Deno.execPath(), deno);
+    await Deno.chmod(deno, 0o755);
+    const stateDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-" });
+    const tlsDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-files-" });
+    await Deno.chmod(tlsDir, 0o755);
+    const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+    try {
+      const a = await makeCert(tlsDir, "a");
+      const b = await makeCert(tlsDir, "b");
+      const args = (cert: Cert) => [
+        "task",
+        "-q",
+        "start",
+        "--state-dir",
+        stateDir,
+        "--port",
+        "0",
+        "--listener-user",
+        "nobody",
+        "--cert",
+        cert.cert,
+        "--key",
+        cert.key,
+      ];
+      // Root's key: the listener, as nobody, would read a key it does not own.
+      const refused = await new Deno.Command(deno, {
+        args: args(a),
+        cwd: root,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(refused.code, 1);
+      assert.match(
+        new TextDecoder().decode(refused.stderr),
+        /rootfence: Cannot trust TLS key ".*a\.key": it is owned by uid 0, not by uid 65534 that the listener runs as/,
+      );
+      for (const key of [a.key, b.key]) await Deno.chown(key, 65534, 65534);
+      const serving = { ...a, cert: `${tlsDir}/serving.pem`, key: `${tlsDir}/serving.key` };
+      await install(a, serving);
+      await Deno.chown(serving.key, 65534, 65534);
+      const client = Deno.createHttpClient({ caCerts: [a.pem, b.pem] });
+      const receiver = await startReceiver(
+        stateDir,
+        ["--listener-user", "nobody", "--cert", serving.cert, "--key", serving.key],
+        { deno, fetch: (request) => fetch(request, { client }) },
+      );
+      try {
+        const status = await Deno.readTextFile(`/proc/${receiver.listenerPid}/status`);
+        assert.match(status, /^Uid:\s+65534\b/m, receiver.stderr());
+        const health = await receiver.fetch(`${receiver.url}/healthz`);
+        assert.equal(health.status, 200);
+        await health.body?.cancel();
+        // A reload, as nobody, of a pair nobody owns.
+        await install(b, serving);
+        await Deno.chown(serving.key, 65534, 65534);
+        Deno.kill(receiver.starterPid, "SIGHUP");
+        let reloaded;
+        for (let i = 0; i < 200 && reloaded === undefined; i++) {
+          reloaded = receiver.lines.find((l) => /^tls_reload/.test(String(l.kind)));
+          await sleep(25);
+        }
+        assert.equal(reloaded?.fingerprint, b.fingerprint, JSON.stringify(reloaded));
+        assert.equal(await peerFingerprint(Number(new URL(receiver.url).port)), b.fingerprint);
+      } finally {
+        await receiver.stop();
+        client.close();
+      }
+    } finally {
+      await Deno.remove(stateDir, { recursive: true });
+      await Deno.remove(tlsDir, { recursive: true });
+      await Deno.remove(denoDir, { recursive: true });
     }
   },
 );

@@ -14,7 +14,7 @@
 import { dirname } from "node:path";
 import type { ServerConfig } from "./config.ts";
 import { ancestorProblem, directoriesAbove } from "./state_trust.ts";
-import { loadTlsPair } from "./tls_pair.ts";
+import { keyFileProblem, loadTlsPair } from "./tls_pair.ts";
 
 /** Whether the listener's user may do `test <flag> <path>`: `-r` read, `-w` write, `-x` enter. */
 export type CanAs = (flag: "-r" | "-w" | "-x", path: string) => Promise<boolean>;
@@ -55,13 +55,17 @@ export async function listenerFilesProblem(
 ): Promise<string | undefined> {
   const { cert, key, listenPath } = config;
   if (cert !== undefined && key !== undefined) {
+    // Who owns the key first: that says what to fix, where "cannot read it" would not.
+    const info = await Deno.lstat(key).catch(() => undefined);
+    const owner = info === undefined ? undefined : keyFileProblem(key, info, uid);
+    if (owner !== undefined) return owner;
+    const above = await aboveProblem(key, uid, "the TLS key");
+    if (above !== undefined) return above;
     for (const path of [cert, key]) {
       if (canAs !== undefined && !await canAs("-r", path)) {
         return `Cannot use "${path}": the listener's user (uid ${uid}) cannot read it`;
       }
     }
-    const above = await aboveProblem(key, uid, "the TLS key");
-    if (above !== undefined) return above;
     try {
       await loadTlsPair(cert, key, uid);
     } catch (error) {
