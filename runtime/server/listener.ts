@@ -294,10 +294,6 @@ async function main(): Promise<void> {
   const log = (line: Record<string, unknown>) =>
     console.log(JSON.stringify({ t: new Date().toISOString(), ...line }));
   const { cert, key } = args;
-  let pair: TlsPair | undefined;
-  if (cert !== undefined && key !== undefined) {
-    pair = await loadTlsPair(cert, key, Deno.uid()!).catch(refuse);
-  }
   const guard = new GuardedServer(
     {
       maxConnections: args.maxConnections,
@@ -307,11 +303,11 @@ async function main(): Promise<void> {
     (request, response) => void handle(guard, args.socket, request, response),
     log,
   );
-  if (pair !== undefined) guard.setSecureContext(pair);
   // SIGHUP: the certificate and key are read again, whole; on any problem the pair in force
   // stays. Open connections keep theirs. Without TLS there is nothing to reload, but a SIGHUP
-  // (a reload of the receiver) must not end the listener either.
-  let reloading = Promise.resolve();
+  // (a reload of the receiver) must not end the listener either: so this comes before anything
+  // that waits.
+  let reloading: Promise<unknown> = Promise.resolve();
   Deno.addSignalListener("SIGHUP", () => {
     if (cert === undefined || key === undefined) return;
     reloading = reloading.then(async () => {
@@ -324,6 +320,14 @@ async function main(): Promise<void> {
       }
     });
   });
+  let pair: TlsPair | undefined;
+  if (cert !== undefined && key !== undefined) {
+    // A reload asked for meanwhile waits for this first load, and so comes after it.
+    const first = loadTlsPair(cert, key, Deno.uid()!);
+    reloading = first.catch(() => undefined);
+    pair = await first.catch(refuse);
+    guard.setSecureContext(pair);
+  }
   // Graceful: stop accepting and let in-flight requests (a `Prefer: wait`, a stream) finish.
   // A second signal ends it now.
   let stopping = false;
