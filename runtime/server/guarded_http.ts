@@ -57,8 +57,8 @@ const WATCHDOG_MS = 2000;
 /** How long the watchdog's own connection may take to be accepted. */
 const WATCHDOG_WAIT_MS = 1000;
 
-/** A certificate (chain) and its private key, PEM, as a {@linkcode GuardedServer} serves them. */
-export interface TlsFiles {
+/** A certificate (chain) and its private key, as PEM text, as a {@linkcode GuardedServer} serves them. */
+export interface TlsPem {
   readonly cert: string;
   readonly key: string;
 }
@@ -87,7 +87,7 @@ export class GuardedServer {
   #byPeer = new Map<string, Connection>();
   #byTls = new WeakMap<net.Socket, Connection>();
   #server: http.Server | https.Server | undefined;
-  #tls: TlsFiles | undefined;
+  #tls: TlsPem | undefined;
   #lastAccept = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #target: ListenTarget = { host: "", port: 0 };
@@ -111,8 +111,8 @@ export class GuardedServer {
    * already open keeps the one it started with. Deno checks neither file: check them first
    * (`tls_pair.ts`).
    */
-  setSecureContext(files: TlsFiles): void {
-    this.#tls = { cert: files.cert, key: files.key };
+  setSecureContext(pem: TlsPem): void {
+    this.#tls = { cert: pem.cert, key: pem.key };
     if (this.#server instanceof https.Server) this.#server.setSecureContext(this.#tls);
   }
 
