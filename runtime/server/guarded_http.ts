@@ -57,7 +57,7 @@ const WATCHDOG_MS = 2000;
 /** How long the watchdog's own connection may take to be accepted. */
 const WATCHDOG_WAIT_MS = 1000;
 
-/** A certificate (chain) and its private key, as PEM text, as a {@linkcode GuardedServer} serves them. */
+/** A certificate (chain) and its private key, as PEM text. */
 export interface TlsPem {
   readonly cert: string;
   readonly key: string;
