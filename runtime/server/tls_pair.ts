@@ -1,7 +1,7 @@
 /**
  * The listener's TLS certificate and private key: read and checked, at start and again at each
- * SIGHUP, before the listener serves them. The key is a private file and is trusted like the keys file:
- * not a symlink, a regular file, owned by the user that reads it, and readable by nobody else.
+ * SIGHUP, before the listener serves them. The key is a private file, trusted like the keys
+ * file: not a symlink, a regular file, owned by the user that reads it, readable by nobody else.
  * The certificate is public: it may be a symlink (certbot's `live/` layout), but it must parse,
  * must not have expired, and must match the key. Deno's `node:tls` checks none of this (a secure
  * context made of garbage fails only at the first handshake), so it is checked here first.
@@ -46,7 +46,8 @@ function octal(mode: number): string {
  * import assert from "node:assert/strict";
  * const info = { isFile: true, isSymlink: false, uid: 0, mode: 0o100640 } as Deno.FileInfo;
  * assert.match(keyFileProblem("/etc/rootfence/tls.key", info, 0)!, /chmod 600/);
- * assert.equal(keyFileProblem("/etc/rootfence/tls.key", { ...info, mode: 0o100600 }, 0), undefined);
+ * const closed = { ...info, mode: 0o100600 };
+ * assert.equal(keyFileProblem("/etc/rootfence/tls.key", closed, 0), undefined);
  * ```
  */
 export function keyFileProblem(path: string, info: Deno.FileInfo, uid: number): string | undefined {
