@@ -4,12 +4,15 @@
  *
  * @module
  */
+import http from "node:http";
+import { Readable } from "node:stream";
 import { signedRequest } from "../runtime/cli/client.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** A running receiver. */
 export interface Receiver {
+  /** `http://127.0.0.1:<port>`, `https://...` with TLS, `http://localhost` on a Unix socket. */
   readonly url: string;
   /** `deno task start`, as an operator signals it: it relays signals on to the executor. */
   readonly starterPid: number;
@@ -31,20 +34,73 @@ export interface Receiver {
     options?: { id?: string; wait?: number; headers?: Record<string, string> },
   ): Promise<Response>;
   read(path: string): Promise<Response>;
+  /** `fetch`, through the TLS client or Unix socket it was started with. */
+  fetch(input: Request | string, init?: RequestInit): Promise<Response>;
   /** SIGTERM, then wait for the starter to exit; returns its exit code. */
   stop(): Promise<number>;
   /** SIGKILL of the receiver itself (no shutdown at all). */
   crash(): Promise<void>;
 }
 
-/** Starts a receiver; `args` go to `deno task start` after the state dir and port. */
+/**
+ * A `fetch` over a Unix socket, as a reverse proxy sends it: origin-form (`GET /path`). Deno's
+ * `createHttpClient({ proxy: { transport: "unix" } })` talks to a proxy (`GET http://host/path`),
+ * which the listener refuses like any absolute-form target.
+ */
+export function unixFetch(socketPath: string): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
+    const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const sent = http.request({
+        socketPath,
+        method: request.method,
+        path: url.pathname + url.search,
+        headers: Object.fromEntries(request.headers),
+        signal: request.signal,
+      }, resolve);
+      sent.on("error", reject);
+      sent.end(body);
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      for (const one of [value ?? []].flat()) headers.append(name, one);
+    }
+    const status = answer.statusCode ?? 502;
+    const empty = request.method === "HEAD" || [204, 304].includes(status);
+    if (empty) answer.resume();
+    return new Response(empty ? null : Readable.toWeb(answer) as ReadableStream<Uint8Array>, {
+      status,
+      headers,
+    });
+  };
+}
+
+/** Options of {@linkcode startReceiver}. */
+export interface StartReceiverOptions {
+  /** The Deno binary that runs `deno task start`. */
+  readonly deno?: string;
+  /**
+   * How requests reach it: `fetch` with a `Deno.createHttpClient` that trusts the test's CA for
+   * TLS, or {@linkcode unixFetch} for `--listen unix:` (then it is started without `--port 0`).
+   * @default {fetch}
+   */
+  readonly fetch?: (request: Request) => Promise<Response>;
+}
+
+/**
+ * Starts a receiver; `args` go to `deno task start` after the state dir and (unless `args` has
+ * `--listen`) `--port 0`.
+ */
 export async function startReceiver(
   stateDir: string,
   args: string[] = [],
-  options: { readonly deno?: string } = {},
+  options: StartReceiverOptions = {},
 ): Promise<Receiver> {
+  const through = options.fetch ?? ((request: Request) => fetch(request));
+  const port = args.includes("--listen") ? [] : ["--port", "0"];
   const starter = new Deno.Command(options.deno ?? Deno.execPath(), {
-    args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", ...args],
+    args: ["task", "-q", "start", "--state-dir", stateDir, ...port, ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
@@ -75,7 +131,11 @@ export async function startReceiver(
     })();
   });
   const listened = await listening;
-  const url = `http://127.0.0.1:${listened.port}`;
+  const scheme = listened.tls === undefined ? "http" : "https";
+  const url = listened.path === undefined
+    ? `${scheme}://127.0.0.1:${listened.port}`
+    : `${scheme}://localhost`;
+
   const executor = ready!;
   const keys = JSON.parse(await Deno.readTextFile(`${stateDir}/keys.json`));
   const secret: string = keys.keys[0].secrets[0];
@@ -90,7 +150,7 @@ export async function startReceiver(
     lines,
     stderr: () => stderr,
     async send(op, body, options = {}) {
-      return await fetch(
+      return await through(
         await signedRequest(`${url}/hooks/${op}`, {
           secret,
           body: JSON.stringify(body),
@@ -103,7 +163,10 @@ export async function startReceiver(
       );
     },
     async read(path) {
-      return await fetch(await signedRequest(`${url}${path}`, { secret }));
+      return await through(await signedRequest(`${url}${path}`, { secret }));
+    },
+    fetch(input, init) {
+      return through(new Request(input, init));
     },
     async stop() {
       starter.kill("SIGTERM");

@@ -40,7 +40,9 @@ export function fdCount(pid: number): number {
 /** `GET /healthz` through the listener, or why it failed, never waiting long. */
 export async function health(receiver: Receiver, ms = 3000): Promise<string> {
   try {
-    const response = await fetch(`${receiver.url}/healthz`, { signal: AbortSignal.timeout(ms) });
+    const response = await receiver.fetch(`${receiver.url}/healthz`, {
+      signal: AbortSignal.timeout(ms),
+    });
     return `${response.status} ${await response.text()}`;
   } catch (error) {
     return String(error);

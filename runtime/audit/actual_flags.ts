@@ -20,9 +20,13 @@ export interface FlagSources {
   readonly settings: OpSettings;
   /** The launcher's builder, per runner mode. */
   childCommand(op: AnyOp, runner: "direct" | "sudo"): ChildCommand;
-  /** The receiver's builders, per runner mode: each process, and what it was told. */
+  /**
+   * The receiver's builders, per runner mode: each process, and what it was told; a listener
+   * may come in variants (TLS, a Unix socket, socket activation), each named.
+   */
   receiverCommands(runner: "direct" | "sudo"): readonly {
     process: "listener" | "executor";
+    variant?: string;
     command: ReceiverCommand;
     expected: Record<string, string>;
   }[];
@@ -128,8 +132,8 @@ export function checkFlags(sources: FlagSources): CheckResult {
     }
   }
   for (const runner of ["direct", "sudo"] as const) {
-    for (const { process, command, expected } of sources.receiverCommands(runner)) {
-      const label = `${process} (${runner})`;
+    for (const { process, variant, command, expected } of sources.receiverCommands(runner)) {
+      const label = `${process}${variant === undefined ? "" : ` ${variant}`} (${runner})`;
       const sealed = process === "listener";
       problems.push(...compare(label, command.denoFlags, expected, sealed));
       if (process === "listener" && grantsOf(command.denoFlags).has("run")) {

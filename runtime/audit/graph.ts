@@ -24,8 +24,9 @@ export interface GraphSources {
 }
 
 /**
- * Project modules the listener may load: its arguments' codec, HTTP in, one bridge line out,
- * the problem table for its own answers, nothing else.
+ * Project modules the listener may load: its arguments' codec, HTTP in (its TLS pair and its
+ * Unix socket's stale file), one bridge line out, the problem table for its own answers,
+ * nothing else.
  */
 export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/listener.ts",
@@ -33,6 +34,8 @@ export const LISTENER_MODULES: readonly string[] = [
   "runtime/process/flag_codec.ts",
   "runtime/args.ts",
   "runtime/server/guarded_http.ts",
+  "runtime/server/tls_pair.ts",
+  "runtime/server/listen_socket.ts",
   "runtime/server/bridge.ts",
   "runtime/server/bridge_connections.ts",
   "runtime/server/problems.ts",

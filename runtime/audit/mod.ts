@@ -159,6 +159,48 @@ async function audit(
       listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
     };
   };
+  // The listener's other transports, each with exactly the grants it needs and no more.
+  const listenerVariants = (runner: "direct" | "sudo") => {
+    const config = { ...serverDefaults(stateDir), binPath, settings: direct.settings, runner };
+    const { socket } = config;
+    const cert = "/etc/rootfence/tls.pem";
+    const key = "/etc/rootfence/tls.key";
+    const path = "/run/rootfence-http/listener.sock";
+    const build = (changes: Partial<typeof config>, listenFd?: number) =>
+      buildListenerCommand({
+        config: { ...config, ...changes },
+        denoPath,
+        entryPath: LISTENER.bundle,
+        ...(listenFd === undefined ? {} : { listenFd }),
+      });
+    return [
+      {
+        variant: "with TLS",
+        command: build({ cert, key }),
+        expected: {
+          net: `127.0.0.1:8787,unix:${socket}`,
+          read: `${socket},${cert},${key}`,
+          write: socket,
+          sys: "uid",
+        },
+      },
+      {
+        variant: "on a Unix socket",
+        command: build({ listenPath: path }),
+        expected: {
+          net: `unix:${path},unix:${socket}`,
+          read: `${socket},${path}`,
+          write: `${socket},${path}`,
+          sys: "uid",
+        },
+      },
+      {
+        variant: "socket-activated",
+        command: build({ listenPath: path }, 3),
+        expected: { net: `unix:${socket}`, read: socket, write: socket },
+      },
+    ];
+  };
   const receiverUnits = {
     sudo: unitsFor("sudo", receiverCommands("sudo")),
     direct: unitsFor("direct", receiverCommands("direct")),
@@ -191,6 +233,12 @@ async function audit(
           command: listener,
           expected: { net: `127.0.0.1:8787,unix:${socket}`, read: socket, write: socket },
         },
+        ...listenerVariants(runner).map(({ variant, command, expected }) => ({
+          process: "listener" as const,
+          variant,
+          command,
+          expected,
+        })),
       ];
     },
   }));
@@ -255,6 +303,12 @@ async function audit(
         };
         return {
           listener: buildListenerCommand({ config, denoPath, entryPath: LISTENER.bundle }),
+          "listener socket-activated": buildListenerCommand({
+            config,
+            denoPath,
+            entryPath: LISTENER.bundle,
+            listenFd: 3,
+          }),
           executor: executorFor(
             config,
             defaultDenoDir() ?? `${Deno.env.get("HOME")}/.cache/deno`,

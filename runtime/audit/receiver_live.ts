@@ -2,8 +2,8 @@
  * The receiver's live probe: `receiver_probe.ts` runs under the listener's and the executor's
  * exact flags (from the same builders `deno task start` uses) and every attempt outside each
  * process's grants must fail with `NotCapable`: the listener may run nothing (not even
- * `deno eval -A`), read no file and reach no host; the executor may reach no IP address and
- * touch nothing but its state.
+ * `deno eval -A`), read no file and reach no host, and socket-activated it may not even listen;
+ * the executor may reach no IP address and touch nothing but its state.
  *
  * @module
  */
@@ -16,8 +16,11 @@ export const RECEIVER_PROBE: string = projectPath("runtime/audit/receiver_probe.
 
 const NOT_CAPABLE = /^NotCapable: /;
 
+/** A process the probe runs as: the listener listening itself or socket-activated, the executor. */
+export type ProbedProcess = "listener" | "listener socket-activated" | "executor";
+
 /** Each process's attempts, and whether each must be allowed (true) or refused (false). */
-export const EXPECTED: Readonly<Record<"listener" | "executor", Record<string, boolean>>> = {
+export const EXPECTED: Readonly<Record<ProbedProcess, Record<string, boolean>>> = {
   listener: {
     "run deno eval -A": false,
     "run /bin/sh": false,
@@ -29,6 +32,19 @@ export const EXPECTED: Readonly<Record<"listener" | "executor", Record<string, b
     "write state dir": false,
     "read state dir": false,
     "listen port": true,
+  },
+  // systemd listens and hands it the socket: it holds no grant to listen anywhere.
+  "listener socket-activated": {
+    "run deno eval -A": false,
+    "run /bin/sh": false,
+    "fetch http://127.0.0.1:9999/": false,
+    "connect 1.1.1.1:443": false,
+    "read /etc/passwd": false,
+    "write /tmp/x": false,
+    "env HOME": false,
+    "write state dir": false,
+    "read state dir": false,
+    "listen port": false,
   },
   executor: {
     "run /bin/sh": false,
@@ -77,7 +93,7 @@ export async function runReceiverProbe(
 
 /** What the probe's outcomes break of a process's expectations (empty when all hold). */
 export function receiverProbeProblems(
-  process: "listener" | "executor",
+  process: ProbedProcess,
   results: Readonly<Record<string, string>>,
 ): string[] {
   const problems: string[] = [];
@@ -94,7 +110,7 @@ export function receiverProbeProblems(
 
 /** Runs the check for both processes, each built for the given scene. */
 export async function checkReceiverProbe(
-  build: (scene: ProbeScene) => { listener: ReceiverCommand; executor: ReceiverCommand },
+  build: (scene: ProbeScene) => Record<ProbedProcess, ReceiverCommand>,
 ): Promise<CheckResult> {
   const stateDir = await Deno.realPath(
     await Deno.makeTempDir({ prefix: "rootfence-audit-receiver-" }),
@@ -104,7 +120,7 @@ export async function checkReceiverProbe(
     const commands = build(scene);
     const problems: string[] = [];
     const evidence: Record<string, unknown> = {};
-    for (const process of ["listener", "executor"] as const) {
+    for (const process of ["listener", "listener socket-activated", "executor"] as const) {
       try {
         const results = await runReceiverProbe(commands[process], scene);
         evidence[process] = results;
@@ -115,6 +131,7 @@ export async function checkReceiverProbe(
     }
     return result("receiver-probe", "Receiver live probe", problems, [
       "listener: runs nothing (deno eval -A refused), reads no file, reaches only its port",
+      "listener socket-activated: the same, and may not listen on any port",
       "executor: no IP address, no file outside its state, only its own binaries",
     ], evidence);
   } finally {

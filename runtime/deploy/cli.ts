@@ -18,10 +18,14 @@ import { resolveBinaries } from "../process/fence.ts";
 import { findKill } from "../process/host_paths.ts";
 import { secretFilesOf } from "../server/keys.ts";
 import { serverDefaults } from "../server/config.ts";
-import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
+import {
+  buildExecutorCommand,
+  buildListenerCommand,
+  netAddress,
+} from "../server/receiver_commands.ts";
 import { SettingError, settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { sudoersFile } from "./sudoers.ts";
-import { systemdUnits } from "./systemd.ts";
+import { type SocketActivation, systemdUnits } from "./systemd.ts";
 import { keygen, KEYGEN_NOTES, KEYGEN_USAGE } from "./keygen.ts";
 import { HELP, parseCli, printUsage, printUsageError, runCli, UsageError } from "../cli/usage.ts";
 
@@ -34,12 +38,17 @@ const USAGE = `Usage:
   deno task systemd --install-dir <dir> (--user <svc> | --mode direct)
                     [--listener-user <user>] [--state-dir <dir>] [--socket <path>]
                     [--host <addr>] [--port <n>] [--allow <cidr> ...] [--grace <s>]
+                    [--listen unix:<path> [--listen-group <group>]] [--socket-activation]
+                    [--cert <pem> --key <pem>]
                     [--deno <path>] [--deno-dir <dir>] [--bin-path <dirs>] ${SETTINGS}
                     [--out-dir <dir>]
 ${KEYGEN_USAGE}
 
 systemd: --mode sudo (the default) runs the executor as the service user --user, whose children
-gain root through sudo; --mode direct runs it as root and needs no --user.
+gain root through sudo; --mode direct runs it as root and needs no --user. --listen unix:<path>
+adds rootfence-listener.socket: systemd creates the socket (--listen-group may connect, mode 0660)
+and hands it to the listener; --socket-activation does the same for --host/--port. --cert and
+--key (TLS, TCP only) must be outside /home, /root and /tmp, which the listener unit hides.
 
 ${KEYGEN_NOTES}`;
 
@@ -117,6 +126,11 @@ async function systemd(args: string[]): Promise<number> {
       port: STRING,
       allow: { type: "string", multiple: true },
       grace: STRING,
+      listen: STRING,
+      "listen-group": STRING,
+      "socket-activation": { type: "boolean" },
+      cert: STRING,
+      key: STRING,
       deno: STRING,
       "deno-dir": STRING,
       "bin-path": STRING,
@@ -147,9 +161,11 @@ async function systemd(args: string[]): Promise<number> {
   const binPath = v["bin-path"] ?? DEFAULT_BIN_PATH;
   const readFiles = [keysFile, ...await secretFilesOf(keysFile).catch(() => [])];
   const denoPath = v.deno ?? await Deno.realPath(Deno.execPath());
+  const host = v.host ?? RECEIVER_DEFAULTS.host;
+  const transport = transportOf(v, netAddress(host, port));
   const config = {
     ...serverDefaults(stateDir),
-    host: v.host ?? RECEIVER_DEFAULTS.host,
+    host,
     port,
     keysFile,
     socket: v.socket ?? INSTALL_DEFAULTS.socket,
@@ -159,6 +175,7 @@ async function systemd(args: string[]): Promise<number> {
     runner: mode,
     sudoPath: v["sudo-path"] ?? DEFAULT_SUDO_PATH,
     graceMs,
+    ...transport.files,
   } as const;
   const gid = await groupId(listenerUser);
   const executor = buildExecutorCommand({
@@ -173,10 +190,12 @@ async function systemd(args: string[]): Promise<number> {
     readFiles,
     socketGroup: gid,
   });
+  const { activation } = transport;
   const listener = buildListenerCommand({
     config,
     denoPath,
     entryPath: `${installDir}/dist/listener.js`,
+    ...(activation === undefined ? {} : { listenFd: 3 }),
   });
   const units = systemdUnits({
     mode,
@@ -187,6 +206,7 @@ async function systemd(args: string[]): Promise<number> {
     stateDir,
     graceMs,
     allow: v.allow ?? [],
+    ...(activation === undefined ? {} : { activation }),
   });
   const outDir = v["out-dir"];
   for (const [name, text] of Object.entries(units)) {
@@ -197,6 +217,55 @@ async function systemd(args: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** Where the listener unit may read files: ProtectHome= and PrivateTmp= hide these. */
+const HIDDEN = /^\/(home|root|run\/user|tmp|var\/tmp)(\/|$)/;
+
+/**
+ * How the generated listener listens, from the flags: the TLS pair it reads, and whether systemd
+ * listens for it, on `tcp` (the `--host`/`--port` address) with `--socket-activation`, and on a
+ * Unix socket always: under `ProtectSystem=strict` the listener could not create one, and systemd
+ * gives it the proxy's group.
+ */
+function transportOf(v: Readonly<Record<string, unknown>>, tcp: string): {
+  files: { cert?: string; key?: string };
+  activation?: SocketActivation;
+} {
+  const text = (flag: string) => typeof v[flag] === "string" ? v[flag] as string : undefined;
+  const [listen, group, cert, key] = ["listen", "listen-group", "cert", "key"].map(text);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  for (const [flag, path] of [["cert", cert], ["key", key]] as const) {
+    if (path === undefined) continue;
+    if (!path.startsWith("/") || path.includes(",")) {
+      throw new UsageError(`--${flag} must be an absolute path without commas`);
+    }
+    if (HIDDEN.test(path)) {
+      throw new UsageError(
+        `--${flag} ${path}: the listener unit cannot see it (ProtectHome=, PrivateTmp=); ` +
+          `put it under /etc/rootfence`,
+      );
+    }
+  }
+  const files = { ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+  if (listen === undefined) {
+    if (group !== undefined) throw new UsageError("--listen-group needs --listen unix:<path>");
+    return v["socket-activation"] ? { files, activation: { listen: tcp } } : { files };
+  }
+  if (v.host !== undefined || v.port !== undefined) {
+    throw new UsageError("--listen replaces --host and --port: give one or the other");
+  }
+  const path = /^unix:(\/[^\0,\s]{1,100})$/.exec(listen)?.[1];
+  if (path === undefined) throw new UsageError("--listen is unix:<absolute path>");
+  if (cert !== undefined) {
+    throw new UsageError("--cert is for TCP: the proxy in front of a Unix socket terminates TLS");
+  }
+  if (group !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(group)) {
+    throw new UsageError("--listen-group is a group name");
+  }
+  return { files, activation: { listen: path, ...(group === undefined ? {} : { group }) } };
 }
 
 async function groupId(name: string): Promise<number> {

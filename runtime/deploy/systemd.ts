@@ -10,6 +10,12 @@
  *   must act on the host.
  * - `rootfence-listener.service`, the listener: HTTP only, as its own unprivileged user, with
  *   everything systemd can take away taken away (it needs one port, one socket and one file).
+ * - `rootfence-listener.socket`, only with socket activation (always for a Unix socket): systemd
+ *   creates the listening socket, with the owner, group and mode a reverse proxy needs, and hands
+ *   it to the listener as descriptor 3, so the listener needs no grant to listen at all.
+ *
+ * `systemctl reload rootfence` reloads both services (`PropagatesReloadTo=`): the executor its
+ * keys, the listener its TLS certificate and key.
  *
  * @module
  */
@@ -28,12 +34,30 @@ export interface UnitOptions {
   readonly graceMs: number;
   /** Who may connect besides localhost, as IPAddressAllow= entries. */
   readonly allow: readonly string[];
+  /**
+   * Socket activation: systemd listens and the listener (built with `listenFd: 3`) inherits the
+   * socket. Absent, the listener listens itself.
+   */
+  readonly activation?: SocketActivation;
+}
+
+/** The socket systemd listens on for the listener. */
+export interface SocketActivation {
+  /** `ListenStream=`: `<address>:<port>`, or an absolute Unix socket path. */
+  readonly listen: string;
+  /**
+   * The group that may connect to a Unix socket (a reverse proxy's).
+   * @default {the listener user's group}
+   */
+  readonly group?: string;
 }
 
 /** The generated units, by file name. */
 export interface Units {
   readonly "rootfence.service": string;
   readonly "rootfence-listener.service": string;
+  /** With socket activation only. */
+  readonly "rootfence-listener.socket"?: string;
 }
 
 /** Quotes one ExecStart word for systemd: `%` and `$` doubled, quotes where needed. */
@@ -58,6 +82,7 @@ export function executorUnit(options: UnitOptions): string {
     "[Unit]",
     "Description=rootfence executor (keys, journal and permission-fenced Proxmox host ops)",
     "Wants=rootfence-listener.service",
+    "PropagatesReloadTo=rootfence-listener.service",
     "",
     "[Service]",
     "Type=exec",
@@ -67,7 +92,8 @@ export function executorUnit(options: UnitOptions): string {
     "# Membership lets the executor hand its socket to the listener's group, and no one else.",
     `SupplementaryGroups=${options.listenerUser}`,
     ...exec(options.executor),
-    "# systemctl reload: the executor reloads its keys file on SIGHUP, dropping nothing.",
+    "# systemctl reload: the executor reloads its keys file on SIGHUP, dropping nothing, and the",
+    "# listener its TLS certificate and key (PropagatesReloadTo= above).",
     "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=2s",
@@ -106,17 +132,22 @@ export function executorUnit(options: UnitOptions): string {
 
 /** Renders `rootfence-listener.service`, the listener. */
 export function listenerUnit(options: UnitOptions): string {
+  const activated = options.activation !== undefined;
   return [
     "[Unit]",
     "Description=rootfence listener (HTTP only; forwards signed requests to the executor)",
     "BindsTo=rootfence.service",
     "After=rootfence.service network.target",
+    ...(activated ? ["Requires=rootfence-listener.socket", "After=rootfence-listener.socket"] : []),
     "",
     "[Service]",
     "Type=exec",
     `User=${options.listenerUser}`,
     `Group=${options.listenerUser}`,
     ...exec(options.listener),
+    "# systemctl reload: the listener reloads its TLS certificate and key on SIGHUP (keeping the",
+    "# pair in force if the new one is refused); without TLS it ignores it.",
+    "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "RestartSec=2s",
     "UMask=0077",
@@ -161,11 +192,46 @@ export function listenerUnit(options: UnitOptions): string {
   ].join("\n");
 }
 
-/** Renders both units. */
+/**
+ * Renders `rootfence-listener.socket`: what systemd listens on for the listener. A Unix socket
+ * belongs to the listener's user and the proxy's group, mode 0660, in a directory systemd
+ * creates; a TCP socket gets the listener's IP allow list.
+ */
+export function listenerSocketUnit(options: UnitOptions, activation: SocketActivation): string {
+  const unix = activation.listen.startsWith("/");
+  return [
+    "[Unit]",
+    "Description=rootfence listener socket (systemd listens; the listener inherits it as fd 3)",
+    "",
+    "[Socket]",
+    `ListenStream=${activation.listen}`,
+    ...(unix
+      ? [
+        `SocketUser=${options.listenerUser}`,
+        `SocketGroup=${activation.group ?? options.listenerUser}`,
+        "SocketMode=0660",
+        "DirectoryMode=0755",
+        "RemoveOnStop=yes",
+      ]
+      : [
+        "IPAddressDeny=any",
+        `IPAddressAllow=localhost${options.allow.map((a) => ` ${a}`).join("")}`,
+      ]),
+    "",
+    "[Install]",
+    "WantedBy=sockets.target",
+    "",
+  ].join("\n");
+}
+
+/** Renders the units: both services, and the listener's socket with socket activation. */
 export function systemdUnits(options: UnitOptions): Units {
   return {
     "rootfence.service": executorUnit(options),
     "rootfence-listener.service": listenerUnit(options),
+    ...(options.activation === undefined
+      ? {}
+      : { "rootfence-listener.socket": listenerSocketUnit(options, options.activation) }),
   };
 }
 
@@ -186,7 +252,9 @@ export async function rateUnits(units: Units): Promise<Exposure[] | undefined> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-units-" });
   try {
     const rated: Exposure[] = [];
+    // Only services are rated: a socket unit runs nothing.
     for (const [name, text] of Object.entries(units)) {
+      if (!name.endsWith(".service") || text === undefined) continue;
       const path = `${dir}/${name}`;
       await Deno.writeTextFile(path, text);
       let output;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { serverDefaults } from "../server/config.ts";
 import { buildExecutorCommand, buildListenerCommand } from "../server/receiver_commands.ts";
-import { rateUnits, systemdUnits, unitWord } from "./systemd.ts";
+import { rateUnits, type SocketActivation, systemdUnits, unitWord } from "./systemd.ts";
 
 const config = (runner: "sudo" | "direct") => ({
   ...serverDefaults("/var/lib/rootfence"),
@@ -30,18 +30,26 @@ const listener = (runner: "sudo" | "direct") =>
     entryPath: "/opt/rootfence/dist/listener.js",
   });
 
-function units(mode: "sudo" | "direct") {
+function units(mode: "sudo" | "direct", activation?: SocketActivation) {
   return systemdUnits({
     mode,
     user: "rootfence",
     listenerUser: "rootfence-http",
     executor: executor(mode),
-    listener: listener(mode),
+    listener: activation === undefined ? listener(mode) : buildListenerCommand({
+      config: config(mode),
+      denoPath: "/bin/true",
+      entryPath: "/opt/rootfence/dist/listener.js",
+      listenFd: 3,
+    }),
     stateDir: "/var/lib/rootfence",
     graceMs: 30_000,
     allow: ["10.0.0.0/24"],
+    ...(activation === undefined ? {} : { activation }),
   });
 }
+
+const UNIX: SocketActivation = { listen: "/run/rootfence-http/listener.sock", group: "www-data" };
 
 function unit(mode: "sudo" | "direct") {
   return units(mode)["rootfence.service"];
@@ -102,6 +110,39 @@ Deno.test("the listener unit runs the sealed listener as its own user with every
   }
 });
 
+Deno.test("systemctl reload of the executor reaches the listener too, and each reloads on SIGHUP", () => {
+  for (const mode of ["sudo", "direct"] as const) {
+    const [unitSection] = units(mode)["rootfence.service"].split("[Service]");
+    assert.match(unitSection!, /^PropagatesReloadTo=rootfence-listener\.service$/m);
+    for (const name of ["rootfence.service", "rootfence-listener.service"] as const) {
+      assert.equal(keys(units(mode)[name]).get("ExecReload"), "/bin/kill -HUP $MAINPID", name);
+    }
+  }
+});
+
+Deno.test("with socket activation, systemd owns the socket and the listener inherits it as fd 3", () => {
+  for (const activation of [UNIX, { listen: "127.0.0.1:8787" }]) {
+    const all = units("sudo", activation);
+    const socket = keys(all["rootfence-listener.socket"]!);
+    const service = keys(all["rootfence-listener.service"]);
+    assert.equal(socket.get("ListenStream"), activation.listen);
+    assert.match(service.get("ExecStart")!, / --listen-fd=3 /);
+    assert.doesNotMatch(service.get("ExecStart")!, /--listen-path|--host|--port|8787/);
+    assert.match(all["rootfence-listener.service"], /^Requires=rootfence-listener\.socket$/m);
+    if (activation === UNIX) {
+      // The proxy's group may connect; nobody else may.
+      assert.equal(socket.get("SocketUser"), "rootfence-http");
+      assert.equal(socket.get("SocketGroup"), "www-data");
+      assert.equal(socket.get("SocketMode"), "0660");
+      assert.equal(socket.has("IPAddressAllow"), false);
+    } else {
+      assert.equal(socket.get("IPAddressAllow"), "localhost 10.0.0.0/24");
+      assert.equal(socket.has("SocketMode"), false);
+    }
+  }
+  assert.equal(units("sudo")["rootfence-listener.socket"], undefined);
+});
+
 Deno.test("direct-mode unit runs as root and adds NoNewPrivileges but no mount namespace", () => {
   const k = keys(unit("direct"));
   assert.equal(k.get("User"), "root");
@@ -119,7 +160,7 @@ Deno.test("unitWord() escapes systemd specifiers and quotes where needed", () =>
 });
 
 Deno.test({
-  name: "both units pass systemd-analyze verify",
+  name: "the units pass systemd-analyze verify, with socket activation too",
   ignore: (() => {
     try {
       Deno.statSync("/usr/bin/systemd-analyze");
@@ -132,15 +173,14 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
-      for (const mode of ["sudo", "direct"] as const) {
-        const path = `${dir}/rootfence.service`;
-        await Deno.writeTextFile(path, unit(mode));
-        await Deno.writeTextFile(
-          `${dir}/rootfence-listener.service`,
-          units(mode)["rootfence-listener.service"],
-        );
+      for (const [mode, activation] of [["sudo"], ["direct"], ["sudo", UNIX]] as const) {
+        const paths = [];
+        for (const [name, text] of Object.entries(units(mode, activation))) {
+          paths.push(`${dir}/${name}`);
+          await Deno.writeTextFile(`${dir}/${name}`, text!);
+        }
         const output = await new Deno.Command("/usr/bin/systemd-analyze", {
-          args: ["verify", path, `${dir}/rootfence-listener.service`],
+          args: ["verify", ...paths],
           stdout: "piped",
           stderr: "piped",
         }).output();
@@ -166,9 +206,14 @@ Deno.test({
     }
   })(),
   async fn() {
-    for (const mode of ["sudo", "direct"] as const) {
-      const rated = await rateUnits(units(mode));
+    for (const [mode, activation] of [["sudo"], ["direct"], ["sudo", UNIX]] as const) {
+      const rated = await rateUnits(units(mode, activation));
       assert.ok(rated !== undefined);
+      // A socket unit runs nothing and is not rated.
+      assert.deepEqual(rated.map((r) => r.unit), [
+        "rootfence.service",
+        "rootfence-listener.service",
+      ]);
       const listenerRating = rated.find((r) => r.unit === "rootfence-listener.service")!;
       assert.ok(listenerRating.score < 2, `${mode}: ${JSON.stringify(rated)}`);
       assert.match(listenerRating.rating, /^(OK|SAFE)$/);

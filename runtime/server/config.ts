@@ -26,6 +26,12 @@ import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts
 export interface ServerConfig {
   readonly host: string;
   readonly port: number;
+  /** A Unix socket the listener listens on instead of `host:port` (`--listen unix:<path>`). */
+  readonly listenPath?: string;
+  /** The listener's PEM certificate (chain), with `key`: it serves HTTPS. */
+  readonly cert?: string;
+  /** The PEM private key of `cert`. */
+  readonly key?: string;
   readonly stateDir: string;
   /** The executor's Unix socket, which the listener connects to. */
   readonly socket: string;
@@ -66,6 +72,9 @@ const DAY_MS = 86_400_000;
 export const SERVER_FLAGS = {
   host: ["ROOTFENCE_HOST", RECEIVER_DEFAULTS.host, "address to listen on"],
   port: ["ROOTFENCE_PORT", `${RECEIVER_DEFAULTS.port}`, "port to listen on (0 picks a free one)"],
+  listen: ["ROOTFENCE_LISTEN", "<host>:<port>", "unix:<path>: a Unix socket instead"],
+  cert: ["ROOTFENCE_CERT", "none", "PEM certificate (chain): serve HTTPS"],
+  key: ["ROOTFENCE_KEY", "none", "PEM private key of --cert (0600, the listener's)"],
   "state-dir": ["ROOTFENCE_STATE_DIR", RECEIVER_DEFAULTS.stateDir, "journal and default keys file"],
   "keys-file": ["ROOTFENCE_KEYS_FILE", "<state dir>/keys.json", "who may trigger which ops"],
   socket: ["ROOTFENCE_SOCKET", "<state dir>/executor.sock", "the executor's Unix socket"],
@@ -280,9 +289,24 @@ function configFrom(
   }
   const maxRunning = count("max-running", get("max-running"), 1, 256);
   const poolFlag = givenOrEnv("pool-size", values["pool-size"], env);
+  const listenPath = listenPathOf(values, env, cwd);
+  const cert = givenOrEnv("cert", values.cert, env);
+  const key = givenOrEnv("key", values.key, env);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new RangeError("Cannot use TLS: give --cert and --key together");
+  }
+  if (cert !== undefined && listenPath !== undefined) {
+    throw new RangeError(
+      "Cannot use --cert with --listen unix:: TLS needs a TCP port (the proxy in front of a " +
+        "Unix socket terminates TLS itself)",
+    );
+  }
   return {
     host,
     port: count("port", get("port"), 0, 65535),
+    ...(listenPath === undefined ? {} : { listenPath }),
+    ...(cert === undefined ? {} : { cert: grantable("cert", resolve(cwd, cert)) }),
+    ...(key === undefined ? {} : { key: grantable("key", resolve(cwd, key)) }),
     stateDir,
     socket: grantable(
       "socket",
@@ -313,6 +337,36 @@ function configFrom(
     bodyTimeoutMs: count("body-timeout", get("body-timeout"), 1, 600) * 1000,
     metricsMaxAgeMs: metricsMaxAge(get("metrics-max-age")),
   };
+}
+
+/**
+ * The Unix socket of `--listen unix:<path>`, absolute, or `undefined` for `--host`/`--port`.
+ * The two are exclusive: a `--host` or `--port` given with it would silently mean nothing.
+ */
+function listenPathOf(
+  values: Readonly<Record<string, unknown>>,
+  env: (name: string) => string | undefined,
+  cwd: string,
+): string | undefined {
+  const listen = givenOrEnv("listen", values.listen, env);
+  if (listen === undefined) return undefined;
+  const match = /^unix:(.+)$/.exec(listen);
+  if (match === null) {
+    throw new RangeError(`Cannot use --listen "${listen}": give unix:<path>, or --host and --port`);
+  }
+  for (const flag of ["host", "port"] as const) {
+    if (givenOrEnv(flag, values[flag], env) !== undefined) {
+      throw new RangeError(
+        `Cannot use --listen with --${flag}: the listener listens on one of them`,
+      );
+    }
+  }
+  const path = grantable("listen", resolve(cwd, match[1]!));
+  // sun_path holds 108 bytes with its NUL.
+  if (new TextEncoder().encode(path).length > 100) {
+    throw new RangeError(`Cannot use --listen "${listen}": a socket path is 100 bytes at most`);
+  }
+  return path;
 }
 
 /**

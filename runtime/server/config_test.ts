@@ -91,3 +91,35 @@ Deno.test("parseServerConfig() sizes the pool to --max-running unless --pool-siz
     0,
   );
 });
+
+Deno.test("parseServerConfig() takes --listen unix:<path>, --cert and --key, each checked", () => {
+  const unix = parseServerConfig(["--listen", "unix:run/listener.sock"], none, "/srv/app");
+  assert.ok(unix !== "help");
+  assert.equal(unix.listenPath, "/srv/app/run/listener.sock");
+  assert.equal(unix.cert, undefined);
+  const tls = parseServerConfig(["--cert", "tls.pem", "--key", "/etc/rf/tls.key"], none, "/srv");
+  assert.ok(tls !== "help");
+  assert.deepEqual([tls.cert, tls.key, tls.listenPath], [
+    "/srv/tls.pem",
+    "/etc/rf/tls.key",
+    undefined,
+  ]);
+  const env = (name: string) => ({ ROOTFENCE_LISTEN: "unix:/run/x.sock" })[name];
+  const fromEnv = parseServerConfig([], env, "/");
+  assert.ok(fromEnv !== "help");
+  assert.equal(fromEnv.listenPath, "/run/x.sock");
+  const refused: [string[], RegExp][] = [
+    [["--listen", "unix:/run/x.sock", "--port", "8787"], /with --port/],
+    [["--listen", "unix:/run/x.sock", "--host", "::1"], /with --host/],
+    [["--listen", "127.0.0.1:8787"], /give unix:<path>/],
+    [["--listen", "unix:/run/a,b.sock"], /commas/],
+    [["--listen", `unix:/run/${"x".repeat(100)}.sock`], /100 bytes at most/],
+    [["--cert", "/etc/rf/tls.pem"], /--cert and --key together/],
+    [["--key", "/etc/rf/tls.key"], /--cert and --key together/],
+    [["--cert", "/a.pem", "--key", "/b,c.key"], /commas/],
+    [["--cert", "/a.pem", "--key", "/a.key", "--listen", "unix:/run/x.sock"], /TLS needs a TCP/],
+  ];
+  for (const [args, expected] of refused) {
+    assert.throws(() => parseServerConfig(args, none, "/"), expected, args.join(" "));
+  }
+});

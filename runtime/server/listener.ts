@@ -6,8 +6,10 @@
  *
  * Runs as `dist/listener.js` (bundled, so it loads no Deno cache and a service user needs only
  * to read that one file), started by `deno task start` or its systemd unit as:
- * `deno run <sealed flags> --allow-net=<host>:<port> --allow-read=<socket> --allow-write=<socket>
- * dist/listener.js --host=<host> --port=<port> --socket=<socket>`.
+ * `deno run <sealed flags> --allow-net=<host>:<port>,unix:<socket> --allow-read=<socket>
+ * --allow-write=<socket> dist/listener.js --host=<host> --port=<port> --socket=<socket>`; with
+ * `--listen-path=<path>` (a Unix socket) or `--listen-fd=3` (systemd's) instead of host and port,
+ * and `--cert`/`--key` for TLS, each with its grants (`receiver_commands.ts`).
  *
  * @module
  */
@@ -19,9 +21,11 @@ import {
   type BridgeConnections,
   connectionsTo,
 } from "./bridge_connections.ts";
-import { GuardedServer } from "./guarded_http.ts";
-import { decodeListenerArgs } from "./listener_args.ts";
+import { GuardedServer, type ListenTarget } from "./guarded_http.ts";
+import { clearStaleSocket } from "./listen_socket.ts";
+import { decodeListenerArgs, type ListenerArgs } from "./listener_args.ts";
 import { PROBLEMS } from "./problems.ts";
+import { loadTlsPair, type TlsPair } from "./tls_pair.ts";
 
 /**
  * How long the executor may take to answer with a head: the longest `Prefer: wait` (60 s) and
@@ -31,6 +35,12 @@ const HEAD_TIMEOUT_MS = 75_000;
 
 /** How long in-flight requests get to finish after SIGTERM or SIGINT. */
 const SHUTDOWN_MS = 75_000;
+
+/**
+ * A Unix socket's mode: the listener's user and group may connect (a reverse proxy in that
+ * group), nobody else.
+ */
+const SOCKET_MODE = 0o660;
 
 function problem(status: number, code: string, detail: string): Response {
   const title = (PROBLEMS as Record<string, readonly [number, string]>)[code]?.[1] ?? code;
@@ -296,10 +306,24 @@ async function handle(
   await send(await relay({ method, path, headers, body }, socket, gone.signal), response);
 }
 
+/** Where the listener listens, from its arguments. */
+function targetOf(args: ListenerArgs): ListenTarget {
+  if (args.listenPath !== undefined) return { path: args.listenPath };
+  if (args.listenFd !== undefined) return { fd: args.listenFd };
+  return { host: args.host!, port: args.port! };
+}
+
+/** Ends the listener at start with one line saying what to fix. */
+function refuse(error: unknown): never {
+  console.error(`rootfence: ${(error as Error).message ?? error}`);
+  Deno.exit(1);
+}
+
 async function main(): Promise<void> {
   const args = decodeListenerArgs(Deno.args);
   const log = (line: Record<string, unknown>) =>
     console.log(JSON.stringify({ t: new Date().toISOString(), ...line }));
+  const { cert, key } = args;
   const guard = new GuardedServer(
     {
       maxConnections: args.maxConnections,
@@ -309,6 +333,31 @@ async function main(): Promise<void> {
     (request, response) => void handle(guard, args.socket, request, response),
     log,
   );
+  // SIGHUP: the certificate and key are read again, whole; on any problem the pair in force
+  // stays. Open connections keep theirs. Without TLS there is nothing to reload, but a SIGHUP
+  // (a reload of the receiver) must not end the listener either: so this comes before anything
+  // that waits.
+  let reloading: Promise<unknown> = Promise.resolve();
+  Deno.addSignalListener("SIGHUP", () => {
+    if (cert === undefined || key === undefined) return;
+    reloading = reloading.then(async () => {
+      try {
+        const next = await loadTlsPair(cert, key, Deno.uid()!);
+        guard.setSecureContext(next);
+        log({ kind: "tls_reloaded", fingerprint: next.fingerprint, validTo: next.validTo });
+      } catch (error) {
+        log({ kind: "tls_reload_failed", message: (error as Error).message });
+      }
+    });
+  });
+  let pair: TlsPair | undefined;
+  if (cert !== undefined && key !== undefined) {
+    // A reload asked for meanwhile waits for this first load, and so comes after it.
+    const first = loadTlsPair(cert, key, Deno.uid()!);
+    reloading = first.catch(() => undefined);
+    pair = await first.catch(refuse);
+    guard.setSecureContext(pair);
+  }
   // Graceful: stop accepting and let in-flight requests (a `Prefer: wait`, a stream) finish.
   // A second signal ends it now.
   let stopping = false;
@@ -326,16 +375,31 @@ async function main(): Promise<void> {
       if (!stopping) stop();
     })();
   }
+  const target = targetOf(args);
+  if ("path" in target) await clearStaleSocket(target.path, Deno.uid()!).catch(refuse);
   // The first listen may fail (the port is taken): that ends the listener.
-  let port;
+  let address;
   try {
-    port = await guard.listen(args.host, args.port);
+    address = await guard.listen(target, SOCKET_MODE);
   } catch (error) {
     const code = (error as { code?: string }).code ?? `${error}`;
-    console.error(`rootfence: the listener cannot listen on ${args.host}:${args.port} (${code})`);
+    const where = "path" in target
+      ? target.path
+      : "fd" in target
+      ? `descriptor ${target.fd}`
+      : `${target.host}:${target.port}`;
+    console.error(`rootfence: the listener cannot listen on ${where} (${code})`);
     Deno.exit(1);
   }
-  log({ kind: "listening", pid: Deno.pid, host: args.host, port });
+  log({
+    kind: "listening",
+    pid: Deno.pid,
+    ...("path" in target ? { path: target.path } : {}),
+    ...(typeof address === "object" && address !== null
+      ? { host: address.address, port: address.port }
+      : {}),
+    ...(pair === undefined ? {} : { tls: pair.fingerprint, validTo: pair.validTo }),
+  });
 }
 
 if (import.meta.main) await main();

@@ -1,6 +1,7 @@
 /**
- * The listener's arguments, the starter → listener boundary: where it listens, its executor's
- * socket, and its connection limits. `buildListenerCommand` (receiver_commands.ts) encodes them
+ * The listener's arguments, the starter → listener boundary: where it listens (a TCP address, a
+ * Unix socket path, or a descriptor systemd hands it), its TLS certificate and key if any, its
+ * executor's socket, and its connection limits. `buildListenerCommand` (receiver_commands.ts) encodes them
  * with {@linkcode encodeListenerArgs}; the listener (`listener.ts`) decodes and validates them
  * with {@linkcode decodeListenerArgs}. Pure; part of the sealed listener, so it imports zod and
  * the flag codec only.
@@ -10,12 +11,25 @@
 import { z } from "zod";
 import { decodeFlags, encodeFlags, wholeFlag } from "../process/flag_codec.ts";
 
+/** An absolute path that fits a Unix socket address (108 bytes with its NUL) and a grant list. */
+const SOCKET_PATH = /^\/[^\0,]{1,100}$/;
+/** An absolute path that may stand in a grant list (a comma would widen it). */
+const GRANTED_FILE = /^\/[^\0,]{1,4000}$/;
+
 /** The listener's flags. */
 export const ListenerFlags = z.object({
-  /** The address it listens on. */
-  host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, "Not a host address"),
+  /** The address it listens on (with `port`; not with `listenPath` or `listenFd`). */
+  host: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, "Not a host address").optional(),
   /** Its port; 0 picks a free one. */
-  port: wholeFlag(0, 65535),
+  port: wholeFlag(0, 65535).optional(),
+  /** A Unix socket it creates and listens on instead, mode 0660 (no TLS on it). */
+  listenPath: z.string().regex(SOCKET_PATH, "Not an absolute socket path").optional(),
+  /** A listening socket it inherited (systemd socket activation: 3), instead. */
+  listenFd: wholeFlag(3, 1023).optional(),
+  /** A PEM certificate (chain): it serves TLS (on TCP only). */
+  cert: z.string().regex(GRANTED_FILE, "Not an absolute path").optional(),
+  /** The PEM private key of `cert`. */
+  key: z.string().regex(GRANTED_FILE, "Not an absolute path").optional(),
   /** The executor's Unix socket. */
   socket: z.string().regex(/^\/[^\0]{1,200}$/, "Not an absolute socket path"),
   /** Open client connections; more are closed on arrival. */
@@ -26,6 +40,22 @@ export const ListenerFlags = z.object({
   bodyTimeoutMs: wholeFlag(100, 600_000),
   /** End when stdin ends: the starter holds it open (systemd does not). */
   stopWithStdin: z.boolean().default(false),
+}).superRefine((flags, context) => {
+  const partial = (flags.host === undefined) !== (flags.port === undefined);
+  const targets = [flags.port, flags.listenPath, flags.listenFd].filter((t) => t !== undefined);
+  if (partial || targets.length !== 1) {
+    context.addIssue({
+      code: "custom",
+      path: ["host"],
+      message: "Give --host and --port, or --listen-path, or --listen-fd",
+    });
+  }
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    context.addIssue({ code: "custom", path: ["key"], message: "Give --cert and --key together" });
+  }
+  if (flags.cert !== undefined && flags.listenPath !== undefined) {
+    context.addIssue({ code: "custom", path: ["cert"], message: "TLS needs a TCP socket" });
+  }
 });
 
 /** The listener's arguments, decoded. */
@@ -51,6 +81,10 @@ export function encodeListenerArgs(args: ListenerArgs): string[] {
   return encodeFlags(args, [
     "host",
     "port",
+    "listenPath",
+    "listenFd",
+    "cert",
+    "key",
     "socket",
     "maxConnections",
     "headerTimeoutMs",

@@ -48,6 +48,52 @@ Deno.test("decodeListenerArgs() refuses arguments no starter passes", () => {
     [replaced("header-timeout-ms", "99"), RangeError],
     [argv.filter((a) => !a.startsWith("--socket=")), RangeError],
     [[...argv, "--allow-read"], TypeError],
+    // One place to listen, and a whole TLS pair on TCP only.
+    [argv.filter((a) => !a.startsWith("--port=")), RangeError],
+    [[...argv, "--listen-path=/run/x.sock"], RangeError],
+    [[...argv, "--listen-fd=3"], RangeError],
+    [[...argv.filter((a) => !/^--(host|port)=/.test(a)), "--listen-fd=2"], RangeError],
+    [[...argv, "--cert=/etc/rf/tls.pem"], RangeError],
+    [[...argv, "--cert=/etc/rf/tls.pem", "--key=/etc/rf/a,b.key"], RangeError],
+    [
+      [
+        ...argv.filter((a) => !/^--(host|port)=/.test(a)),
+        "--listen-path=/run/x.sock",
+        "--cert=/etc/rf/tls.pem",
+        "--key=/etc/rf/tls.key",
+      ],
+      RangeError,
+    ],
   ];
   for (const [bad, type] of cases) assert.throws(() => decodeListenerArgs(bad), type);
+});
+
+Deno.test("decodeListenerArgs() reads back a Unix socket, an inherited socket and a TLS pair", () => {
+  const unix = { ...config, listenPath: "/run/rootfence-http/listener.sock" };
+  const tls = { ...config, cert: "/etc/rf/tls.pem", key: "/etc/rf/tls.key" };
+  const cases = [
+    [unix, undefined, { listenPath: unix.listenPath }],
+    [unix, 3, { listenFd: 3 }],
+    [tls, undefined, { host: "::1", port: 0, cert: tls.cert, key: tls.key }],
+    [tls, 3, { listenFd: 3, cert: tls.cert, key: tls.key }],
+  ] as const;
+  for (const [given, listenFd, where] of cases) {
+    const command = buildListenerCommand({
+      config: given,
+      denoPath: "/opt/deno/deno",
+      entryPath: "/opt/rf/dist/listener.js",
+      ...(listenFd === undefined ? {} : { listenFd }),
+    });
+    const argv = command.args.slice(command.denoFlags.length + 1);
+    const args = decodeListenerArgs(argv);
+    assert.deepEqual(args, {
+      ...where,
+      socket: config.socket,
+      maxConnections: config.maxConnections,
+      headerTimeoutMs: config.headerTimeoutMs,
+      bodyTimeoutMs: config.bodyTimeoutMs,
+      stopWithStdin: false,
+    });
+    assert.deepEqual(encodeListenerArgs(args), argv);
+  }
 });

@@ -2,9 +2,10 @@
  * The pure builders of the receiver's two command lines. The receiver is split the way
  * Proxmox splits pveproxy from pvedaemon and OpenSSH its privilege-separated child:
  *
- * - the **listener** parses HTTP: network for its listen address and its executor's Unix socket,
- *   nothing else (no run, no files, no env); it runs the sealed `dist/listener.js`, as an
- *   unprivileged user wherever the install allows;
+ * - the **listener** parses HTTP: network for its listen address (a port or a Unix socket) and
+ *   its executor's Unix socket, read for its TLS certificate and key if it has them, nothing else
+ *   (no run, no other file, no env); it runs the sealed `dist/listener.js`, as an unprivileged
+ *   user wherever the install allows;
  * - the **executor** owns the keys, the journal and the child pool: no IP network (only its own
  *   Unix socket), read and write only its state, and the only run grant: Deno (or sudo) and
  *   `kill`.
@@ -60,6 +61,11 @@ export interface ListenerCommandOptions {
   readonly denoPath: string;
   /** `dist/listener.js`. */
   readonly entryPath: string;
+  /**
+   * The descriptor of a listening socket the listener inherits (systemd socket activation),
+   * instead of the config's address or Unix socket: it then needs no grant to listen at all.
+   */
+  readonly listenFd?: number;
   /** End when stdin ends: the starter holds it open (systemd does not). */
   readonly stopWithStdin?: boolean;
 }
@@ -67,7 +73,8 @@ export interface ListenerCommandOptions {
 /** The executor's one run-time module, beside its entry. */
 export const CHECKPOINT_WORKER = "journal_checkpoint_worker.ts";
 
-function netAddress(host: string, port: number): string {
+/** A TCP address as Deno's grants and systemd's `ListenStream=` write it: `[::1]:8787`. */
+export function netAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -152,8 +159,10 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
 }
 
 /**
- * Builds the listener's command line: the sealed bundle, its listen address and its executor's
- * socket, and no other grant of any kind.
+ * Builds the listener's command line: the sealed bundle, where it listens, its executor's socket
+ * and its TLS files, and no other grant of any kind. A Unix socket it creates, or a TLS key it
+ * reads, adds `--allow-sys=uid`: it removes only its own stale socket and trusts only a key file
+ * of its own.
  *
  * @example
  * ```ts
@@ -168,20 +177,35 @@ export function buildExecutorCommand(options: ExecutorCommandOptions): ReceiverC
  * ```
  */
 export function buildListenerCommand(options: ListenerCommandOptions): ReceiverCommand {
-  const { config } = options;
+  const { config, listenFd } = options;
+  const listenPath = listenFd === undefined ? config.listenPath : undefined;
+  const tcp = listenFd === undefined && listenPath === undefined;
+  const tls = config.cert !== undefined && config.key !== undefined
+    ? [config.cert, config.key]
+    : [];
+  const sockets = [config.socket, ...(listenPath === undefined ? [] : [listenPath])];
+  const net = [
+    ...(tcp ? [netAddress(config.host, config.port)] : []),
+    ...(listenPath === undefined ? [] : [`unix:${listenPath}`]),
+    `unix:${config.socket}`,
+  ];
   const denoFlags = [
     ...SEALED_FLAGS,
     "--v8-flags=--max-old-space-size=64,--max-semi-space-size=4",
-    `--allow-net=${netAddress(config.host, config.port)},unix:${config.socket}`,
-    `--allow-read=${config.socket}`,
-    `--allow-write=${config.socket}`,
+    `--allow-net=${net.join(",")}`,
+    `--allow-read=${[...sockets, ...tls].join(",")}`,
+    `--allow-write=${sockets.join(",")}`,
+    ...(listenPath !== undefined || tls.length > 0 ? ["--allow-sys=uid"] : []),
   ];
   const args = [
     ...denoFlags,
     options.entryPath,
     ...encodeListenerArgs({
-      host: config.host,
-      port: config.port,
+      ...(tcp ? { host: config.host, port: config.port } : {}),
+      ...(listenPath === undefined ? {} : { listenPath }),
+      ...(listenFd === undefined ? {} : { listenFd }),
+      ...(config.cert === undefined ? {} : { cert: config.cert }),
+      ...(config.key === undefined ? {} : { key: config.key }),
       socket: config.socket,
       maxConnections: config.maxConnections,
       headerTimeoutMs: config.headerTimeoutMs,

@@ -98,3 +98,42 @@ Deno.test("buildListenerCommand() brackets an IPv6 listen address", () => {
   });
   assert.ok(command.denoFlags.some((f) => f.startsWith("--allow-net=[::1]:8787,unix:")));
 });
+
+Deno.test("buildListenerCommand() grants a Unix socket, a TLS pair or an inherited socket only what each needs", () => {
+  const grants = (command: { denoFlags: readonly string[] }) =>
+    command.denoFlags.filter((f) => f.startsWith("--allow"));
+  const build = (changes: Partial<ServerConfig>, listenFd?: number) =>
+    buildListenerCommand({
+      config: { ...config, ...changes },
+      denoPath: "/opt/deno/deno",
+      entryPath: "/opt/rf/dist/listener.js",
+      ...(listenFd === undefined ? {} : { listenFd }),
+    });
+  const executor = "/var/lib/rootfence/executor.sock";
+  // A Unix socket: its path instead of an address; uid to remove only its own stale socket.
+  const unix = build({ listenPath: "/run/rootfence-http/listener.sock" });
+  assert.deepEqual(grants(unix), [
+    `--allow-net=unix:/run/rootfence-http/listener.sock,unix:${executor}`,
+    `--allow-read=${executor},/run/rootfence-http/listener.sock`,
+    `--allow-write=${executor},/run/rootfence-http/listener.sock`,
+    "--allow-sys=uid",
+  ]);
+  assert.ok(unix.args.includes("--listen-path=/run/rootfence-http/listener.sock"));
+  assert.ok(!unix.args.some((a) => /^--(host|port)=/.test(a)));
+  // TLS: read for the two files, and nothing to write; uid to check who owns the key.
+  const tls = build({ cert: "/etc/rootfence/tls.pem", key: "/etc/rootfence/tls.key" });
+  assert.deepEqual(grants(tls), [
+    `--allow-net=127.0.0.1:8787,unix:${executor}`,
+    `--allow-read=${executor},/etc/rootfence/tls.pem,/etc/rootfence/tls.key`,
+    `--allow-write=${executor}`,
+    "--allow-sys=uid",
+  ]);
+  // Socket activation: no grant to listen anywhere; the socket comes from systemd.
+  const activated = build({ listenPath: "/run/rootfence-http/listener.sock" }, 3);
+  assert.deepEqual(grants(activated), [
+    `--allow-net=unix:${executor}`,
+    `--allow-read=${executor}`,
+    `--allow-write=${executor}`,
+  ]);
+  assert.ok(activated.args.includes("--listen-fd=3"));
+});

@@ -2,8 +2,9 @@
  * `deno task start`: prepares the state dir and keys, resolves every path once, then starts the
  * receiver's two processes under their own narrow flags (see `receiver_commands.ts`): first the
  * executor, then, once its socket exists, the listener, as an unprivileged user when the starter
- * is root and that user can run it. It relays SIGTERM and SIGINT (a drain) and SIGHUP (a reload
- * of the keys) to the executor, and when either process ends it ends the other. This starter
+ * is root and that user can run it. It relays SIGTERM and SIGINT (a drain) to the executor and
+ * SIGHUP (a reload: the executor's keys, the listener's TLS pair) to both, and when either
+ * process ends it ends the other. This starter
  * reads, writes the first key and spawns; it never listens or connects.
  *
  * @module
@@ -16,6 +17,7 @@ import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { cacheTrustProblems } from "./cache_trust.ts";
 import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
+import { listenerFilesProblem } from "./listener_files.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { buildExecutorCommand, buildListenerCommand } from "./receiver_commands.ts";
 import { assertStateTrusted } from "./state_trust.ts";
@@ -108,6 +110,11 @@ async function waitForSocket(path: string, executor: Deno.ChildProcess): Promise
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;
+}
+
+/** A host as it stands in a URL: an IPv6 address in brackets. */
+function netHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function signal(process: Deno.ChildProcess, name: Deno.Signal): void {
@@ -205,6 +212,16 @@ export async function main(args: readonly string[]): Promise<number> {
     if (account !== "") console.error(account);
   }
   const switched = typeof account === "string" ? undefined : account;
+  const listenerFiles = await listenerFilesProblem(
+    config,
+    switched?.uid ?? Deno.uid()!,
+    switched === undefined ? undefined : (flag, path) => canAs(switched, "test", [flag, path]),
+  );
+  if (listenerFiles !== undefined) {
+    if (socketInState && switched !== undefined) await Deno.chmod(config.stateDir, 0o700);
+    console.error(`rootfence: ${listenerFiles}`);
+    return 1;
+  }
   const unsafe = await baseProblems(OPS, config.settings);
   for (const { base, writers } of declaredBases(OPS, config.settings)) {
     const [first] = unsafe[base.path] ?? [];
@@ -235,8 +252,12 @@ export async function main(args: readonly string[]): Promise<number> {
     entryPath: LISTENER.bundle,
     stopWithStdin: true,
   });
+  const scheme = config.cert === undefined ? "http" : "https";
+  const where = config.listenPath === undefined
+    ? `${scheme}://${netHost(config.host)}:${config.port}`
+    : `${scheme} on unix:${config.listenPath}`;
   console.error(
-    `rootfence: receiver on http://${config.host}:${config.port} (state ${config.stateDir}; ` +
+    `rootfence: receiver on ${where} (state ${config.stateDir}; ` +
       `listener as ${switched?.name ?? (Deno.uid() === 0 ? "root" : "this user")})`,
   );
   const executor = new Deno.Command(executorCommand.command, {
@@ -269,8 +290,11 @@ export async function main(args: readonly string[]): Promise<number> {
       signal(executor, name);
     });
   }
-  // SIGHUP is the executor's: it reloads the keys file (the listener holds no keys).
-  Deno.addSignalListener("SIGHUP", () => signal(executor, "SIGHUP"));
+  // SIGHUP reloads: the executor its keys file, the listener its TLS certificate and key.
+  Deno.addSignalListener("SIGHUP", () => {
+    signal(executor, "SIGHUP");
+    signal(listener, "SIGHUP");
+  });
   let listenerFailed: number | undefined;
   void listener.status.then((status) => {
     if (!stopping) {

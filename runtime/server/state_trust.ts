@@ -121,14 +121,17 @@ export async function directoriesAbove(path: string): Promise<string[]> {
   return [...new Set([...literal, ...ancestorsOf(real), real])];
 }
 
-/** The one-line problem with a directory above the state files, or `undefined`. */
-/** Why a directory above trusted files could let someone else replace them, if it could. */
+/**
+ * Why a directory above trusted files could let someone else replace them, if it could; `what`
+ * names those files in the message (default: the state files).
+ */
 export function ancestorProblem(
   dir: string,
   info: Deno.FileInfo,
   uid: number,
+  what = "the state files",
 ): string | undefined {
-  const cannot = `Cannot trust directory "${dir}" above the state files`;
+  const cannot = `Cannot trust directory "${dir}" above ${what}`;
   if (info.isSymlink) return undefined; // its target is checked in its place
   if (!info.isDirectory) return `${cannot}: it is not a directory`;
   if (info.uid !== 0 && info.uid !== uid) {
