@@ -120,7 +120,7 @@ function aborted(signal: AbortSignal): Promise<undefined> {
  * connections wait for theirs and at most {@linkcode MAX_READING} buffer one, so idle or
  * flooding peers can neither fill the heap nor use up file descriptors. `undefined`: close it.
  */
-async function requestLine(read: Promise<Line>): Promise<string | undefined> {
+async function requestLine(read: () => Promise<Line>): Promise<string | undefined> {
   const late = new AbortController();
   const timer = setTimeout(() => late.abort(), REQUEST_LINE_MS);
   awaitingLine++;
@@ -129,7 +129,8 @@ async function requestLine(read: Promise<Line>): Promise<string | undefined> {
     if (awaitingLine > MAX_AWAITING_LINE) return undefined;
     buffering = await takeReader(late.signal);
     if (!buffering) return undefined;
-    const line = await Promise.race([read, aborted(late.signal)]);
+    // Read only with a buffer granted: a flood of partial lines waits unread.
+    const line = await Promise.race([read(), aborted(late.signal)]);
     return line === undefined || "tooLong" in line ? undefined : line.line;
   } finally {
     clearTimeout(timer);
@@ -189,7 +190,7 @@ async function answer(
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {
   const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
   try {
-    let read = lines.next();
+    let read = () => lines.next();
     while (true) {
       const line = await requestLine(read);
       if (line === undefined) return;
@@ -204,8 +205,9 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
       // answer's end, which the protocol forbids.
       const gone = new AbortController();
       let answering = true;
-      read = lines.next();
-      read.then(() => answering && gone.abort(), () => gone.abort());
+      const following = lines.next();
+      following.then(() => answering && gone.abort(), () => gone.abort());
+      read = () => following;
       try {
         await answer(conn, request, fetch, gone.signal);
       } catch (error) {
