@@ -94,11 +94,6 @@ export class ProgressLog {
     for (const row of rows) this.#tell(pending.job, row);
   }
 
-  /** After a restart: a job's rows are stored up to `seq` already. */
-  resume(jobId: string, seq: number): void {
-    this.#last.set(jobId, seq);
-  }
-
   /**
    * Forgets a job that has finished ({@linkcode store} its lines first).
    *

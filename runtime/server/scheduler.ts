@@ -159,12 +159,8 @@ export class Scheduler {
   recover(): { interrupted: Job[]; requeued: number; orphans: number } {
     const orphans = this.#groups === undefined ? [] : this.#journal.runningProcesses();
     const interrupted = this.#journal.interruptRunning(this.#now());
-    for (const job of interrupted) {
-      // Its `finished` event comes after the progress it streamed before the restart.
-      const last = this.#journal.lastProgress(job.id);
-      if (last !== undefined) this.#progress.resume(job.id, last);
-      this.#transition("finished", job);
-    }
+    // Nobody watches yet: a stream reads these jobs' events, progress included, from the journal.
+    for (const job of interrupted) this.#transition("finished", job);
     // What a crash left running keeps its resources until its processes are gone, and its
     // deadline still holds: the next job on the same vmid or disk must not overlap it.
     for (const orphan of orphans) {
