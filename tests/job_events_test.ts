@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readEvents, type ServerEvent } from "../runtime/cli/sse.ts";
+import { API_SCHEMAS } from "../runtime/server/api_schemas.ts";
 import { bench, signedGet, signedPost } from "./_app.ts";
 
 const CREATE = JSON.stringify({
@@ -97,6 +98,11 @@ Deno.test("events carry an id and the state at that moment; live ones follow the
     // A replay of the finished job is the same events, byte for byte.
     const replay = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
     assert.deepEqual(replay, [...seen, ...rest]);
+    // Each event's data is what the OpenAPI document says it is.
+    for (const event of replay) {
+      const schema = event.event === "progress" ? API_SCHEMAS.ProgressEvent : API_SCHEMAS.Job;
+      schema.parse(JSON.parse(event.data));
+    }
     // Lines are events, not log lines: the log has the three transitions only.
     const logged = b.logs.filter((l) => l.kind === "job" && l.jobId === jobId).map((l) => l.event);
     assert.deepEqual(logged, ["queued", "started", "finished"]);

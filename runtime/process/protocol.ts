@@ -68,6 +68,7 @@ export interface ProgressLine {
 
 /** The one marker after the last line a run may stream (see `progress_cap.ts`). */
 export interface ProgressTruncated {
+  /** Always `true`: later lines of the run are not streamed. */
   readonly truncated: true;
 }
 
