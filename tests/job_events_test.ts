@@ -235,3 +235,32 @@ Deno.test("a stream that catches up over many pages, or opens while queued, miss
     await b.close();
   }
 });
+
+Deno.test("a stream whose history cannot be read ends early and says why; a resume goes on from there", async () => {
+  const b = await bench({
+    progress(_job, send) {
+      send({ stream: "stdout", line: "one" });
+      return Promise.resolve();
+    },
+  });
+  try {
+    const { jobId } = await (await b.app.request(
+      await signedPost("create-golden-lxc", CREATE, { headers: { prefer: "wait=5" } }),
+    )).json();
+    const read = b.journal.progressAfter.bind(b.journal);
+    b.journal.progressAfter = () => {
+      throw Object.assign(new Error("disk I/O error"), { code: "ERR_SQLITE_ERROR" });
+    };
+    const broken = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    assert.deepEqual(broken.map((e) => e.id), ["1", "2"]);
+    const failed = b.logs.find((l) => l.kind === "stream_failed");
+    assert.deepEqual([failed?.jobId, failed?.sent], [jobId, 2]);
+    assert.match(String(failed?.message), /disk I\/O error/);
+    b.journal.progressAfter = read;
+    const resumed = await events(await b.app.request(await get(`/jobs/${jobId}/events`, "2")))
+      .rest();
+    assert.deepEqual(resumed.map((e) => [e.id, e.event]), [["3", "progress"], ["4", "finished"]]);
+  } finally {
+    await b.close();
+  }
+});

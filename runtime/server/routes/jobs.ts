@@ -221,14 +221,17 @@ function streamEvents(c: Context<AppEnv>, job: Job, options: StreamOptions): Res
         if (event.event === "finished") return;
       }
     } catch (error) {
-      // The client resumes from the last id it got; the log says why the stream ended.
-      log?.({
-        t: new Date().toISOString(),
-        kind: "stream_failed",
-        jobId: job.id,
-        sent,
-        message: String(error),
-      });
+      // A client that went away is no failure; otherwise it resumes from the last id it got,
+      // and the log says why the stream ended.
+      if (!closed) {
+        log?.({
+          t: new Date().toISOString(),
+          kind: "stream_failed",
+          jobId: job.id,
+          sent,
+          message: String(error),
+        });
+      }
     } finally {
       closing?.removeEventListener("abort", end);
       stop();
