@@ -264,3 +264,38 @@ Deno.test("a stream whose history cannot be read ends early and says why; a resu
     await b.close();
   }
 });
+
+Deno.test("lines the journal cannot take are dropped and logged, never told; the ids stay whole", async () => {
+  const b = await bench({
+    async progress(_job, send) {
+      send({ stream: "stdout", line: "lost 1" });
+      send({ stream: "stdout", line: "lost 2" });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      send({ stream: "stdout", line: "kept" });
+    },
+  });
+  const add = b.journal.addProgress.bind(b.journal);
+  let failures = 1;
+  b.journal.addProgress = (jobId, rows) => {
+    if (failures-- > 0) throw Object.assign(new Error("disk full"), { code: "ERR_SQLITE_ERROR" });
+    add(jobId, rows);
+  };
+  try {
+    const { jobId } = await (await b.app.request(await signedPost("create-golden-lxc", CREATE)))
+      .json();
+    const live = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    assert.deepEqual(live.map((e) => [e.id, e.event]), [
+      ["1", "queued"],
+      ["2", "started"],
+      ["3", "progress"],
+      ["4", "finished"],
+    ]);
+    assert.equal(JSON.parse(live[2]!.data).line, "kept");
+    const replay = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    assert.deepEqual(replay, live);
+    const logged = b.logs.find((l) => l.kind === "journal_error" && l.jobId === jobId);
+    assert.equal(logged?.droppedProgress, 2);
+  } finally {
+    await b.close();
+  }
+});
