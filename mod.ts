@@ -50,7 +50,12 @@ export { RootfenceError } from "./runtime/errors.ts";
 export type { ErrorDetail } from "./runtime/errors.ts";
 export { Launcher } from "./runtime/process/launcher.ts";
 export type { Invocation, InvokeOptions, LauncherOptions } from "./runtime/process/launcher.ts";
-export type { CommandFacts } from "./runtime/process/protocol.ts";
+export type {
+  CommandFacts,
+  Progress,
+  ProgressLine,
+  ProgressTruncated,
+} from "./runtime/process/protocol.ts";
 export type { PoolOptions } from "./runtime/process/pool.ts";
 export type { RunnerMode } from "./runtime/process/child_command.ts";
 export { DEFAULT_BIN_PATH } from "./runtime/process/fence.ts";

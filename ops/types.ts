@@ -221,6 +221,13 @@ export interface OpDefinition<I, R, S = OpSettings, C extends string = never> {
   readonly timeoutMs: number;
   /** Whether the op changes the host (never retried, never pooled for reuse). */
   readonly mutates: boolean;
+  /**
+   * Whether its host commands' output lines stream as progress events while they run: for an op
+   * that takes minutes. A read stays cheap without: no line is split, sent or journaled. The
+   * result is the same either way.
+   * @default {false}
+   */
+  readonly progress?: boolean;
   /** A valid input, for documentation and for the audit's hostile-argument check. */
   readonly example: I;
   /**

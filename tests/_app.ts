@@ -5,6 +5,7 @@
  * @module
  */
 import type { Invocation } from "../runtime/process/launcher.ts";
+import type { Progress } from "../runtime/process/protocol.ts";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
@@ -41,6 +42,8 @@ export interface BenchOptions {
   readonly maxQueued?: number;
   readonly dir?: string;
   readonly result?: (job: Job) => Invocation;
+  /** Runs before a run's result, with what takes the run's progress lines. */
+  readonly progress?: (job: Job, send: (progress: Progress) => void) => Promise<void>;
 }
 
 async function loaded(id: string, secret: string, ops: string[]): Promise<LoadedKey> {
@@ -75,8 +78,9 @@ export async function bench(options: BenchOptions = {}): Promise<Bench> {
     maxQueued: options.maxQueued ?? 64,
     // As the executor: identical reads share a run, mutating ops never do.
     shares: sharesRuns,
-    async run(job, signal) {
+    async run(job, signal, progress) {
       runs.push(job);
+      await options.progress?.(job, progress);
       if (options.hold) {
         await new Promise<void>((resolve) => {
           waiting.push(resolve);

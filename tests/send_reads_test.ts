@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { OPS } from "../ops/mod.ts";
 import { newSecret } from "../runtime/signing.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
+import { startRelay } from "./_relay.ts";
 import { startReceiver } from "./_receiver.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -142,6 +143,9 @@ Deno.test("send jobs, job and follow refuse a bad command line in one line, exit
     [["jobs", "--op", "reboot"], /^Cannot list jobs of op "reboot": no such op/],
     [["jobs", "--limit", "501"], /^Cannot use --limit "501": give 1\.\.500$/],
     [["jobs", "extra"], /Unexpected argument 'extra'/],
+    [["follow", crypto.randomUUID(), "--after", "01"], /^Cannot use --after "01": give an event/],
+    [["follow", crypto.randomUUID(), "--reconnect", "1h"], /^Cannot use --reconnect "1h": give /],
+    [["sensors", "--events", "--reconnect", "99999"], /^Cannot use --reconnect "99999": give /],
   ];
   for (const [args, message] of cases) {
     // An unreachable --url: a request would be exit 3, so exit 2 proves none was made.
@@ -176,5 +180,66 @@ Deno.test("send follow is exit 3, in one line, when the stream ends before the j
   } finally {
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("send follow resumes after a dropped connection: every event once, in order, progress lines included", async () => {
+  const fakes = await fakeBin();
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-send-resume-" });
+  const gate = `${fakes.dir}/go`;
+  // pct create's worker output, a line at a time; after two lines it waits for the test.
+  const lines = ["Formatting '/var/lib/vz/images/100/vm-100-disk-0.raw'", "Creating filesystem"]
+    .concat(["extracting archive", "Total bytes read: 343398400", "Detected architecture: amd64"]);
+  await Deno.writeTextFile(`${fakes.dir}/lines`, lines.join("\n") + "\n");
+  await fakes.write(
+    "pct",
+    `n=0; while IFS= read -r l; do printf '%s\\n' "$l"; n=$((n+1)); sleep 0.05
+     if [ $n -eq 2 ]; then while [ ! -e ${shQuote(gate)} ]; do sleep 0.02; done; fi
+     done < ${shQuote(`${fakes.dir}/lines`)}; exit 0`,
+  );
+  const receiver = await startReceiver(stateDir, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
+  const relay = startRelay(receiver.url);
+  try {
+    const input = {
+      vmid: 100,
+      ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+      storage: "local",
+      rootfsGb: 4,
+    };
+    const { jobId } = await (await receiver.send("create-golden-lxc", input)).json();
+    let dropped = false;
+    const followed = await send(
+      ["follow", jobId, "--url", relay.url, "--key-file", `${stateDir}/keys.json`],
+      (line) => {
+        // At the second line the connection breaks, and pct goes on while follow is away.
+        if (!dropped && JSON.parse(line).id === 4) {
+          dropped = true;
+          relay.drop();
+          Deno.writeTextFileSync(gate, "");
+        }
+      },
+    );
+    assert.equal(followed.code, 0, followed.err);
+    assert.ok(dropped);
+    const events = followed.out.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(events.map((e) => e.id), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(events.map((e) => e.event), [
+      "queued",
+      "started",
+      ...lines.map(() => "progress"),
+      "finished",
+    ]);
+    assert.deepEqual(events.slice(2, -1).map((e) => e.progress.line), lines);
+    assert.equal(events.at(-1).job.status, "succeeded");
+    assert.match(
+      followed.err,
+      /^rootfence: the stream of job ".*" dropped while it was running; resuming after event 4 in 0\.5 s$/m,
+    );
+  } finally {
+    await Deno.writeTextFile(gate, "");
+    await relay.close();
+    assert.equal(await receiver.stop(), 0);
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
   }
 });

@@ -172,6 +172,8 @@ export const createGoldenLxc: OpDefinition<
   permissions: { run: ["pct"] },
   timeoutMs: 15 * 60_000,
   mutates: true,
+  // pct create takes minutes (extracting the template): its output streams as it comes.
+  progress: true,
   example: {
     vmid: 9000,
     ostemplate: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",

@@ -20,7 +20,7 @@ import type {
   PathGrants,
   PathInfo,
 } from "../../ops/types.ts";
-import { type HostRun, runHostCommand } from "./host_command.ts";
+import { type HostRun, runHostCommand, type RunHostCommandOptions } from "./host_command.ts";
 
 /** A refusal or failure of the host, with the code the child reports. */
 export class HostError extends Error {
@@ -57,22 +57,39 @@ function codeOf(error: unknown): ErrorCode {
     : "command_failed";
 }
 
+/** Options of a {@linkcode ChildHost}. */
+export interface ChildHostOptions {
+  /**
+   * Told each output line of every command run, as it comes (an op that streams progress).
+   * @default {none}
+   */
+  readonly onLine?: RunHostCommandOptions["onLine"];
+}
+
 /** The child's host for one request; it records every command run. */
 export class ChildHost implements OpHost {
   readonly #op: AnyOp;
   readonly #binaries: ReadonlyMap<string, string>;
   readonly #paths: PathGrants;
+  readonly #onLine: RunHostCommandOptions["onLine"];
   readonly #runs: HostRunRecord[] = [];
 
   /**
    * @param op The op being served.
    * @param binaries Fenced binaries by name, canonical paths.
    * @param paths The op's declared paths for these settings.
+   * @param options Where output lines go.
    */
-  constructor(op: AnyOp, binaries: ReadonlyMap<string, string>, paths: PathGrants) {
+  constructor(
+    op: AnyOp,
+    binaries: ReadonlyMap<string, string>,
+    paths: PathGrants,
+    options: ChildHostOptions = {},
+  ) {
     this.#op = op;
     this.#binaries = binaries;
     this.#paths = paths;
+    this.#onLine = options.onLine;
   }
 
   /** Every command run so far, in order. */
@@ -90,7 +107,8 @@ export class ChildHost implements OpHost {
     }
     let run: HostRun;
     try {
-      run = await runHostCommand(path, command.args, options);
+      const onLine = this.#onLine;
+      run = await runHostCommand(path, command.args, { ...options, ...(onLine ? { onLine } : {}) });
     } catch (error) {
       if (error instanceof RangeError) throw error;
       const code = error instanceof Deno.errors.NotFound ? "binary_not_found" : codeOf(error);

@@ -6,6 +6,7 @@
  */
 import type { CommandOutput } from "../../ops/types.ts";
 import { MIB, readCapped } from "../process/capped_read.ts";
+import { lineTap, type OutputLine } from "../process/line_tap.ts";
 
 /** The environment every host command gets: nothing inherited. */
 export const HOST_ENV: Readonly<Record<string, string>> = {
@@ -41,6 +42,12 @@ export interface RunHostCommandOptions {
    * @default {none: the command runs until it ends or the child is killed}
    */
   readonly timeoutMs?: number;
+  /**
+   * Told each line of the command's output as it comes (see `lineTap`); resolving `false` stops
+   * the telling. What the command wrote is kept whole either way.
+   * @default {none: the output is only kept}
+   */
+  readonly onLine?: (stream: "stdout" | "stderr", line: OutputLine) => Promise<boolean | void>;
 }
 
 /** The longest per-command timeout: a day, as for a whole op. */
@@ -58,7 +65,7 @@ export async function runHostCommand(
   args: readonly string[],
   options: RunHostCommandOptions = {},
 ): Promise<HostRun> {
-  const { timeoutMs } = options;
+  const { timeoutMs, onLine } = options;
   if (
     timeoutMs !== undefined &&
     !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_HOST_TIMEOUT_MS)
@@ -87,9 +94,13 @@ export async function runHostCommand(
     }
   }, timeoutMs);
   try {
+    const tapped = (stream: "stdout" | "stderr") =>
+      onLine === undefined
+        ? child[stream]
+        : child[stream].pipeThrough(lineTap((line) => onLine(stream, line)));
     const [stdout, stderr, status] = await Promise.all([
-      readCapped(child.stdout, MIB),
-      readCapped(child.stderr, MIB),
+      readCapped(tapped("stdout"), MIB),
+      readCapped(tapped("stderr"), MIB),
       child.status,
     ]);
     const text = new TextDecoder();

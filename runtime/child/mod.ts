@@ -25,7 +25,13 @@ import {
 } from "../process/protocol.ts";
 import { invalidInput } from "../invalid_input.ts";
 import { ChildHost, HostError } from "./host.ts";
-import { type HostRun, killHostCommand, runHostCommand } from "./host_command.ts";
+import {
+  type HostRun,
+  killHostCommand,
+  runHostCommand,
+  type RunHostCommandOptions,
+} from "./host_command.ts";
+import { ProgressSender } from "./progress_sender.ts";
 
 /** Grants a child must never hold; one of them means it was started outside the launcher. */
 const FORBIDDEN: readonly Deno.PermissionDescriptor[] = [
@@ -93,6 +99,25 @@ interface ChildContext {
   readonly op: AnyOp;
   readonly binaries: ReadonlyMap<string, string>;
   readonly settings: OpSettings;
+  /** Writes text whole to the launcher: where an op that streams progress sends its lines. */
+  readonly write?: (text: string) => Promise<void>;
+}
+
+/**
+ * Runs `request` with its output lines sent as progress, when the op streams progress; every
+ * line is written before this resolves, so before the reply.
+ */
+async function withProgress<T>(
+  context: ChildContext,
+  request: (onLine: RunHostCommandOptions["onLine"]) => Promise<T>,
+): Promise<T> {
+  if (context.op.progress !== true || context.write === undefined) return await request(undefined);
+  const sender = new ProgressSender(context.write);
+  try {
+    return await request((stream, line) => sender.send(stream, line));
+  } finally {
+    await sender.flushed();
+  }
 }
 
 /**
@@ -111,7 +136,9 @@ export async function handleRequest(context: ChildContext, text: string): Promis
   const { op, settings } = context;
   const parsed = op.schema(settings).safeParse(request.input);
   if (!parsed.success) return { ok: false, error: invalidInput(op, parsed.error) };
-  if (op.execute !== undefined) return await executeRequest(context, parsed.data);
+  if (op.execute !== undefined) {
+    return await withProgress(context, (onLine) => executeRequest(context, parsed.data, onLine));
+  }
   const host = op.argv(parsed.data, settings);
   const path = context.binaries.get(host.binary);
   if (!op.permissions.run.includes(host.binary) || path === undefined) {
@@ -125,7 +152,10 @@ export async function handleRequest(context: ChildContext, text: string): Promis
   }
   let run;
   try {
-    run = await runHostCommand(path, host.args);
+    run = await withProgress(
+      context,
+      (onLine) => runHostCommand(path, host.args, onLine ? { onLine } : {}),
+    );
   } catch (error) {
     const code = error instanceof Deno.errors.NotCapable
       ? "denied"
@@ -164,9 +194,14 @@ function commandReport(argv: readonly string[], run: HostRun): CommandReport {
  * Runs an op that executes itself. The reply's command is the op's main command (`argv()`)
  * when it ran, else the last command run.
  */
-async function executeRequest(context: ChildContext, input: unknown): Promise<ChildReply> {
+async function executeRequest(
+  context: ChildContext,
+  input: unknown,
+  onLine: RunHostCommandOptions["onLine"],
+): Promise<ChildReply> {
   const { op, settings } = context;
-  const host = new ChildHost(op, context.binaries, op.paths?.(settings) ?? NO_PATHS);
+  const paths = op.paths?.(settings) ?? NO_PATHS;
+  const host = new ChildHost(op, context.binaries, paths, onLine ? { onLine } : {});
   let outcome;
   try {
     outcome = await op.execute!(input, settings, host);
@@ -209,7 +244,12 @@ function contextFrom(ops: readonly AnyOp[], argv: readonly string[]): ChildConte
   const args = decodeChildArgs(argv, ops);
   const op = ops.find((o) => o.name === args.op);
   if (op === undefined) throw new RangeError(`Cannot start child: unknown op "${args.op}"`);
-  return { op, binaries: new Map(Object.entries(args.bin)), settings: args.settings };
+  return {
+    op,
+    binaries: new Map(Object.entries(args.bin)),
+    settings: args.settings,
+    write: writeAll,
+  };
 }
 
 async function writeAll(text: string): Promise<void> {

@@ -3,7 +3,9 @@
  * [--events]` signs an op's input with a key's secret, posts it and prints the job (or streams
  * its events); `send jobs`, `send job <id>` and `send follow <id>` make the signed reads (over
  * `GET <path and query>`) that list the key's jobs, show one, and stream one's events until it
- * is final. Every command takes `--url`, `--key-file` and `--key`.
+ * is final. Every command takes `--url`, `--key-file` and `--key`. Following a job survives a
+ * dropped connection or a receiver restart: it reconnects with `Last-Event-ID` and goes on after
+ * the last event it printed, each event printed once.
  *
  * Exit codes: 0 when the job succeeded (or is not final yet: accepted without --wait/--events,
  * or shown by `job`; and for every list), 1 when it failed or the receiver answered 5xx, 2 for
@@ -17,6 +19,7 @@
 import { findOp, OPS } from "../../ops/mod.ts";
 import type { AnyOp } from "../../ops/types.ts";
 import { signedRequest } from "./client.ts";
+import { readEvents } from "./sse.ts";
 import { fieldFlags, fieldOptions, inputFrom } from "./field_options.ts";
 import { resolveSettings } from "../settings.ts";
 import { RECEIVER_DEFAULTS } from "../defaults.ts";
@@ -43,9 +46,15 @@ const CONNECTION = {
   help: HELP,
 } as const;
 
+/** The options of following events. */
+const FOLLOW = {
+  reconnect: { type: "string" },
+} as const;
+
 /** The options of a trigger, besides its field flags. */
 const TRIGGER = {
   ...CONNECTION,
+  ...FOLLOW,
   input: { type: "string" },
   wait: { type: "string" },
   events: { type: "boolean" },
@@ -55,7 +64,7 @@ const TRIGGER = {
 const USAGE = `Usage: deno task send <op> [--<field> <value> ...] [options]
        deno task send jobs [--op <op>] [--status <status>] [--limit <n>] [options]
        deno task send job <job id> [options]
-       deno task send follow <job id> [options]
+       deno task send follow <job id> [--after <event id>] [--reconnect <s>] [options]
 
 Ops: ${OPS.map((op) => op.name).join(", ")} (fields: deno task op <op> --help)
 
@@ -63,11 +72,17 @@ Ops: ${OPS.map((op) => op.name).join(", ")} (fields: deno task op <op> --help)
   jobs               list the key's jobs, newest first (summaries; --limit 1..500, default 50)
   job <job id>       print one job whole (exit 1 when it failed)
   follow <job id>    print its events, one JSON line each, until it is final (exit 1 when it
-                     failed)
+                     failed): queued, started, each progress line (pct create's output),
+                     truncated (once, at the cap) and finished
 
 Options of <op>:
   --wait <s>         ask the receiver to wait up to s seconds (Prefer: wait, at most 60)
-  --events           stream the job's events until it finishes
+  --events           stream the job's events until it finishes (as follow)
+
+Options of follow and --events:
+  --after <id>       only the events after this event id (Last-Event-ID)
+  --reconnect <s>    after a dropped stream, reconnect with Last-Event-ID for up to s seconds
+                     without an event (default 60; 0: never)
   --id <id>          the delivery id (default: random); resend the same id to retry safely
   --input <json>|-   the whole input as JSON
 
@@ -122,17 +137,10 @@ async function reach(request: Request): Promise<Response> {
 }
 
 /**
- * Makes a signed read of `path`. An answer that is not 200 is one line on stderr (`action`, the
- * problem's detail and code) and its exit code: 2 for 4xx, 1 for 5xx.
+ * Says in one line on stderr why the receiver refused `action` (the problem's detail and code);
+ * returns the exit code: 2 for 4xx, 1 for 5xx.
  */
-async function signedRead(
-  connection: Connection,
-  path: string,
-  action: string,
-): Promise<Response | number> {
-  const url = new URL(path, connection.base).href;
-  const response = await reach(await signedRequest(url, { secret: connection.secret }));
-  if (response.ok) return response;
+async function refused(response: Response, action: string): Promise<number> {
   const text = await response.text();
   let why = `${response.status} ${response.statusText}`;
   try {
@@ -147,42 +155,119 @@ async function signedRead(
   return response.status >= 500 ? 1 : 2;
 }
 
+/** Makes a signed read of `path`; an answer that is not 200 is {@linkcode refused}. */
+async function signedRead(
+  connection: Connection,
+  path: string,
+  action: string,
+): Promise<Response | number> {
+  const url = new URL(path, connection.base).href;
+  const response = await reach(await signedRequest(url, { secret: connection.secret }));
+  return response.ok ? response : await refused(response, action);
+}
+
+/** How `follow` goes on after its stream drops. */
+interface FollowOptions {
+  /** Only events after this id (`Last-Event-ID`). */
+  readonly after: string | undefined;
+  /** How long to keep reconnecting without an event, in ms; 0 never reconnects. */
+  readonly reconnectMs: number;
+}
+
+/** Answers worth another try while the receiver restarts or is busy. */
+const TRANSIENT = [429, 502, 503];
+
 /**
- * Prints a job's events, one JSON line each, until the `finished` one.
+ * Prints a job's events, one JSON line each, until the `finished` one: `{ event, id, job }` for
+ * `queued`, `started` and `finished`, `{ event, id, progress }` for `progress` and `truncated`.
+ * When the stream drops first (the connection broke, the receiver restarted), it reconnects with
+ * the last id it printed as `Last-Event-ID`, so it prints each event once; a receiver that gives
+ * no ids is not resumed (it would repeat events).
  *
- * @returns The exit code of the job's final status.
- * @throws {NeedError} When the stream ends before the job does (the receiver stopped).
+ * @returns The exit code of the job's final status, or of a refusal.
+ * @throws {NeedError} When the stream ended before the job did and could not be resumed.
  */
-async function followEvents(connection: Connection, jobId: string): Promise<number> {
+async function followEvents(
+  connection: Connection,
+  jobId: string,
+  options: FollowOptions,
+): Promise<number> {
   const action = `follow job "${jobId}"`;
-  const response = await signedRead(connection, `/jobs/${jobId}/events`, action);
-  if (typeof response === "number") return response;
-  let last: string | undefined;
-  let buffer = "";
-  try {
-    for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === undefined || data === undefined) continue;
-        const job = JSON.parse(data);
-        console.log(JSON.stringify({ event, job }));
-        last = job.status;
-        if (event === "finished") return exitFor(last);
-      }
+  const url = new URL(`/jobs/${jobId}/events`, connection.base).href;
+  let lastId = options.after;
+  let printed = 0;
+  let status: string | undefined;
+  /** When the stream dropped, while it is down. */
+  let droppedAt: number | undefined;
+  let pauseMs = 500;
+  const retryLater = async (why: string) => {
+    droppedAt ??= Date.now();
+    const resumable = printed === 0 || lastId !== undefined;
+    if (!resumable || options.reconnectMs === 0 || Date.now() - droppedAt > options.reconnectMs) {
+      throw new NeedError(
+        !resumable || options.reconnectMs === 0
+          ? `Cannot ${action} to its end: the receiver ended the stream while the job was ` +
+            `${status ?? "not yet reported"}; follow it again once the receiver is back`
+          : `Cannot ${action} to its end: ${why} and stayed so for ` +
+            `${options.reconnectMs / 1000} s; follow it again with --after ${lastId ?? 0}`,
+      );
     }
-  } catch (error) {
-    // The connection broke mid-stream: the same as an early end, said below.
-    if (error instanceof SyntaxError) throw error;
+    console.error(
+      `rootfence: ${why}; resuming after event ${lastId ?? "none"} in ${pauseMs / 1000} s`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    pauseMs = Math.min(pauseMs * 2, 5000);
+  };
+  for (;;) {
+    const headers: Record<string, string> = lastId === undefined ? {} : { "last-event-id": lastId };
+    let response: Response;
+    try {
+      response = await reach(await signedRequest(url, { secret: connection.secret, headers }));
+    } catch (error) {
+      if (droppedAt === undefined || !(error instanceof NeedError)) throw error;
+      await retryLater("the receiver cannot be reached");
+      continue;
+    }
+    if (!response.ok) {
+      if (droppedAt === undefined || !TRANSIENT.includes(response.status)) {
+        return await refused(response, action);
+      }
+      await response.body?.cancel();
+      await retryLater(`the receiver answered ${response.status}`);
+      continue;
+    }
+    try {
+      for await (const event of readEvents(response.body!)) {
+        const data = JSON.parse(event.data);
+        const id = event.id === undefined ? undefined : Number(event.id);
+        const state = ["queued", "started", "finished"].includes(event.event);
+        console.log(JSON.stringify({ event: event.event, id, [state ? "job" : "progress"]: data }));
+        printed++;
+        lastId = event.id;
+        status = data.status;
+        droppedAt = undefined;
+        pauseMs = 500;
+        if (event.event === "finished") return exitFor(status);
+      }
+    } catch (error) {
+      // The connection broke mid-stream: the same as an early end, handled below.
+      if (error instanceof SyntaxError) throw error;
+    }
+    await retryLater(`the stream of job "${jobId}" dropped while it was ${status ?? "starting"}`);
   }
-  throw new NeedError(
-    `Cannot ${action} to its end: the receiver ended the stream while the job was ` +
-      `${last ?? "not yet reported"}; follow it again once the receiver is back`,
-  );
+}
+
+/** `--after` and `--reconnect` of follow and `--events`, checked. */
+function followOptions(values: Readonly<Record<string, unknown>>): FollowOptions {
+  const after = values.after as string | undefined;
+  if (after !== undefined && !/^(?:0|[1-9][0-9]{0,8})$/.test(after)) {
+    throw new UsageError(`Cannot use --after "${after}": give an event id, a whole number`);
+  }
+  const reconnect = (values.reconnect as string | undefined) ?? "60";
+  if (!/^[0-9]{1,4}$/.test(reconnect)) {
+    throw new UsageError(`Cannot use --reconnect "${reconnect}": give seconds, 0..9999`);
+  }
+  return { after, reconnectMs: Number(reconnect) * 1000 };
 }
 
 /** The one `<job id>` of `send job` and `send follow`. */
@@ -204,6 +289,8 @@ function jobIdOf(positionals: readonly string[], command: "job" | "follow"): str
 async function readJobs(command: "jobs" | "job" | "follow", args: string[]): Promise<number> {
   const filters = command === "jobs"
     ? { op: { type: "string" }, status: { type: "string" }, limit: { type: "string" } } as const
+    : command === "follow"
+    ? { ...FOLLOW, after: { type: "string" } } as const
     : {};
   const { values, positionals } = parseCli({
     args,
@@ -247,8 +334,9 @@ async function readJobs(command: "jobs" | "job" | "follow", args: string[]): Pro
     return 0;
   }
   const jobId = jobIdOf(positionals, command);
+  const follow = command === "follow" ? followOptions(values) : undefined;
   const connection = await connectionOf(values);
-  if (command === "follow") return await followEvents(connection, jobId);
+  if (follow !== undefined) return await followEvents(connection, jobId, follow);
   const response = await signedRead(connection, `/jobs/${jobId}`, `get job "${jobId}"`);
   if (typeof response === "number") return response;
   const job = await response.json();
@@ -271,6 +359,7 @@ async function trigger(op: AnyOp, args: string[]): Promise<number> {
     throw new UsageError(`Cannot use --wait "${wait}": give seconds, at most 60`);
   }
   const input = await inputFrom(flags, values);
+  const follow = followOptions({ reconnect: values.reconnect });
   const connection = await connectionOf(values);
   const request = await signedRequest(new URL(`/hooks/${op.name}`, connection.base).href, {
     secret: connection.secret,
@@ -284,7 +373,7 @@ async function trigger(op: AnyOp, args: string[]): Promise<number> {
   if (response.status >= 500) return 1;
   if (response.status >= 400) return 2;
   if (values.events && !FINAL.includes(body.status)) {
-    return await followEvents(connection, body.jobId);
+    return await followEvents(connection, body.jobId, follow);
   }
   return exitFor(body.status);
 }

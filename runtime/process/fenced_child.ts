@@ -8,8 +8,9 @@ import { errorCodes } from "../../ops/mod.ts";
 import type { AnyOp } from "../../ops/types.ts";
 import { type CappedBytes, MIB, readCapped } from "./capped_read.ts";
 import { RootfenceError } from "../errors.ts";
-import { LineReader } from "./lines.ts";
-import { type ChildReply, childReply } from "./protocol.ts";
+import { type Line, LineReader } from "./lines.ts";
+import { ProgressCap } from "./progress_cap.ts";
+import { type ChildReply, childReply, type Progress, ProgressMessage } from "./protocol.ts";
 
 /** The most bytes the launcher accepts as one reply. */
 export const MAX_REPLY_BYTES = 4 * MIB;
@@ -23,6 +24,22 @@ export const WARM_UP_LINE = '{"warmUp":true}\n';
 
 /** The longest timeout anyone may ask for. */
 export const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
+
+/** Options of {@linkcode FencedChild.run}. */
+export interface ChildRunOptions {
+  /** Aborting kills the child's process tree; the run ends as `interrupted`. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Told each progress line of an op that streams progress, validated and capped again here
+   * (see `progress_cap.ts`), before the reply arrives.
+   */
+  readonly onProgress?: ((progress: Progress) => void) | undefined;
+}
+
+/** Whether a parsed line is a progress message rather than a reply (it has no `ok`). */
+function isProgress(document: unknown): boolean {
+  return typeof document === "object" && document !== null && "progress" in document;
+}
 
 /** A spawned child, waiting for requests on stdin. */
 export class FencedChild {
@@ -85,12 +102,19 @@ export class FencedChild {
   }
 
   /**
-   * Sends one input, waits for its reply and validates it.
+   * Sends one input, waits for its reply and validates it. For an op that streams progress, the
+   * progress lines before the reply go to `onProgress`; a child that sends one of another op,
+   * or one outside the schema, fails like one that sends no valid reply.
    *
    * @throws {RootfenceError} `timeout`, `interrupted`, `output_too_large` or `child_failed`;
    * after any of them the child is dead.
    */
-  async run(input: unknown, timeoutMs: number, signal?: AbortSignal): Promise<ChildReply> {
+  async run(
+    input: unknown,
+    timeoutMs: number,
+    options: ChildRunOptions = {},
+  ): Promise<ChildReply> {
+    const { signal, onProgress } = options;
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
       throw new RangeError(`Cannot use timeout ${timeoutMs} ms: must be in (0, ${MAX_TIMEOUT_MS}]`);
     }
@@ -117,7 +141,7 @@ export class FencedChild {
       } catch {
         // The child died before reading; the missing reply below says so.
       }
-      const next = await this.#replies.next();
+      const next = await this.#nextReply(onProgress);
       if (ended === "interrupted") {
         throw new RootfenceError(
           "interrupted",
@@ -145,6 +169,13 @@ export class FencedChild {
           `Cannot read the reply of "${this.#op.name}": larger than ${MAX_REPLY_BYTES} bytes`,
         );
       }
+      if ("invalid" in next) {
+        await this.kill();
+        throw new RootfenceError(
+          "child_failed",
+          `Cannot read the progress of "${this.#op.name}": not a valid progress line`,
+        );
+      }
       try {
         return this.#reply.parse(JSON.parse(next.line));
       } catch {
@@ -158,6 +189,38 @@ export class FencedChild {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       this.#busy = false;
+    }
+  }
+
+  /**
+   * The next line that is not progress. Progress lines on the way go to `onProgress` through a
+   * cap of this run's own; the first invalid one ends the reading (`invalid`).
+   */
+  async #nextReply(
+    onProgress: ChildRunOptions["onProgress"],
+  ): Promise<Line | { readonly invalid: true }> {
+    if (this.#op.progress !== true) return await this.#replies.next();
+    const cap = new ProgressCap();
+    for (;;) {
+      const next = await this.#replies.next();
+      if (next === undefined || "tooLong" in next) return next;
+      let document: unknown;
+      try {
+        document = JSON.parse(next.line);
+      } catch {
+        return next;
+      }
+      if (!isProgress(document)) return next;
+      const parsed = ProgressMessage.safeParse(document);
+      if (!parsed.success) return { invalid: true };
+      const { progress } = parsed.data;
+      const verdict = "truncated" in progress ? cap.mark() : cap.take(progress.line);
+      if (verdict === "drop") continue;
+      try {
+        onProgress?.(verdict === "keep" ? progress : { truncated: true });
+      } catch {
+        // Progress is told, not needed: a failing listener must not fail the run.
+      }
     }
   }
 

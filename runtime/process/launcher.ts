@@ -21,7 +21,7 @@ import { buildChildCommand, type ChildCommand, type RunnerMode } from "./child_c
 import { baseProblems } from "./write_base.ts";
 import { resolveSettings } from "../settings.ts";
 import { invalidInput } from "../invalid_input.ts";
-import type { CommandFacts } from "./protocol.ts";
+import type { CommandFacts, Progress } from "./protocol.ts";
 
 /** Options of {@linkcode Launcher.create}. */
 export interface LauncherOptions {
@@ -120,6 +120,11 @@ export interface InvokeOptions {
    * since the epoch), before the request is sent: so a crash cannot lose track of it.
    */
   readonly onStart?: (pgid: number, deadline: number) => void;
+  /**
+   * Told each progress line, as it comes, of an op that streams progress (`progress: true`):
+   * validated, and capped at 1000 lines and 128 KiB, then one `{ truncated: true }`.
+   */
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /** What every fenced child runs: the sealed bundle (see `runtime/child/bundle.ts`). */
@@ -380,7 +385,10 @@ export class Launcher {
         const child = this.#pool ? await this.#pool.acquire(op, options.signal) : this.start(op);
         options.onStart?.(child.pid, Date.now() + timeoutMs);
         try {
-          return await child.run(raw, timeoutMs, options.signal);
+          return await child.run(raw, timeoutMs, {
+            signal: options.signal,
+            onProgress: options.onProgress,
+          });
         } finally {
           if (this.#pool) this.#pool.release(child);
           else void child.close();

@@ -1,11 +1,13 @@
 /**
- * The one-document protocol between the launcher and a fenced child: a request on stdin, a reply
- * on stdout. The launcher validates every reply, so a confused or hostile child cannot hand it
- * an arbitrary shape.
+ * The protocol between the launcher and a fenced child: a request on stdin, a reply on stdout,
+ * and before the reply, for an op that streams progress, one {@linkcode ProgressMessage} per
+ * line of its host command's output. The launcher validates every line, so a confused or hostile
+ * child cannot hand it an arbitrary shape.
  *
  * @module
  */
 import { z } from "zod";
+import { MAX_PROGRESS_LINE_CHARS } from "./progress_cap.ts";
 
 /** The most bytes a child accepts on stdin. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -53,6 +55,57 @@ export const CommandReport: z.ZodType<CommandFacts> = z.strictObject({
 
 /** {@linkcode CommandReport} as a type. */
 export type CommandReport = CommandFacts;
+
+/** One line of a host command's output, streamed while it runs. */
+export interface ProgressLine {
+  /** Which of the command's streams it came from. */
+  readonly stream: "stdout" | "stderr";
+  /** The line: no control character but tab, valid Unicode, at most 1024 units. */
+  readonly line: string;
+  /** Present when the line was longer and this is its start. */
+  readonly cut?: true | undefined;
+}
+
+/** The one marker after the last line a run may stream (see `progress_cap.ts`). */
+export interface ProgressTruncated {
+  /** Always `true`: later lines of the run are not streamed. */
+  readonly truncated: true;
+}
+
+/** What a run streams before its reply: a line, or the truncation marker. */
+export type Progress = ProgressLine | ProgressTruncated;
+
+/** Printable text: no C0 control but tab, no DEL, no C1 (so no line break of any kind). */
+// deno-lint-ignore no-control-regex -- refusing control characters is the point
+const PROGRESS_TEXT = /^[^\x00-\x08\x0a-\x1f\x7f-\x9f]+$/;
+
+/** {@linkcode Progress}, validated. */
+export const ProgressFacts: z.ZodType<Progress> = z.union([
+  z.strictObject({
+    stream: z.enum(["stdout", "stderr"]),
+    line: z.string().max(MAX_PROGRESS_LINE_CHARS).regex(PROGRESS_TEXT)
+      .refine((line) => line.isWellFormed(), "must be valid Unicode"),
+    cut: z.literal(true).optional(),
+  }),
+  z.strictObject({ truncated: z.literal(true) }),
+]);
+
+/**
+ * A progress line on the child's stdout, before its reply.
+ *
+ * @example
+ * ```ts
+ * import { ProgressMessage } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const ok = { progress: { stream: "stdout", line: "extracting archive" } };
+ * assert.ok(ProgressMessage.safeParse(ok).success);
+ * const forged = { progress: { stream: "stdout", line: "a\n\nevent: finished" } };
+ * assert.ok(!ProgressMessage.safeParse(forged).success);
+ * ```
+ */
+export const ProgressMessage: z.ZodType<{ progress: Progress }> = z.strictObject({
+  progress: ProgressFacts,
+});
 
 /** A zod issue as the caller sees it: where in the input, and what is wrong there. */
 export interface Issue {

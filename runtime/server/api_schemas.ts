@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { OPS } from "../../ops/mod.ts";
+import { MAX_PROGRESS_LINE_CHARS } from "../process/progress_cap.ts";
 import { CommandReport, Issue } from "../process/protocol.ts";
 import type { JobStatus } from "./journal.ts";
 import { PROBLEM_TYPE_BASE, PROBLEMS } from "./problems.ts";
@@ -78,6 +79,30 @@ export const AcceptedJob = z.strictObject({
   status: z.enum([JOB_STATUSES.queued, JOB_STATUSES.running]),
 });
 
+const ProgressHead = {
+  jobId: JobId,
+  status: z.literal(JOB_STATUSES.running).describe("The job's status when the line came"),
+  at: Instant.describe("When the line came"),
+};
+
+/**
+ * The data of a `progress` event (one line of the host command's output) or of the one
+ * `truncated` event (the cap was reached: later lines are not streamed).
+ */
+export const ProgressEvent = z.union([
+  z.strictObject({
+    ...ProgressHead,
+    stream: z.enum(["stdout", "stderr"]).describe("Which of the command's streams"),
+    line: z.string().min(1).max(MAX_PROGRESS_LINE_CHARS)
+      .describe("The line: no control character but tab; invalid UTF-8 is U+FFFD"),
+    cut: z.literal(true).optional().describe("The line was longer: this is its start"),
+  }),
+  z.strictObject({
+    ...ProgressHead,
+    truncated: z.literal(true).describe("The cap was reached: later lines are not streamed"),
+  }),
+]);
+
 /** `GET /healthz`. */
 export const Health = z.strictObject({
   status: z.enum(["ok", "draining"]).describe("draining (with 503) while the receiver stops"),
@@ -108,6 +133,7 @@ export const API_SCHEMAS = {
   JobList,
   JobResult,
   JobStatus: JobStatusName,
+  ProgressEvent,
   AcceptedJob,
   Health,
   Problem: ProblemDocument,

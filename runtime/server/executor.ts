@@ -341,9 +341,10 @@ async function main(argv: readonly string[]): Promise<void> {
     maxQueued: args.maxQueued,
     // Identical reads share a run; a mutating op's job always runs on its own.
     shares: sharesRuns,
-    run: (job, signal) =>
+    run: (job, signal, progress) =>
       launcher.invoke(findOp(job.op)!, job.input, {
         signal,
+        onProgress: progress,
         onStart(pgid, deadline) {
           try {
             journal.markProcess(job.id, pgid, deadline, booted);

@@ -13,6 +13,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RootfenceError } from "../errors.ts";
 import { BackgroundCheckpoints } from "./journal_checkpoint.ts";
+import type { Progress } from "../process/protocol.ts";
 
 /** Where a job is in its life. */
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "timed_out" | "interrupted";
@@ -63,6 +64,15 @@ export interface JobQuery {
   readonly op?: string;
   readonly status?: JobStatus;
   readonly limit: number;
+}
+
+/** One progress line of a job (or its truncation marker), as stored. */
+export interface ProgressRow {
+  /** Its event id within the job: 3 and up, one more per row (see `job_events.ts`). */
+  readonly seq: number;
+  /** When it came, in ms since the epoch. */
+  readonly at: number;
+  readonly progress: Progress;
 }
 
 /** A running job's process group, as the journal recorded it. */
@@ -166,6 +176,23 @@ function refuseOddFiles(path: string): void {
       );
     }
   }
+}
+
+/**
+ * The progress lines of jobs (`job_events.ts` derives the other events from the job's row). A
+ * journal from before it gains the table on open; its jobs simply have no progress. A job's
+ * lines go when the job is pruned, by a trigger, so no prune needs to know of them.
+ */
+function createProgressTable(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS job_progress (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    progress TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS job_progress_pruned AFTER DELETE ON jobs
+    BEGIN DELETE FROM job_progress WHERE job_id = old.id; END`);
 }
 
 /** How {@linkcode Journal.open} treats rows. */
@@ -320,6 +347,7 @@ export class Journal {
     if (!columns.includes("boot")) db.exec("ALTER TABLE jobs ADD COLUMN boot INTEGER");
     // The job whose run served this one: identical reads share a run (see the scheduler).
     if (!columns.includes("served_by")) db.exec("ALTER TABLE jobs ADD COLUMN served_by TEXT");
+    createProgressTable(db);
     try {
       refuseOddFiles(path);
       for (const file of journalFiles(path)) {
@@ -617,6 +645,42 @@ export class Journal {
         ORDER BY finished_at DESC, rowid DESC LIMIT ? OFFSET ?)`,
     ).run(options.batch, options.keep);
     return Number(extra.changes);
+  }
+
+  /**
+   * Stores progress rows of one running job in one transaction, synced as the job's other rows.
+   *
+   * @throws {Error} A storage error; then none of the rows is stored.
+   */
+  addProgress(jobId: string, rows: readonly ProgressRow[]): void {
+    if (rows.length === 0) return;
+    this.#syncForJob(jobId);
+    const insert = this.#sql(
+      "INSERT INTO job_progress (job_id, seq, at, progress) VALUES (?, ?, ?, ?)",
+    );
+    this.#db.exec("BEGIN");
+    try {
+      for (const row of rows) insert.run(jobId, row.seq, row.at, JSON.stringify(row.progress));
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Up to `limit` progress rows of a job whose `seq` is above `after`, in order. */
+  progressAfter(jobId: string, after: number, limit: number): ProgressRow[] {
+    const rows = this.#sql(
+      "SELECT seq, at, progress FROM job_progress WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ).all(jobId, after, limit) as unknown as { seq: number; at: number; progress: string }[];
+    return rows.map((row) => ({ seq: row.seq, at: row.at, progress: JSON.parse(row.progress) }));
+  }
+
+  /** The `seq` of a job's last progress row, or `undefined` when it has none. */
+  lastProgress(jobId: string): number | undefined {
+    const row = this.#sql("SELECT MAX(seq) AS seq FROM job_progress WHERE job_id = ?")
+      .get(jobId) as { seq: number | null } | undefined;
+    return row?.seq ?? undefined;
   }
 
   /** Closes the database. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { RootfenceError } from "../errors.ts";
 import { Journal, type NewJob } from "./journal.ts";
 
@@ -107,5 +108,50 @@ Deno.test("Journal.open refuses planted -wal and -shm symlinks and non-regular f
       [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("elsewhere")),
       [],
     );
+  });
+});
+
+Deno.test("Journal.open gives a journal from before progress its table; old jobs have none", async () => {
+  await withDir((dir) => {
+    const path = `${dir}/journal.db`;
+    // The jobs table as the first journals had it: no pgid, no served_by, no progress table.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, key_id TEXT NOT NULL,
+      delivery_id TEXT NOT NULL, body_hash TEXT NOT NULL, op TEXT NOT NULL, input TEXT NOT NULL,
+      resource_keys TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+      started_at INTEGER, finished_at INTEGER, result TEXT, UNIQUE (key_id, delivery_id))`);
+    old.prepare(`INSERT INTO jobs VALUES ('old', 'automation', 'msg_0', 'aa', 'create-golden-lxc',
+      '{}', '[]', 'succeeded', 1, 2, 3, '{"ok":true}')`).run();
+    old.close();
+    for (let open = 0; open < 2; open++) {
+      const journal = Journal.open(path);
+      assert.equal(journal.get("old")?.status, "succeeded");
+      assert.equal(journal.lastProgress("old"), undefined);
+      assert.deepEqual(journal.progressAfter("old", 0, 10), []);
+      journal.close();
+    }
+  });
+});
+
+Deno.test("Journal keeps a job's progress rows in order and drops them with the job when pruned", async () => {
+  await withDir((dir) => {
+    const journal = Journal.open(`${dir}/journal.db`);
+    const { job: created } = journal.accept({ ...job, op: "create-golden-lxc" }, 1000, "running");
+    const line = (seq: number) => ({
+      seq,
+      at: 1000 + seq,
+      progress: { stream: "stdout" as const, line: `line ${seq}` },
+    });
+    journal.addProgress(created.id, [line(3), line(4)]);
+    journal.addProgress(created.id, [line(5), { seq: 6, at: 1006, progress: { truncated: true } }]);
+    assert.equal(journal.lastProgress(created.id), 6);
+    assert.deepEqual(journal.progressAfter(created.id, 3, 2), [line(4), line(5)]);
+    // A batch that cannot be stored whole stores nothing (seq 6 is taken).
+    assert.throws(() => journal.addProgress(created.id, [line(7), line(6)]));
+    assert.equal(journal.lastProgress(created.id), 6);
+    journal.markFinished(created.id, "succeeded", { ok: true }, 2000);
+    assert.equal(journal.pruneBatch({ olderThan: 3000, keep: 0, batch: 10 }), 1);
+    assert.equal(journal.lastProgress(created.id), undefined);
+    journal.close();
   });
 });

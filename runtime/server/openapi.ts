@@ -15,7 +15,8 @@ import type { AnyOp, OpSettings } from "../../ops/types.ts";
 import { API_SCHEMAS } from "./api_schemas.ts";
 import { type ProblemCode, PROBLEMS } from "./problems.ts";
 import { MAX_WAIT_SECONDS } from "./routes/hooks.ts";
-import { MAX_LIST } from "./routes/jobs.ts";
+import { LAST_EVENT_ID, MAX_LIST, MAX_STREAMS, MAX_STREAMS_PER_KEY } from "./routes/jobs.ts";
+import { MAX_PROGRESS_BYTES, MAX_PROGRESS_LINES } from "../process/progress_cap.ts";
 import { MAX_SIGNATURES, TOLERANCE_SECONDS } from "./signature.ts";
 
 const SIGNING = `Requests are signed as Standard Webhooks v1 (https://www.standardwebhooks.com/): \
@@ -199,6 +200,17 @@ const JOB_ID = {
   schema: { type: "string", format: "uuid" },
 };
 
+const EVENTS = `Each event has an \`id:\` (a whole number, increasing within the job), an \
+\`event:\` and one \`data:\` line of JSON with the job's state at that moment: \`queued\` (id 1) \
+the Job as accepted (not started, no result); \`started\` (id 2) the Job as it started; \
+\`progress\` (3 and up) one line of the host command's output as it ran (a ProgressEvent), for \
+ops that stream progress (create-golden-lxc: pct's output); \`truncated\` (once, a \
+ProgressEvent) when a run reached ${MAX_PROGRESS_LINES} lines or ${MAX_PROGRESS_BYTES / 1024} KiB \
+of them: later lines are not streamed, and the job's result still holds its whole output; \
+\`finished\` (the last id) the final Job. Events are stored: a stream sends those after \
+Last-Event-ID from the journal, also after a restart, then live ones, each once. A key may hold \
+${MAX_STREAMS_PER_KEY} streams open, all keys ${MAX_STREAMS}.`;
+
 function reads(): Record<string, unknown> {
   return {
     "/jobs": {
@@ -238,14 +250,23 @@ function reads(): Record<string, unknown> {
       get: {
         operationId: "streamJobEvents",
         tags: ["jobs"],
-        summary: "The job's server-sent events until it finishes",
+        summary: "The job's events as server-sent events: its history, then live, until it ends",
+        description: EVENTS,
+        parameters: [{
+          name: "Last-Event-ID",
+          in: "header",
+          description: "Send only the events after this id (the last one the client got). " +
+            "Not covered by the signature: it only picks which of the key's own events come.",
+          schema: { type: "string", pattern: LAST_EVENT_ID.source },
+          example: "5",
+        }],
         responses: {
           200: {
-            description: "Events `queued`, `started` (once it has) and `finished`, each with " +
-              "the Job as JSON in `data`; the stream ends after `finished`.",
+            description: "The events after Last-Event-ID (all without it), then the live ones; " +
+              "the stream ends after `finished` (at once when that was sent before).",
             content: { "text/event-stream": { schema: { type: "string" } } },
           },
-          ...problems(["job_not_found", "too_many_streams", ...READ]),
+          ...problems(["job_not_found", "bad_event_id", "too_many_streams", ...READ]),
         },
       },
     },

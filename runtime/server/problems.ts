@@ -9,6 +9,7 @@
 export const PROBLEMS = {
   bad_json: [400, "Body is not valid JSON"],
   bad_query: [400, "Query parameters are invalid"],
+  bad_event_id: [400, "Last-Event-ID is not an event id of this job"],
   bad_request: [400, "The request cannot be forwarded"],
   signature_missing: [401, "Signature missing"],
   signature_invalid: [401, "Signature does not verify"],

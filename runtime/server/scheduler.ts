@@ -2,27 +2,46 @@
  * Runs accepted jobs: a global limit on running ops, a bounded queue, and per-resource
  * serialisation (no two jobs sharing a resource key run at once). Identical reads share one run
  * (single flight, see `shared_runs.ts`): each keeps its own job, the host command runs once.
- * Every transition goes to the journal before anyone hears of it.
+ * Every transition, and every progress line, goes to the journal before anyone hears of it.
  *
  * @module
  */
 import { SCHEDULER_DEFAULTS } from "../defaults.ts";
 import type { Invocation } from "../process/launcher.ts";
-import type { Accepted, Job, JobStatus, Journal, NewJob, RunningProcess } from "./journal.ts";
+import type { Progress } from "../process/protocol.ts";
+import { EVENT_IDS } from "./job_events.ts";
+import type {
+  Accepted,
+  Job,
+  JobStatus,
+  Journal,
+  NewJob,
+  ProgressRow,
+  RunningProcess,
+} from "./journal.ts";
 import { FINAL_STATUSES } from "./journal.ts";
+import { ProgressLog } from "./progress_log.ts";
 import { type Flight, SharedRuns, shareKey, type Sharing } from "./shared_runs.ts";
 
-/** A job's life as events. */
-export interface JobEvent {
-  readonly event: "queued" | "started" | "finished";
-  readonly job: Job;
-}
+/** A job's life as events, each with its id (see `job_events.ts`). */
+export type JobEvent =
+  | { readonly event: "queued" | "started" | "finished"; readonly id: number; readonly job: Job }
+  | {
+    readonly event: "progress";
+    readonly id: number;
+    readonly job: Job;
+    /** The stored line, or the truncation marker. */
+    readonly row: ProgressRow;
+  };
 
 /** Collaborators and limits of a {@linkcode Scheduler}. */
 export interface SchedulerOptions {
   readonly journal: Journal;
-  /** Runs one job; aborting the signal must kill it. */
-  run(job: Job, signal: AbortSignal): Promise<Invocation>;
+  /**
+   * Runs one job; aborting the signal must kill it. `progress` takes its progress lines as they
+   * come (an op that streams progress); they are journaled and told to the job's watchers.
+   */
+  run(job: Job, signal: AbortSignal, progress: (progress: Progress) => void): Promise<Invocation>;
   /** @default {4} */
   readonly maxRunning?: number;
   /** @default {64} */
@@ -88,6 +107,7 @@ export class Scheduler {
   readonly #groups: ProcessGroups | undefined;
   readonly #shares: (op: string) => boolean;
   readonly #shared: SharedRuns;
+  readonly #progress: ProgressLog;
   #accepting = true;
   #unwritten = 0;
   /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
@@ -114,6 +134,12 @@ export class Scheduler {
     this.#maxQueued = maxQueued;
     this.#log = options.log;
     this.#now = now;
+    this.#progress = new ProgressLog({
+      journal: this.#journal,
+      log: this.#log,
+      now,
+      tell: (job, row) => this.#tell({ event: "progress", id: row.seq, job, row }),
+    });
   }
 
   /** Whether new jobs are taken. */
@@ -133,6 +159,7 @@ export class Scheduler {
   recover(): { interrupted: Job[]; requeued: number; orphans: number } {
     const orphans = this.#groups === undefined ? [] : this.#journal.runningProcesses();
     const interrupted = this.#journal.interruptRunning(this.#now());
+    // Nobody watches yet: a stream reads these jobs' events, progress included, from the journal.
     for (const job of interrupted) this.#transition("finished", job);
     // What a crash left running keeps its resources until its processes are gone, and its
     // deadline still holds: the next job on the same vmid or disk must not overlap it.
@@ -322,7 +349,7 @@ export class Scheduler {
     await all();
   }
 
-  #transition(event: JobEvent["event"], job: Job): void {
+  #transition(event: "queued" | "started" | "finished", job: Job): void {
     const duration = job.finishedAt !== null && job.startedAt !== null
       ? job.finishedAt - job.startedAt
       : undefined;
@@ -337,7 +364,13 @@ export class Scheduler {
       ...(duration === undefined ? {} : { durationMs: duration }),
       ...(job.servedBy === null ? {} : { servedBy: job.servedBy }),
     });
-    for (const listener of [...this.#listeners.get(job.id) ?? []]) listener({ event, job });
+    const id = event === "finished" ? this.#progress.end(job.id) : EVENT_IDS[event];
+    this.#tell({ event, id, job });
+  }
+
+  /** Tells a job's watchers of one event. */
+  #tell(event: JobEvent): void {
+    for (const listener of [...this.#listeners.get(event.job.id) ?? []]) listener(event);
   }
 
   #queuedBy(keyId: string): number {
@@ -383,7 +416,8 @@ export class Scheduler {
     for (const key of job.resourceKeys) this.#busy.add(key);
     this.#transition("started", job);
     const controller = new AbortController();
-    const done = this.#runJob(job, controller.signal)
+    const progress = (line: Progress) => this.#progress.add(job, line);
+    const done = this.#runJob(job, controller.signal, progress)
       .catch((error): Invocation => ({
         op: job.op,
         ok: false,
@@ -404,6 +438,8 @@ export class Scheduler {
    * know is finished must not let the next job on that resource start.
    */
   #finish(job: Job, invocation: Invocation, finishedAt: number): void {
+    // Its progress is stored before it is final: `finished` comes after the last line.
+    this.#progress.store(job.id);
     let finished: Job;
     try {
       finished = this.#journal.markFinished(job.id, statusOf(invocation), invocation, finishedAt);

@@ -1,7 +1,8 @@
 /**
  * `GET /jobs`, `GET /jobs/<id>` and `GET /jobs/<id>/events`: signed reads of one key's own jobs.
  * Another key's job is reported as absent, not as forbidden: ids are not an oracle. Event
- * streams are capped per key and in all.
+ * streams are capped per key and in all; each sends the job's history (`job_events.ts`) after
+ * the request's `Last-Event-ID`, then its live events, until the job is final.
  *
  * @module
  */
@@ -10,6 +11,14 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { findOp } from "../../../ops/mod.ts";
 import type { AppEnv } from "../context.ts";
+import {
+  EVENT_IDS,
+  finishedId,
+  lastEventId,
+  progressEvent,
+  stateEvent,
+  type WireEvent,
+} from "../job_events.ts";
 import { jobView, summaryView } from "../job_view.ts";
 import { FINAL_STATUSES, type Job, type JobStatus, type Journal } from "../journal.ts";
 import type { KeyringHolder } from "../keyring_holder.ts";
@@ -25,6 +34,12 @@ export const MAX_STREAMS_PER_KEY = 8;
 /** Event streams open at once, all keys together. */
 export const MAX_STREAMS = 64;
 
+/** A `Last-Event-ID` as this receiver gives ids: a whole number, no sign, no leading zero. */
+export const LAST_EVENT_ID = /^(?:0|[1-9][0-9]{0,8})$/;
+
+/** Progress rows read from the journal at once while a stream catches up. */
+const HISTORY_PAGE = 100;
+
 /** Collaborators of {@linkcode jobRoutes}. */
 export interface JobRoutesDeps {
   readonly scheduler: Scheduler;
@@ -38,6 +53,11 @@ export interface JobRoutesDeps {
   now?(): number;
   /** Aborted when the receiver stops: open event streams end. */
   readonly closing?: AbortSignal;
+  /**
+   * One JSON log line (a stream that failed to read its history).
+   * @default {no log}
+   */
+  log?(line: Record<string, unknown>): void;
 }
 
 const STATUSES: readonly string[] = [...FINAL_STATUSES, "queued", "running"];
@@ -87,19 +107,81 @@ function ownJob(c: Context<AppEnv>, journal: Journal): Job {
 }
 
 /**
- * Streams a job's events until it finishes, the client goes away or the receiver stops:
- * `queued`, `started` (if it has) and `finished`, each with the job.
+ * Where a stream starts: after the request's `Last-Event-ID`, or at the start without one.
+ *
+ * @throws {Problem} `bad_event_id` for an id that is not one this job has had.
  */
-function streamEvents(
-  c: Context<AppEnv>,
-  job: Job,
-  scheduler: Scheduler,
-  options: { readonly release: () => void; readonly closing: AbortSignal | undefined },
-): Response {
-  const { release, closing } = options;
+function resumePoint(c: Context<AppEnv>, job: Job, journal: Journal): Resume {
+  const lastProgress = job.startedAt === null ? undefined : journal.lastProgress(job.id);
+  const header = c.req.header("last-event-id");
+  if (header === undefined) return { after: 0, lastProgress };
+  const last = lastEventId(job, lastProgress);
+  if (!LAST_EVENT_ID.test(header) || Number(header) > last) {
+    throw new Problem(
+      "bad_event_id",
+      `Last-Event-ID is not an event id of this job: give one of 0..${last}, or none for all`,
+    );
+  }
+  return { after: Number(header), lastProgress };
+}
+
+/** Where a stream starts, and the job's last progress row when it was read. */
+interface Resume {
+  readonly after: number;
+  readonly lastProgress: number | undefined;
+}
+
+/**
+ * The events of `job` after `after`, from the journal: the transitions from the job's row as
+ * read, the progress rows page by page as they are iterated (a running job may add some
+ * meanwhile; the live events repeat those, and the stream skips ids it has sent).
+ */
+function* history(journal: Journal, job: Job, resume: Resume): Generator<WireEvent> {
+  const { after, lastProgress } = resume;
+  if (after < EVENT_IDS.queued) yield stateEvent("queued", job, EVENT_IDS.queued);
+  if (job.startedAt !== null) {
+    if (after < EVENT_IDS.started) yield stateEvent("started", job, EVENT_IDS.started);
+    let seq = Math.max(after, EVENT_IDS.started);
+    for (;;) {
+      const rows = journal.progressAfter(job.id, seq, HISTORY_PAGE);
+      for (const row of rows) yield progressEvent(job.id, row);
+      if (rows.length < HISTORY_PAGE) break;
+      seq = rows.at(-1)!.seq;
+    }
+  }
+  if (FINAL_STATUSES.includes(job.status)) {
+    const id = finishedId(lastProgress);
+    if (id > after) yield stateEvent("finished", job, id);
+  }
+}
+
+/** A live event as a stream sends it. */
+function wireEvent(event: JobEvent): WireEvent {
+  return event.event === "progress"
+    ? progressEvent(event.job.id, event.row)
+    : stateEvent(event.event, event.job, event.id);
+}
+
+/** What {@linkcode streamEvents} needs besides the request. */
+interface StreamOptions {
+  readonly scheduler: Scheduler;
+  readonly journal: Journal;
+  readonly resume: Resume;
+  readonly release: () => void;
+  readonly closing: AbortSignal | undefined;
+  readonly log: ((line: Record<string, unknown>) => void) | undefined;
+}
+
+/**
+ * Streams a job's events after `resume.after` until it finishes, the client goes away or the
+ * receiver stops: first its history from the journal, then its live events. Each event goes out
+ * once, in id order, with its `id:`.
+ */
+function streamEvents(c: Context<AppEnv>, job: Job, options: StreamOptions): Response {
+  const { scheduler, journal, resume, release, closing, log } = options;
   const pending: JobEvent[] = [];
   let wake = () => {};
-  // Subscribe before reading anything, in the same turn: no event can fall in between.
+  // Subscribe in the same turn as the job was read: no event can fall in between.
   const stop = scheduler.watch(job.id, (event) => {
     pending.push(event);
     wake();
@@ -113,22 +195,45 @@ function streamEvents(
     stream.onAbort(end);
     if (closing?.aborted) end();
     closing?.addEventListener("abort", end, { once: true });
-    const send = (event: string, j: Job) =>
-      stream.writeSSE({ event, data: JSON.stringify(jobView(j)) });
+    let sent = resume.after;
+    const send = async (event: WireEvent) => {
+      if (event.id <= sent) return;
+      await stream.writeSSE({
+        id: String(event.id),
+        event: event.event,
+        data: JSON.stringify(event.data),
+      });
+      sent = event.id;
+    };
     try {
-      await send("queued", job);
-      if (job.startedAt !== null) await send("started", job);
-      if (FINAL_STATUSES.includes(job.status)) return await send("finished", job);
+      for (const event of history(journal, job, resume)) {
+        if (closed) return;
+        await send(event);
+      }
+      if (FINAL_STATUSES.includes(job.status)) return;
       while (!closed) {
         const event = pending.shift();
         if (event === undefined) {
           await new Promise<void>((resolve) => wake = resolve);
           continue;
         }
-        await send(event.event, event.job);
+        await send(wireEvent(event));
         if (event.event === "finished") return;
       }
+    } catch (error) {
+      // A client that went away is no failure; otherwise it resumes from the last id it got,
+      // and the log says why the stream ended.
+      if (!closed) {
+        log?.({
+          t: new Date().toISOString(),
+          kind: "stream_failed",
+          jobId: job.id,
+          sent,
+          message: String(error),
+        });
+      }
     } finally {
+      closing?.removeEventListener("abort", end);
       stop();
       release();
     }
@@ -147,7 +252,7 @@ function streamEvents(
  * ```
  */
 export function jobRoutes(deps: JobRoutesDeps): Hono<AppEnv> {
-  const { scheduler, journal, keyring, now = Date.now, closing } = deps;
+  const { scheduler, journal, keyring, now = Date.now, closing, log } = deps;
   const jobs = new Hono<AppEnv>();
   const signedRead = webhookAuth({ keyring, now, signs: "read", seen: new SeenReads() });
   const slots = new StreamSlots();
@@ -177,8 +282,9 @@ export function jobRoutes(deps: JobRoutesDeps): Hono<AppEnv> {
 
   jobs.get("/:id/events", signedRead, function jobEvents(c) {
     const job = ownJob(c, journal);
+    const resume = resumePoint(c, job, journal);
     const release = slots.take(c.var.key.id);
-    return streamEvents(c, job, scheduler, { release, closing });
+    return streamEvents(c, job, { scheduler, journal, resume, release, closing, log });
   });
 
   for (const path of ["/", "/:id", "/:id/events"]) {
