@@ -44,8 +44,13 @@ const CURVE = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
 export async function makeCert(
   dir: string,
   name: string,
-  options: { readonly expired?: boolean } = {},
+  options: {
+    readonly expired?: boolean;
+    /** openssl's key arguments instead of a P-256 key, e.g. `["-newkey", "rsa:1024"]`. */
+    readonly newKey?: readonly string[];
+  } = {},
 ): Promise<Cert> {
+  const keyArgs = [...(options.newKey ?? CURVE.slice(0, -1)), "-nodes"];
   const cert = `${dir}/${name}.pem`;
   const key = `${dir}/${name}.key`;
   const subject = ["-subj", "/CN=localhost"];
@@ -81,7 +86,7 @@ export async function makeCert(
     await openssl([
       "req",
       "-x509",
-      ...CURVE,
+      ...keyArgs,
       "-keyout",
       key,
       "-out",

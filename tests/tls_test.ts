@@ -87,6 +87,11 @@ tlsTest("loadTlsPair() refuses a pair a listener must not serve, each in one lin
     const a = await makeCert(dir, "a");
     const b = await makeCert(dir, "b");
     const old = await makeCert(dir, "old", { expired: true });
+    // Both load and match their certificate; neither can serve a handshake in Deno's TLS.
+    const k1 = await makeCert(dir, "k1", {
+      newKey: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"],
+    });
+    const rsa1024 = await makeCert(dir, "rsa1024", { newKey: ["-newkey", "rsa:1024"] });
     const uid = Deno.uid()!;
     await Deno.writeTextFile(`${dir}/junk.pem`, "-----BEGIN CERTIFICATE-----\njunk\n");
     await Deno.writeTextFile(`${dir}/junk.key`, "-----BEGIN PRIVATE KEY-----\njunk\n");
@@ -104,6 +109,8 @@ tlsTest("loadTlsPair() refuses a pair a listener must not serve, each in one lin
       [a.cert, a.key, uid + 1, /owned by uid \d+, not by uid \d+ that the listener runs as/],
       [a.cert, dir, uid, /not a regular file/],
       [`${dir}/none.pem`, a.key, uid, /Cannot read TLS certificate/],
+      [k1.cert, k1.key, uid, /an EC key on secp256k1; use prime256v1/],
+      [rsa1024.cert, rsa1024.key, uid, /an RSA key of 1024 bits; use 2048 or more/],
     ];
     for (const [cert, key, owner, expected] of cases) {
       await assert.rejects(loadTlsPair(cert, key, owner), (error: Error) => {
@@ -116,6 +123,8 @@ tlsTest("loadTlsPair() refuses a pair a listener must not serve, each in one lin
     await Deno.symlink(a.cert, `${dir}/live.pem`);
     const pair = await loadTlsPair(`${dir}/live.pem`, a.key, uid);
     assert.equal(pair.fingerprint, a.fingerprint);
+    const rsa = await makeCert(dir, "rsa", { newKey: ["-newkey", "rsa:2048"] });
+    assert.equal((await loadTlsPair(rsa.cert, rsa.key, uid)).fingerprint, rsa.fingerprint);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -22,7 +22,7 @@ import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { connect } from "node:net";
-import type tls from "node:tls";
+import tls from "node:tls";
 
 /** Limits a {@linkcode GuardedServer} holds clients to. */
 export interface GuardLimits {
@@ -112,8 +112,11 @@ export class GuardedServer {
    * (`tls_pair.ts`).
    */
   setSecureContext(pem: TlsPem): void {
-    this.#tls = { cert: pem.cert, key: pem.key };
-    if (this.#server instanceof https.Server) this.#server.setSecureContext(this.#tls);
+    const next = { cert: pem.cert, key: pem.key };
+    // Kept only once it serves: a refused pair must not come back when the watchdog relistens.
+    if (this.#server instanceof https.Server) this.#server.setSecureContext(next);
+    else tls.createSecureContext(next);
+    this.#tls = next;
   }
 
   /**
@@ -305,9 +308,17 @@ export class GuardedServer {
       if (this.#closing || this.#lastAccept >= started) return;
       this.counts.relistens++;
       this.#log({ kind: "error", message: "Connections are no longer accepted; listening again" });
+      let next;
+      try {
+        next = this.#create();
+      } catch (error) {
+        // The server in hand stays: a deaf server may still recover, a closed one never.
+        this.#log({ kind: "error", message: `Cannot listen again yet: ${error}` });
+        return;
+      }
       this.#server?.close();
       try {
-        this.#listenOn(this.#create(), () => void this.#narrow().catch(() => undefined));
+        this.#listenOn(next, () => void this.#narrow().catch(() => undefined));
       } catch (error) {
         this.#log({ kind: "error", message: `Cannot listen again yet: ${error}` });
       }

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { createSecureContext } from "node:tls";
 
 /** A checked certificate and key, ready to serve. */
 export interface TlsPair {
@@ -97,6 +98,29 @@ async function readChecked(path: string, what: string, checked?: Deno.FileInfo):
 }
 
 /**
+ * EC curves a handshake was seen to succeed with here (Deno's TLS serves these, not others: a
+ * secp256k1 pair loads, matches its certificate, and then fails every handshake).
+ */
+const SERVED_CURVES = ["prime256v1", "secp384r1", "secp521r1"];
+
+/** Why Deno's TLS could not serve with this key, or `undefined` when it can. */
+function keyTypeProblem(key: KeyObject): string | undefined {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === "rsa") {
+    const bits = details.modulusLength ?? 0;
+    return bits >= 2048 ? undefined : `an RSA key of ${bits} bits; use 2048 or more`;
+  }
+  if (type === "ec") {
+    const curve = details.namedCurve ?? "unknown";
+    return SERVED_CURVES.includes(curve)
+      ? undefined
+      : `an EC key on ${curve}; use ${SERVED_CURVES.join(", ")} or RSA`;
+  }
+  return `a ${type} key; use RSA (2048 bits or more) or EC on ${SERVED_CURVES.join(", ")}`;
+}
+
+/**
  * Reads, checks and loads a certificate (chain) and its private key, both PEM.
  *
  * @param certPath The certificate, or a chain with the server's certificate first.
@@ -152,6 +176,18 @@ export async function loadTlsPair(
   if (!x509.checkPrivateKey(privateKey)) {
     throw new Error(
       `Cannot use TLS key "${keyPath}": it is not the key of certificate "${certPath}"`,
+    );
+  }
+  const unservable = keyTypeProblem(privateKey);
+  if (unservable !== undefined) {
+    throw new Error(`Cannot use TLS key "${keyPath}": ${unservable}`);
+  }
+  try {
+    // What the server will build from the pair: refusals such as "key too small" show here.
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new Error(
+      `Cannot use TLS pair "${certPath}", "${keyPath}": ${(error as Error).message}`,
     );
   }
   const validTo = x509.validToDate;
