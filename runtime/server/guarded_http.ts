@@ -308,15 +308,17 @@ export class GuardedServer {
       if (this.#closing || this.#lastAccept >= started) return;
       this.counts.relistens++;
       this.#log({ kind: "error", message: "Connections are no longer accepted; listening again" });
+      const deaf = this.#server;
       let next;
       try {
+        // (#create makes the new server the one in force.)
         next = this.#create();
       } catch (error) {
         // The server in hand stays: a deaf server may still recover, a closed one never.
         this.#log({ kind: "error", message: `Cannot listen again yet: ${error}` });
         return;
       }
-      this.#server?.close();
+      deaf?.close();
       try {
         this.#listenOn(next, () => void this.#narrow().catch(() => undefined));
       } catch (error) {
