@@ -13,6 +13,7 @@ import { LineReader } from "../runtime/process/lines.ts";
 import { receiverProbeProblems, runReceiverProbe } from "../runtime/audit/receiver_live.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
+import { denoCopy } from "./_deno_copy.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 Deno.test("the listener's flags refuse every run (no deno eval -A), files, env and other hosts", async () => {
@@ -190,12 +191,8 @@ Deno.test("a root starter runs the listener as an unprivileged user, and it serv
     console.log(`skip: user nobody cannot read ${LISTENER.bundle} (a directory above is closed)`);
     return;
   }
-  // npx keeps Deno under root's 0700 home; a copy in an open directory is what an install has.
-  const denoDir = await Deno.makeTempDir({ prefix: "rootfence-deno-" });
-  await Deno.chmod(denoDir, 0o755);
-  const deno = `${denoDir}/deno`;
-  await Deno.copyFile(Deno.execPath(), deno);
-  await Deno.chmod(deno, 0o755);
+  const copy = await denoCopy();
+  const deno = copy.deno;
   const fakes = await fakeBin();
   await fakes.write("smartctl", `printf '%s' ${shQuote('{"smartctl":{"exit_status":0}}')}`);
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-split-user-" });
@@ -241,7 +238,7 @@ Deno.test("a root starter runs the listener as an unprivileged user, and it serv
     await receiver.stop();
     await fakes.remove();
     await Deno.remove(stateDir, { recursive: true });
-    await Deno.remove(denoDir, { recursive: true });
+    await copy.remove();
   }
 });
 

@@ -14,6 +14,7 @@ import { type Cert, makeCert, opensslMissing, peerFingerprint } from "./_certs.t
 import { fakeBin } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
 import { fdCount, sleep } from "./_watch.ts";
+import { denoCopy } from "./_deno_copy.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const missing = await opensslMissing();
@@ -394,12 +395,8 @@ tlsTest(
       gid: 65534,
     }).output().then((o) => o.code === 0, () => false);
     if (!readable) return void console.log(`skip: user nobody cannot read ${LISTENER.bundle}`);
-    // npx keeps Deno under root's 0700 home; a copy in an open directory is what an install has.
-    const denoDir = await Deno.makeTempDir({ prefix: "rootfence-deno-" });
-    await Deno.chmod(denoDir, 0o755);
-    const deno = `${denoDir}/deno`;
-    await Deno.copyFile(Deno.execPath(), deno);
-    await Deno.chmod(deno, 0o755);
+    const copy = await denoCopy();
+    const deno = copy.deno;
     const stateDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-" });
     const tlsDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-files-" });
     await Deno.chmod(tlsDir, 0o755);
@@ -468,7 +465,7 @@ tlsTest(
     } finally {
       await Deno.remove(stateDir, { recursive: true });
       await Deno.remove(tlsDir, { recursive: true });
-      await Deno.remove(denoDir, { recursive: true });
+      await copy.remove();
     }
   },
 );
