@@ -29,7 +29,8 @@ export interface Breakdown {
   readonly appOverheadMs: number;
 }
 
-async function sample(n: number, task: () => Promise<void>): Promise<number> {
+/** The p50 of `n` timed runs of `task`, in ms. */
+export async function sample(n: number, task: () => Promise<void>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();

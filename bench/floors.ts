@@ -9,6 +9,7 @@
  */
 import { findOp } from "../ops/mod.ts";
 import { Journal } from "../runtime/server/journal.ts";
+import { sample } from "./breakdown.ts";
 import { percentile } from "./stats.ts";
 
 /** The measured floors. */
@@ -58,23 +59,14 @@ async function socketRoundTrips(dir: string, n: number): Promise<[number, number
   })().catch(() => undefined);
   const line = new TextEncoder().encode(`${"x".repeat(400)}\n`);
   const buffer = new Uint8Array(4096);
-  const time = async (once: () => Promise<void>) => {
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const started = performance.now();
-      await once();
-      times.push(performance.now() - started);
-    }
-    return percentile(times, 50);
-  };
-  const fresh = await time(async () => {
+  const fresh = await sample(n, async () => {
     const conn = await Deno.connect({ transport: "unix", path });
     await conn.write(line);
     await conn.read(buffer);
     conn.close();
   });
   const kept = await Deno.connect({ transport: "unix", path });
-  const reused = await time(async () => {
+  const reused = await sample(n, async () => {
     await kept.write(line);
     await kept.read(buffer);
   });

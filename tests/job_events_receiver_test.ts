@@ -117,7 +117,7 @@ Deno.test({
       assert.deepEqual(early.slice(2).map(lineOf), stdout.slice(0, 3));
       // The client drops after id 5; line 4 (id 6) comes while it is away.
       await first.close();
-      await until(async () => {
+      await until(() => {
         const rows = new DatabaseSync(`${stateDir}/journal.db`, { readOnly: true });
         try {
           return rows.prepare("SELECT 1 FROM job_progress WHERE seq = 6").get();

@@ -4,17 +4,10 @@
  * them instead, and the WAL stays small although SQLite's own checkpoint is off.
  */
 import assert from "node:assert/strict";
+import { countSyncs, STRACE } from "./_syncs.ts";
 
 const journalModule = new URL("../runtime/server/journal.ts", import.meta.url).href;
 const policyModule = new URL("../runtime/server/run_policy.ts", import.meta.url).href;
-
-const strace = ["/usr/bin/strace", "/bin/strace"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
 
 /** A script that runs `jobs` read-only job lives, then reports the WAL's size. */
 function script(path: string, jobs: number, checkpoints: "inline" | "background"): string {
@@ -51,31 +44,11 @@ interface Traced {
 async function traced(jobs: number, checkpoints: "inline" | "background"): Promise<Traced> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-checkpoint-" });
   try {
-    const output = await new Deno.Command(strace!, {
-      args: [
-        "-f",
-        "-e",
-        "trace=fsync,fdatasync",
-        "-o",
-        `${dir}/trace`,
-        Deno.execPath(),
-        "eval",
-        "--no-prompt",
-        script(`${dir}/journal.db`, jobs, checkpoints),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-    const { biggest } = JSON.parse(
-      new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!,
+    const { main, others, said } = await countSyncs(
+      script(`${dir}/journal.db`, jobs, checkpoints),
+      dir,
     );
-    const lines = (await Deno.readTextFile(`${dir}/trace`)).split("\n")
-      .filter((line) => /f(data)?sync\(/.test(line) && !/= -1/.test(line));
-    // strace -f starts each line with the thread id; the main thread's is the process id.
-    const pid = (await Deno.readTextFile(`${dir}/trace`)).match(/^(\d+)/)?.[1];
-    const main = lines.filter((line) => line.startsWith(`${pid} `)).length;
-    return { main, others: lines.length - main, biggestWal: biggest };
+    return { main, others, biggestWal: JSON.parse(said).biggest };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -83,7 +56,7 @@ async function traced(jobs: number, checkpoints: "inline" | "background"): Promi
 
 Deno.test({
   name: "read-only jobs never wait for a checkpoint's fsync on the executor's thread",
-  ignore: strace === undefined,
+  ignore: STRACE === undefined,
   async fn() {
     // Opening and closing sync a few times whatever was written.
     const inlineBase = await traced(0, "inline");
@@ -106,7 +79,7 @@ Deno.test({
 
 Deno.test({
   name: "with SQLite's own checkpoint off, the worker keeps the WAL small",
-  ignore: strace === undefined,
+  ignore: STRACE === undefined,
   async fn() {
     // 1500 jobs in a row write about 70 MB of WAL if nothing checkpoints them; with no gap
     // between writes only the worker's RESTART past 16 MiB can rewind it.
@@ -115,4 +88,4 @@ Deno.test({
   },
 });
 
-if (strace === undefined) console.log("skip: the checkpoint tests need strace");
+if (STRACE === undefined) console.log("skip: the checkpoint tests need strace");

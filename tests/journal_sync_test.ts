@@ -3,18 +3,11 @@
  * rows are fsynced before each write returns, a read-only op's rows are not.
  */
 import assert from "node:assert/strict";
+import { countSyncs, STRACE } from "./_syncs.ts";
 
 const journalModule = new URL("../runtime/server/journal.ts", import.meta.url).href;
 // The executor's own rule, not a copy: see run_policy.ts.
 const policyModule = new URL("../runtime/server/run_policy.ts", import.meta.url).href;
-
-const strace = ["/usr/bin/strace", "/bin/strace"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
 
 /** Runs `jobs` full job lives (accept, running, process, finished) of `op`; counts the syncs. */
 async function syncsFor(op: string, jobs: number): Promise<number> {
@@ -32,26 +25,8 @@ async function syncsFor(op: string, jobs: number): Promise<number> {
     }
     journal.close();`;
   try {
-    const output = await new Deno.Command(strace!, {
-      args: [
-        "-f",
-        "-e",
-        "trace=fsync,fdatasync",
-        "-o",
-        `${dir}/trace`,
-        Deno.execPath(),
-        "eval",
-        "--no-prompt",
-        script,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-    const trace = await Deno.readTextFile(`${dir}/trace`);
-    // Only the journal's syncs: Deno itself may sync its own caches.
-    return trace.split("\n").filter((line) => /f(data)?sync\(/.test(line) && !/= -1/.test(line))
-      .length;
+    const { main, others } = await countSyncs(script, dir);
+    return main + others;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -59,7 +34,7 @@ async function syncsFor(op: string, jobs: number): Promise<number> {
 
 Deno.test({
   name: "a mutating op's journal rows are fsynced at each step; a read-only op's are not",
-  ignore: strace === undefined,
+  ignore: STRACE === undefined,
   async fn() {
     // Opening and closing sync a few times whatever was written (the WAL, a checkpoint).
     const base = await syncsFor("sensors", 0);
@@ -71,4 +46,4 @@ Deno.test({
   },
 });
 
-if (strace === undefined) console.log("skip: the journal sync test needs strace");
+if (STRACE === undefined) console.log("skip: the journal sync test needs strace");
