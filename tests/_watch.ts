@@ -61,3 +61,69 @@ export async function fill(path: string): Promise<void> {
     file.close();
   }
 }
+
+/** Runs `action`, ignoring that what it closes is already closed. */
+export function quietly(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // already closed
+  }
+}
+
+/** Milliseconds until the server ends `conn` (EOF or reset), or `undefined` after `ms`. */
+export async function closedWithin(conn: Deno.Conn, ms: number): Promise<number | undefined> {
+  const started = Date.now();
+  const buffer = new Uint8Array(4096);
+  const deadline = setTimeout(() => quietly(() => conn.close()), ms);
+  try {
+    for (;;) {
+      if (await conn.read(buffer) === null) return Date.now() - started;
+    }
+  } catch (error) {
+    // Our own close at the deadline reads as BadResource: the server did not end it.
+    return error instanceof Deno.errors.BadResource ? undefined : Date.now() - started;
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** `prlimit` (util-linux), or `undefined` where it is missing (the EMFILE tests then skip). */
+export const PRLIMIT: string | undefined = ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+/**
+ * A moment without file descriptors for `pid`: its limit is lowered to what it holds plus 8,
+ * `connect` is called until it fails (at most `tries` times) and the connections are held for
+ * `holdMs`, then closed, and the limit goes back to 4096. Needs {@linkcode PRLIMIT}.
+ */
+export async function starveDescriptors(
+  pid: number,
+  connect: () => Promise<Deno.Conn>,
+  { tries = 24, holdMs = 500 } = {},
+): Promise<void> {
+  const limit = fdCount(pid) + 8;
+  const lowered = await new Deno.Command(PRLIMIT!, {
+    args: [`--pid=${pid}`, `--nofile=${limit}:${limit}`],
+  }).output();
+  if (lowered.code !== 0) throw new Error(new TextDecoder().decode(lowered.stderr));
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < tries; i++) {
+      try {
+        conns.push(await connect());
+      } catch {
+        break;
+      }
+    }
+    await sleep(holdMs);
+  } finally {
+    for (const conn of conns) quietly(() => conn.close());
+    await new Deno.Command(PRLIMIT!, { args: [`--pid=${pid}`, "--nofile=4096:4096"] }).output();
+  }
+}

@@ -7,34 +7,9 @@ import assert from "node:assert/strict";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { fakeBin } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
-import { alive, fdCount, health, sleep } from "./_watch.ts";
+import { alive, closedWithin, fdCount, health, quietly, sleep } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** Milliseconds until the server ends `conn` (EOF or reset), or `undefined` after `ms`. */
-async function closedWithin(conn: Deno.Conn, ms: number): Promise<number | undefined> {
-  const started = Date.now();
-  const buffer = new Uint8Array(4096);
-  const deadline = setTimeout(() => quietly(() => conn.close()), ms);
-  try {
-    for (;;) {
-      if (await conn.read(buffer) === null) return Date.now() - started;
-    }
-  } catch (error) {
-    // Our own close at the deadline reads as BadResource: the server did not end it.
-    return error instanceof Deno.errors.BadResource ? undefined : Date.now() - started;
-  } finally {
-    clearTimeout(deadline);
-  }
-}
-
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // already closed
-  }
-}
 
 async function connect(url: string, text = ""): Promise<Deno.Conn> {
   const { hostname, port } = new URL(url);

@@ -203,3 +203,43 @@ Deno.test({
     }
   },
 });
+
+const realBinaries = ["/usr/bin/sensors", "/usr/sbin/smartctl"].every((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "receiver: /metrics from the real Debian sensors and smartctl, no fakes, parsed",
+  ignore: !realBinaries,
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "rootfence-metrics-real-" });
+    // The keys file with a metrics token before the start: the receiver loads it as it is.
+    const keysFile = `${stateDir}/keys.json`;
+    await keygen("--keys-file", keysFile);
+    await keygen("--keys-file", keysFile, "--metrics-token", "--secret-out", `${stateDir}/tok`);
+    const token = (await Deno.readTextFile(`${stateDir}/tok`)).trim();
+    const receiver = await startReceiver(stateDir);
+    try {
+      const response = await fetch(`${receiver.url}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(response.status, 200);
+      const families = parsePrometheus(await response.text()) as Family[];
+      // The real sensors answers on any machine (a VM with no chip reports none): a good read.
+      assert.equal(sample(families, "rootfence_host_read_success", { op: "sensors" }), 1);
+      // smartctl's own verdict on this machine's disks, whatever they are: a reading, 0 or 1.
+      assert.ok(
+        [0, 1].includes(sample(families, "rootfence_host_read_success", { op: "smart" }) ?? -1),
+      );
+      const runs = receiver.lines.filter((l) => l.keyId === "@metrics" && l.status !== undefined);
+      assert.ok(runs.length > 0, "the host reads ran as jobs");
+    } finally {
+      await receiver.stop();
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});

@@ -10,7 +10,16 @@ import { forward } from "../runtime/server/listener.ts";
 import { PROBLEMS } from "../runtime/server/problems.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { type Receiver, startReceiver } from "./_receiver.ts";
-import { alive, fdCount, health, sleep, until } from "./_watch.ts";
+import {
+  alive,
+  fdCount,
+  health,
+  PRLIMIT,
+  quietly,
+  sleep,
+  starveDescriptors,
+  until,
+} from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -20,27 +29,9 @@ async function parentOf(pid: number): Promise<number> {
   return Number(/^PPid:\s+(\d+)/m.exec(status)![1]);
 }
 
-function findPrlimit(): string | undefined {
-  return ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => {
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Stops a receiver whose starter may already have exited (the attack may have ended it). */
 async function stop(receiver: Receiver | undefined): Promise<void> {
   await receiver?.stop().catch(() => undefined);
-}
-
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // already gone
-  }
 }
 
 Deno.test("a flood of connections holding partial request lines neither kills the executor nor leaks", async () => {
@@ -120,31 +111,21 @@ Deno.test("a connection that never sends its request line is closed by the execu
 Deno.test("a moment without file descriptors does not leave the executor deaf forever", async () => {
   // Defect (executor.ts main): the accept loop ends on its first error (EMFILE) and the error is
   // swallowed, so the executor lives on serving nothing, and every HTTP request hangs.
-  const prlimit = findPrlimit();
-  if (prlimit === undefined) {
+  if (PRLIMIT === undefined) {
     console.log("skip: needs prlimit (util-linux) to lower the executor's descriptor limit");
     return;
   }
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-attack-emfile-" });
   const receiver = await startReceiver(stateDir, ["--listener-user", "root"]);
-  const conns: Deno.Conn[] = [];
   try {
-    const limit = fdCount(receiver.pid) + 8;
-    const lowered = await new Deno.Command(prlimit, {
-      args: [`--pid=${receiver.pid}`, `--nofile=${limit}:${limit}`],
-    }).output();
-    assert.equal(lowered.code, 0, new TextDecoder().decode(lowered.stderr));
-    for (let i = 0; i < 16; i++) {
-      conns.push(await Deno.connect({ transport: "unix", path: `${stateDir}/executor.sock` }));
-    }
-    await sleep(300);
-    for (const conn of conns.splice(0)) quietly(() => conn.close());
-    await new Deno.Command(prlimit, { args: [`--pid=${receiver.pid}`, "--nofile=4096:4096"] })
-      .output();
+    const path = `${stateDir}/executor.sock`;
+    await starveDescriptors(receiver.pid, () => Deno.connect({ transport: "unix", path }), {
+      tries: 16,
+      holdMs: 300,
+    });
     const back = await until(async () => (await health(receiver, 1000)).startsWith("200"), 6000);
     assert.ok(back, `the executor accepts no more: ${await health(receiver, 1000)}`);
   } finally {
-    for (const conn of conns) quietly(() => conn.close());
     await stop(receiver);
     await Deno.remove(stateDir, { recursive: true });
   }
@@ -230,8 +211,7 @@ Deno.test("a burst of idle TCP connections does not end the listener, nor the re
   // Defect: Deno.serve's `finished` rejects with EMFILE when accepting fails; the listener
   // exited on it and the starter then stopped the executor (with exit code 0). Deno.serve has
   // no connection cap, so an unauthenticated client needed only LimitNOFILE (4096) connections.
-  const prlimit = findPrlimit();
-  if (prlimit === undefined) {
+  if (PRLIMIT === undefined) {
     console.log("skip: needs prlimit (util-linux) to lower the listener's descriptor limit");
     return;
   }
@@ -246,30 +226,16 @@ Deno.test("a burst of idle TCP connections does not end the listener, nor the re
     "--port",
     String(port),
   ]);
-  const conns: Deno.Conn[] = [];
   try {
-    const limit = fdCount(receiver.listenerPid) + 8;
-    await new Deno.Command(prlimit, {
-      args: [`--pid=${receiver.listenerPid}`, `--nofile=${limit}:${limit}`],
-    }).output();
-    for (let i = 0; i < 24; i++) {
-      try {
-        conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
-      } catch {
-        break;
-      }
-    }
-    await sleep(500);
-    for (const conn of conns.splice(0)) quietly(() => conn.close());
-    await new Deno.Command(prlimit, {
-      args: [`--pid=${receiver.listenerPid}`, "--nofile=4096:4096"],
-    }).output();
+    await starveDescriptors(
+      receiver.listenerPid,
+      () => Deno.connect({ hostname: "127.0.0.1", port }),
+    );
     const back = await until(async () => (await health(receiver, 1000)).startsWith("200"), 6000);
     assert.ok(await alive(receiver.listenerPid), `the listener exited:\n${receiver.stderr()}`);
     assert.ok(await alive(receiver.pid), "the executor was stopped");
     assert.ok(back, `the receiver does not answer: ${await health(receiver)}`);
   } finally {
-    for (const conn of conns) quietly(() => conn.close());
     await stop(receiver);
     await Deno.remove(stateDir, { recursive: true });
   }

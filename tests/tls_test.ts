@@ -13,7 +13,7 @@ import { loadTlsPair } from "../runtime/server/tls_pair.ts";
 import { type Cert, makeCert, opensslMissing, peerFingerprint } from "./_certs.ts";
 import { fakeBin } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
-import { fdCount, sleep } from "./_watch.ts";
+import { closedWithin, fdCount, quietly, sleep } from "./_watch.ts";
 import { denoCopy } from "./_deno_copy.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -25,30 +25,6 @@ function tlsTest(name: string, fn: () => Promise<void>): void {
     if (missing !== undefined) return void console.log(`skip: ${missing}`);
     await fn();
   });
-}
-
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // already closed
-  }
-}
-
-/** Milliseconds until the server ends `conn`, or `undefined` after `ms`. */
-async function closedWithin(conn: Deno.Conn, ms: number): Promise<number | undefined> {
-  const started = Date.now();
-  const buffer = new Uint8Array(4096);
-  const deadline = setTimeout(() => quietly(() => conn.close()), ms);
-  try {
-    for (;;) {
-      if (await conn.read(buffer) === null) return Date.now() - started;
-    }
-  } catch (error) {
-    return error instanceof Deno.errors.BadResource ? undefined : Date.now() - started;
-  } finally {
-    clearTimeout(deadline);
-  }
 }
 
 /** Copies a pair to where the receiver reads it, each file replaced whole (a rename). */

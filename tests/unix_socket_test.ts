@@ -11,17 +11,9 @@ import { LISTENER } from "../runtime/paths.ts";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { fakeBin } from "./_fakes.ts";
 import { startReceiver, unixFetch } from "./_receiver.ts";
-import { alive, fdCount, sleep, until } from "./_watch.ts";
+import { alive, PRLIMIT, quietly, sleep, starveDescriptors, until } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
-
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // already closed
-  }
-}
 
 function findTool(name: string): string | undefined {
   for (const dir of SYSTEM.split(":")) {
@@ -231,27 +223,11 @@ Deno.test("on a Unix socket, half-sent requests meet the header deadline, and ac
     );
     assert.ok(closed.every((ms) => ms !== undefined && ms < 3000), `closed after ${closed} ms`);
 
-    const prlimit = findTool("prlimit");
-    if (prlimit === undefined) {
+    if (PRLIMIT === undefined) {
       console.log("skip: the EMFILE part needs prlimit (util-linux)");
       return;
     }
-    const limit = fdCount(receiver.listenerPid) + 8;
-    await new Deno.Command(prlimit, {
-      args: [`--pid=${receiver.listenerPid}`, `--nofile=${limit}:${limit}`],
-    }).output();
-    for (let i = 0; i < 24; i++) {
-      try {
-        conns.push(await Deno.connect({ transport: "unix", path }));
-      } catch {
-        break;
-      }
-    }
-    await sleep(500);
-    for (const conn of conns.splice(0)) quietly(() => conn.close());
-    await new Deno.Command(prlimit, {
-      args: [`--pid=${receiver.listenerPid}`, "--nofile=4096:4096"],
-    }).output();
+    await starveDescriptors(receiver.listenerPid, () => Deno.connect({ transport: "unix", path }));
     const back = await until(async () => (await health()).startsWith("200"), 8000);
     assert.ok(await alive(receiver.listenerPid), `the listener exited:\n${receiver.stderr()}`);
     assert.ok(back, `the listener accepts no more: ${await health()}`);

@@ -19,33 +19,25 @@ const NOT_CAPABLE = /^NotCapable: /;
 /** A process the probe runs as: the listener listening itself or socket-activated, the executor. */
 export type ProbedProcess = "listener" | "listener socket-activated" | "executor";
 
+/** What the listener may do: listen on its port, and nothing else. */
+const LISTENER_CAN: Record<string, boolean> = {
+  "run deno eval -A": false,
+  "run /bin/sh": false,
+  "fetch http://127.0.0.1:9999/": false,
+  "connect 1.1.1.1:443": false,
+  "read /etc/passwd": false,
+  "write /tmp/x": false,
+  "env HOME": false,
+  "write state dir": false,
+  "read state dir": false,
+  "listen port": true,
+};
+
 /** Each process's attempts, and whether each must be allowed (true) or refused (false). */
 export const EXPECTED: Readonly<Record<ProbedProcess, Record<string, boolean>>> = {
-  listener: {
-    "run deno eval -A": false,
-    "run /bin/sh": false,
-    "fetch http://127.0.0.1:9999/": false,
-    "connect 1.1.1.1:443": false,
-    "read /etc/passwd": false,
-    "write /tmp/x": false,
-    "env HOME": false,
-    "write state dir": false,
-    "read state dir": false,
-    "listen port": true,
-  },
+  listener: LISTENER_CAN,
   // systemd listens and hands it the socket: it holds no grant to listen anywhere.
-  "listener socket-activated": {
-    "run deno eval -A": false,
-    "run /bin/sh": false,
-    "fetch http://127.0.0.1:9999/": false,
-    "connect 1.1.1.1:443": false,
-    "read /etc/passwd": false,
-    "write /tmp/x": false,
-    "env HOME": false,
-    "write state dir": false,
-    "read state dir": false,
-    "listen port": false,
-  },
+  "listener socket-activated": { ...LISTENER_CAN, "listen port": false },
   executor: {
     "run /bin/sh": false,
     "fetch http://127.0.0.1:9999/": false,
