@@ -89,3 +89,61 @@ Deno.test({
 });
 
 if (STRACE === undefined) console.log("skip: the checkpoint tests need strace");
+
+Deno.test("kill -9 while the checkpoint thread copies loses no acknowledged job", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-checkpoint-kill-" });
+  try {
+    const path = `${dir}/journal.db`;
+    let acknowledged = 0;
+    for (let round = 0; round < 3; round++) {
+      // Each job's accept and finish return before its number is printed: acknowledged.
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-prompt",
+          `import { Journal } from ${JSON.stringify(journalModule)};
+          import { syncsRows } from ${JSON.stringify(policyModule)};
+          const journal = Journal.open(${JSON.stringify(path)}, {
+            synced: syncsRows, checkpoints: "background" });
+          for (let i = 0; ; i++) {
+            const { job } = journal.accept({ keyId: "k", deliveryId: "${round}-" + i,
+              bodyHash: "h", op: "sensors", input: {}, resourceKeys: [] }, i, "running");
+            journal.markFinished(job.id, "succeeded", { ok: true, pad: "x".repeat(3000) }, i);
+            console.log(i + 1);
+            if (i % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+          }`,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let printed = 0;
+      const reading = (async () => {
+        for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+          const last = chunk.trim().split("\n").at(-1);
+          if (last) printed = Number(last);
+        }
+      })();
+      // Long enough for many background checkpoints (every 48 writes) to have run.
+      await new Promise((resolve) => setTimeout(resolve, 1500 + 300 * round));
+      child.kill("SIGKILL");
+      await child.status;
+      await reading;
+      acknowledged += printed;
+      assert.ok(printed > 200, `only ${printed} jobs before the kill`);
+    }
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(path);
+    const row = db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'succeeded'").get() as {
+      n: number;
+    };
+    const check = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+    db.close();
+    assert.equal(check.integrity_check, "ok");
+    assert.ok(
+      row.n >= acknowledged,
+      `${row.n} finished jobs journaled, ${acknowledged} acknowledged`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
