@@ -233,3 +233,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test("batched log lines: every request's and job's line, and the last, are out when it stops", async () => {
+  const { fakes, stateDir, binPath } = await setup();
+  await fakes.write("sensors", `printf '{}'; exit 1`);
+  const receiver = await startReceiver(stateDir, binPath);
+  let stopped = false;
+  try {
+    const jobs = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const response = await receiver.send("sensors", {}, {
+          wait: 20,
+          headers: { "cache-control": "no-cache" },
+        });
+        assert.equal(response.status, 200);
+        return (await response.json()).jobId as string;
+      }),
+    );
+    // At once, within the batching window: what waits must be written before the exit.
+    assert.equal(await receiver.stop(), 0);
+    stopped = true;
+    const logged = await until(() => {
+      const kinds = receiver.lines.map((l) => l.kind);
+      return kinds.includes("stopped") ? receiver.lines : undefined;
+    });
+    for (const jobId of jobs) {
+      const events = logged.filter((l) => l.kind === "job" && l.jobId === jobId).map((l) =>
+        l.event
+      );
+      assert.deepEqual(events, ["queued", "started", "finished"], jobId);
+      assert.equal(logged.filter((l) => l.kind === "request" && l.jobId === jobId).length, 1);
+    }
+  } finally {
+    if (!stopped) await receiver.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

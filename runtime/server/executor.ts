@@ -47,14 +47,25 @@ function flushLog(): void {
 const receiverMetrics = new ReceiverMetrics();
 
 /**
- * One JSON log line. A request logs several (the request, its job's transitions): they go out
- * together in one write once the current turn is done, after the answer, not one by one before
- * it. Call {@linkcode flushLog} before exiting.
+ * How long a log line may wait for others to share its write. A request logs four (the request,
+ * its job's transitions), and one write to the log pipe cost 0.2 ms of the executor's time per
+ * request at one connection; batching them takes that off every request.
+ */
+const LOG_FLUSH_MS = 50;
+
+/** Past this many waiting lines, they are written at once. */
+const LOG_FLUSH_LINES = 256;
+
+/**
+ * One JSON log line. Lines go out together in one write, at most {@linkcode LOG_FLUSH_MS} later,
+ * after the answers they describe, not one by one before them. Call {@linkcode flushLog} before
+ * exiting.
  */
 function log(line: Record<string, unknown>): void {
   receiverMetrics.observe(line);
-  if (unwrittenLog.length === 0) setTimeout(flushLog, 0);
+  if (unwrittenLog.length === 0) setTimeout(flushLog, LOG_FLUSH_MS);
   unwrittenLog.push(JSON.stringify(line));
+  if (unwrittenLog.length >= LOG_FLUSH_LINES) flushLog();
 }
 
 type Fetch = (request: Request) => Response | Promise<Response>;
