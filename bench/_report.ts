@@ -54,6 +54,8 @@ export interface Target {
   readonly target: string;
   readonly measured: string;
   readonly met: boolean;
+  /** The same figure for the fence's shape with no work, which no change to the app beats. */
+  readonly shape: string;
 }
 
 /** Everything one run measured. */
@@ -93,12 +95,16 @@ function wrkOf(r: BenchResults, system: string, c: number): WrkRow | undefined {
  * request runs the binary. Memory counts every process `deno task start` runs.
  */
 export function judgeTargets(r: BenchResults): Target[] {
-  const [r1, w1, r32, w32] = [
+  const [r1, w1, s1, r32, w32, s32] = [
     wrkOf(r, "rootfence", 1),
     wrkOf(r, "webhook", 1),
+    wrkOf(r, "shape", 1),
     wrkOf(r, "rootfence", 32),
     wrkOf(r, "webhook", 32),
+    wrkOf(r, "shape", 32),
   ];
+  const fewest = 2 + r.memory.idle.filter((p) => p.role.startsWith("child")).length;
+  const floorRss = fewest * r.floors.denoRssMiB;
   const idleRss = sum(r.memory.idle, "rssMiB");
   const idlePss = sum(r.memory.idle, "pssMiB");
   const loaded = r.memory.underLoad.reduce(
@@ -106,22 +112,26 @@ export function judgeTargets(r: BenchResults): Target[] {
     r.memory.underLoad[0]!,
   );
   const targets: Target[] = [];
-  if (r1 && w1 && r32 && w32) {
+  if (r1 && w1 && s1 && r32 && w32 && s32) {
+    const times = (a: number, b: number) => `${(a / b).toFixed(2)} x`;
     targets.push(
       {
         target: "sensors p50 at c=1 <= 1.3 x webhook (wrk)",
-        measured: `${r1.p50Ms} ms vs ${w1.p50Ms} ms (${(r1.p50Ms / w1.p50Ms).toFixed(2)} x)`,
+        measured: `${r1.p50Ms} ms vs ${w1.p50Ms} ms (${times(r1.p50Ms, w1.p50Ms)})`,
         met: r1.p50Ms <= 1.3 * w1.p50Ms,
+        shape: `${s1.p50Ms} ms (${times(s1.p50Ms, w1.p50Ms)})`,
       },
       {
         target: "sensors p99 at c=1 <= webhook p99 + 3 ms (wrk)",
         measured: `${r1.p99Ms} ms vs ${w1.p99Ms} ms (${signed(r1.p99Ms - w1.p99Ms)} ms)`,
         met: r1.p99Ms <= w1.p99Ms + 3,
+        shape: `${s1.p99Ms} ms (${signed(s1.p99Ms - w1.p99Ms)} ms)`,
       },
       {
         target: "sensors req/s at c=32 >= 0.8 x webhook, every request running the binary (wrk)",
-        measured: `${r32.rps} vs ${w32.rps} (${(r32.rps / w32.rps).toFixed(2)} x)`,
+        measured: `${r32.rps} vs ${w32.rps} (${times(r32.rps, w32.rps)})`,
         met: r32.rps >= 0.8 * w32.rps,
+        shape: `${s32.rps} (${times(s32.rps, w32.rps)})`,
       },
     );
   }
@@ -130,6 +140,7 @@ export function judgeTargets(r: BenchResults): Target[] {
       target: "idle RSS of all rootfence processes <= 120 MiB",
       measured: `${mib(idleRss)} RSS (${mib(idlePss)} PSS) in ${r.memory.idle.length} processes`,
       met: idleRss <= 120,
+      shape: `at least ${mib(floorRss)} RSS: ${fewest} idle Deno processes (see Floors)`,
     },
     {
       target: `all rootfence processes with ${loaded.inFlight} requests in flight <= 250 MiB`,
@@ -137,6 +148,10 @@ export function judgeTargets(r: BenchResults): Target[] {
         mib(loaded.peakPssMiB)
       } PSS), ${loaded.mode}`,
       met: loaded.peakRssMiB <= 250,
+      // Four runs at once, as the defaults allow, need four children of the op: three more.
+      shape: `at least ${mib(floorRss + 3 * r.floors.denoRssMiB)} RSS: ${
+        fewest + 3
+      } Deno processes for 4 runs at once`,
     },
   );
   return targets;
@@ -359,8 +374,8 @@ export function renderMarkdown(r: BenchResults): string {
     ]),
   );
   const targets = table(
-    ["target", "measured", "met"],
-    r.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
+    ["target", "measured", "met", "the fence's shape, no work"],
+    r.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**", t.shape]),
   );
   const r1 = r.wrk.find((x) =>
     x.system === "rootfence" && x.workload === "sensors" && x.concurrency === 1
@@ -433,8 +448,8 @@ ${Object.entries(r.info).map(([k, v]) => `- ${k}: ${v}`).join("\n")}
 - Deno client: ${sizes.latency} requests per system at concurrency 1, ${sizes.throughput} at 8
   and at 32, after ${sizes.warm} warm-up requests, interleaved in ${sizes.rounds} rounds (floor,
   webhook, rootfence, then again) so machine drift hits all three alike
-- wrk: ${sizes.wrkSeconds} s per system at 1 and at 32 connections, every request signed
-  beforehand and sent once; ${sizes.polls} polls for the monitor rows
+- wrk: ${sizes.wrkSeconds} s per system at 1 and at 32 connections, each request sent once (signed
+  beforehand for webhook and rootfence); ${sizes.polls} polls for the monitor rows
 
 ## What is compared
 
@@ -453,6 +468,11 @@ Every system runs with its defaults.
   \`Prefer: wait\`, through the listener, the executor and a pooled fenced child, journaled.
   The apples-to-apples rows send \`Cache-Control: no-cache\`, so every request runs the binary,
   as every peer request does.
+- **shape** (wrk rows only): the fence's process layout doing no work (\`bench/shape/\`): a
+  node:http listener, a kept Unix connection to an executor, a pooled Deno child (four per
+  workload) holding a run grant on its binary alone, and the binary, output in the response. No
+  signature, schema, journal, scheduling or log. What it measures, no change to rootfence's app
+  can beat; the gap between it and rootfence is what the app costs.
 
 ## Latency and throughput: wrk, every request runs the binary
 

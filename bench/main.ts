@@ -37,6 +37,7 @@ import {
   type HttpSystem,
   type ProcessMemory,
   rootfence,
+  shape,
   type System,
   webhook,
   type Workload,
@@ -331,6 +332,8 @@ export async function main(args: string[]): Promise<number> {
   const peer = await webhook(workloads, dir);
   // Defaults only: the pool holds up to --max-running children per read-only op.
   const receiver = await rootfence(`${binDir}:${SYSTEM_PATH}`, dir);
+  // wrk only: what the fence's process layout costs before rootfence does any work.
+  const bare = await shape(workloads, dir);
   const systems: System[] = [floor(), peer, receiver];
   const rows: Row[] = [];
   const wrkRows: WrkRow[] = [];
@@ -346,15 +349,18 @@ export async function main(args: string[]): Promise<number> {
         rows.push(...await measure(systems, workload, c, sizes.throughput, sizes.rounds));
       }
       load.push(loadSample(`after the Deno client, ${workload.name}`));
+      await drive(sizes.warm, 1, (i) => bare.request(workload, i));
       for (const c of [1, 32]) {
-        wrkRows.push(...await measureWrk([peer, receiver], workload, c, sizes.wrkSeconds, dir));
+        wrkRows.push(
+          ...await measureWrk([peer, bare, receiver], workload, c, sizes.wrkSeconds, dir),
+        );
       }
       load.push(loadSample(`after wrk, ${workload.name}`));
       coalesced.push(...await measureCoalesced(peer, receiver, workload, sizes.polls));
     }
     afterRuns = receiver.processes();
   } finally {
-    for (const system of systems) await system.stop();
+    for (const system of [...systems, bare]) await system.stop();
   }
   const parts = await breakdown(SYSTEM_PATH, quick ? 50 : 200);
   const measuredFloors = await floors(quick ? 200 : 1000);

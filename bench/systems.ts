@@ -21,7 +21,7 @@ export interface Workload {
 
 /** One system under test. */
 export interface System {
-  readonly name: "floor" | "webhook" | "rootfence";
+  readonly name: "floor" | "webhook" | "shape" | "rootfence";
   /** One request that runs the host binary (rootfence: `Cache-Control: no-cache`). */
   request(workload: Workload, i: number): Promise<void>;
   /** Peak and current RSS of the server process, in MiB, when there is one. */
@@ -31,7 +31,7 @@ export interface System {
 
 /** A system behind HTTP, which wrk can drive too. */
 export interface HttpSystem extends System {
-  readonly name: "webhook" | "rootfence";
+  readonly name: "webhook" | "shape" | "rootfence";
   readonly url: string;
   /** The i-th request of a wrk run, signed now, as `request` would send it. */
   wrkRequest(workload: Workload, i: number): Promise<WrkRequest>;
@@ -138,7 +138,9 @@ function roleOf(pid: number): string {
   if (op !== undefined) return `child ${op}`;
   if (argv[0]?.endsWith("webhook")) return "webhook";
   if (argv.some((a) => a.endsWith("executor.ts"))) return "executor";
-  if (argv.some((a) => a.endsWith("listener.js"))) return "listener";
+  if (argv.some((a) => a.endsWith("listener.js") || a.endsWith("shape/listener.ts"))) {
+    return "listener";
+  }
   if (argv.some((a) => a.endsWith("start.ts"))) return "starter";
   if (argv.includes("task")) return "deno task";
   return argv.map((a) => a.split("/").at(-1)).join(" ").slice(0, 40);
@@ -210,6 +212,58 @@ async function hmacHex(secret: string, body: string): Promise<string> {
   );
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)))
     .toHex();
+}
+
+/**
+ * The fence's shape with no work (`bench/shape/`): a node:http listener, a kept Unix connection
+ * to an executor, a pooled Deno child under a run grant on its binary alone, and the binary. No
+ * signature, schema, journal, scheduling or log: what rootfence's process layout costs by itself.
+ */
+export async function shape(workloads: readonly Workload[], dir: string): Promise<HttpSystem> {
+  const port = freePort();
+  const spec = workloads.map((w) => ({ name: w.name, binary: w.binary, args: w.args }));
+  const executor = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("shape/executor.ts", import.meta.url).pathname,
+      dir,
+      String(port),
+      JSON.stringify(spec),
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort(port);
+  const url = `http://127.0.0.1:${port}`;
+  const request = (workload: Workload): WrkRequest => ({
+    method: "POST",
+    path: `/${workload.name}`,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(workload.input),
+  });
+  return {
+    name: "shape",
+    url,
+    async request(workload) {
+      const { path, headers, body } = request(workload);
+      const response = await fetch(`${url}${path}`, { method: "POST", headers, body });
+      if ((await response.json()).stdout === undefined) throw new Error("shape: no run");
+    },
+    wrkRequest: (workload) => Promise.resolve(request(workload)),
+    cpu: () => cpuOf(executor.pid),
+    rss: () => Promise.resolve(undefined),
+    async stop() {
+      for (const pid of treeOf(executor.pid).reverse()) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      await executor.status;
+    },
+  };
 }
 
 /** The peer: Debian's webhook, a payload-hmac-sha256 rule, running the same binary. */
