@@ -495,3 +495,55 @@ Deno.test("a list or object field takes JSON in its own flag, and anything else 
   assert.equal(bad.code, 2);
   assert.match(bad.err, /^Cannot read --net0: give JSON, e\.g\. '\{"name":"eth0"\}'\nSee: /);
 });
+
+Deno.test("op create-golden-lxc prints pct's lines on stderr as they come, escapes dropped; stdout stays one document", async () => {
+  const fakes = await fakeBin();
+  const gate = `${fakes.dir}/go`;
+  try {
+    await fakes.write(
+      "pct",
+      `printf 'Formatting disk\\n\\033[31;1mextracting archive\\033[0m\\n'
+       while [ ! -e ${shQuote(gate)} ]; do sleep 0.05; done
+       printf 'Detected container architecture: amd64\\n'; exit 0`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "op", ...LXC, "--bin-path", `${fakes.dir}:${SYSTEM}`],
+      cwd: root,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out = new Response(child.stdout).text();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let err = "";
+    const deadline = Date.now() + 20_000;
+    while (!err.includes("extracting archive\n")) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no progress on stderr while pct ran: ${err}`)),
+          deadline - Date.now(),
+        );
+      });
+      const next = await Promise.race([lines.read(), late]).finally(() => clearTimeout(timer));
+      assert.ok(!next.done, `stderr ended early: ${err}`);
+      err += next.value;
+    }
+    // pct still waits at the gate: the lines came while it ran, not with the answer.
+    assert.equal((await fakes.calls("pct")).length, 1);
+    await Deno.writeTextFile(gate, "");
+    for (let next = await lines.read(); !next.done; next = await lines.read()) err += next.value;
+    assert.equal((await child.status).code, 0, err);
+    assert.deepEqual(err.trimEnd().split("\n"), [
+      "create-golden-lxc: Formatting disk",
+      "create-golden-lxc: extracting archive",
+      "create-golden-lxc: Detected container architecture: amd64",
+    ]);
+    assert.ok(!err.includes("\x1b"), err);
+    const doc = JSON.parse(await out);
+    assert.equal(doc.ok, true);
+  } finally {
+    await Deno.writeTextFile(gate, "").catch(() => {});
+    await fakes.remove();
+  }
+});

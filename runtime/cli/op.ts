@@ -1,5 +1,6 @@
 /**
- * `deno task op`: runs one op through the fenced launcher and prints one JSON document.
+ * `deno task op`: runs one op through the fenced launcher and prints one JSON document. An op
+ * that streams progress (`create-golden-lxc`) shows its lines on stderr as they come.
  *
  * Exit codes: 0 when the op succeeded, 1 when it failed or its result failed the op's
  * `--fail-on` check, 2 for invalid input or usage.
@@ -14,6 +15,7 @@ import { RootfenceError } from "../errors.ts";
 import { DEFAULT_BIN_PATH, DEFAULT_RUNNER } from "../defaults.ts";
 import { Launcher } from "../process/launcher.ts";
 import { MAX_TIMEOUT_MS } from "../process/fenced_child.ts";
+import type { Progress } from "../process/protocol.ts";
 import { failOnExit } from "./fail_on.ts";
 import { settingFlags, settingsFromFlags, settingsOptions } from "../settings.ts";
 import { serverFlag } from "../server/config.ts";
@@ -159,11 +161,10 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
     });
     return dryRun(preview, op, input, unresolved);
   }
-  const invocation = await launcher.invoke(
-    op,
-    input,
-    timeoutMs === undefined ? {} : { timeoutMs },
-  );
+  const invocation = await launcher.invoke(op, input, {
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    onProgress: (progress) => console.error(progressLine(op, progress)),
+  });
   if (format === "table") {
     console.log(
       invocation.ok ? op.render!(invocation.result) : [
@@ -176,6 +177,16 @@ async function runOp(op: AnyOp, rest: readonly string[]): Promise<number> {
   }
   if (invocation.ok) return exitOf(invocation.result);
   return invocation.error?.code === "invalid_input" ? 2 : 1;
+}
+
+/**
+ * A progress line of a long op (`pct create` takes minutes) as stderr shows it while the op
+ * runs; stdout keeps the one JSON document. The line was checked to hold no control character
+ * but tab, so a host command's output cannot move the operator's cursor or recolour the screen.
+ */
+function progressLine(op: AnyOp, progress: Progress): string {
+  if ("truncated" in progress) return `${op.name}: (more output, not shown)`;
+  return `${op.name}: ${progress.line}${progress.cut ? " (cut)" : ""}`;
 }
 
 /** One line per invalid field: its flag and the rule in words. */
