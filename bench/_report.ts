@@ -149,9 +149,9 @@ export function judgeTargets(r: BenchResults): Target[] {
       } PSS), ${loaded.mode}`,
       met: loaded.peakRssMiB <= 250,
       // Four runs at once, as the defaults allow, need four children of the op: three more.
-      shape: `at least ${mib(floorRss + 3 * r.floors.denoRssMiB)} RSS: ${
-        fewest + 3
-      } Deno processes for 4 runs at once`,
+      shape: `at least ${
+        mib(floorRss + 3 * r.floors.denoRssMiB)
+      } RSS with 4 runs at once (the \`no-cache\` row): ${fewest + 3} Deno processes`,
     },
   );
   return targets;
