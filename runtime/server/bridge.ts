@@ -66,21 +66,14 @@ export const BridgeReply = z.union([
 /** A reply line, decoded. */
 export type BridgeReply = z.infer<typeof BridgeReply>;
 
-/** Encodes bytes as base64 for a line. */
+/** Encodes bytes as base64 for a line (the platform's own encoder). */
 export function toBase64(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(text);
+  return bytes.toBase64();
 }
 
-/** Decodes a validated base64 field. */
+/** Decodes a validated base64 field (the platform's own decoder). */
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return Uint8Array.fromBase64(text);
 }
 
 /**
