@@ -85,6 +85,27 @@ async function appSample(dir: string, launcher: Launcher, n: number): Promise<nu
   return ms;
 }
 
+/**
+ * Every journal write of one read-only job that starts at once, as the receiver makes them:
+ * accepted as running, its process group, finished with `result`.
+ */
+export function journalReadJob(journal: Journal, n: number, result: unknown): void {
+  const { job } = journal.accept(
+    {
+      keyId: "bench",
+      deliveryId: `d${n}`,
+      bodyHash: "x",
+      op: "sensors",
+      input: {},
+      resourceKeys: [],
+    },
+    Date.now(),
+    "running",
+  );
+  journal.markProcess(job.id, 4242, Date.now() + 10_000, 0);
+  journal.markFinished(job.id, "succeeded", result, Date.now());
+}
+
 /** Measures the components with `n` samples each. */
 export async function breakdown(binPath: string, n: number): Promise<Breakdown> {
   const sensors = findOp("sensors")!;
@@ -113,20 +134,7 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
   });
   let i = 0;
   const journalJobMs = await sample(n, () => {
-    const accepted = journal.accept(
-      {
-        keyId: "bench",
-        deliveryId: `d${i++}`,
-        bodyHash: "x",
-        op: "sensors",
-        input: {},
-        resourceKeys: [],
-      },
-      Date.now(),
-      "running",
-    );
-    journal.markProcess(accepted.job.id, 4242, Date.now() + 10_000, 0);
-    journal.markFinished(accepted.job.id, "succeeded", { ok: true }, Date.now());
+    journalReadJob(journal, i++, { ok: true });
     return Promise.resolve();
   });
   journal.close();

@@ -76,3 +76,20 @@ export async function fakeBin(): Promise<FakeBin> {
     remove: () => Deno.remove(dir, { recursive: true }),
   };
 }
+
+/**
+ * The script of a fake `smartctl` that answers `--scan-open -j` with `scan` and each listed disk
+ * with its real capture and exit status; anything else exits 99.
+ */
+export function scanningSmartctl(scan: string, disks: Record<string, [string, number]>): string {
+  const cases = Object.entries(disks).map(([device, [file, exit]]) =>
+    `  *" ${device}") cat ${shQuote(file)}; exit ${exit};;`
+  );
+  return [
+    `case "$*" in`,
+    `  "--scan-open -j") cat ${shQuote(scan)};;`,
+    ...cases,
+    `  *) echo "unexpected: $*" >&2; exit 99;;`,
+    "esac",
+  ].join("\n");
+}

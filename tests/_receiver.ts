@@ -178,3 +178,50 @@ export async function startReceiver(
     },
   };
 }
+
+/** `deno task keygen` with `args`, as an operator runs it; fails the test when it fails. */
+export async function keygen(...args: string[]): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "keygen", ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (output.code !== 0) {
+    throw new Error(`keygen ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+}
+
+/** What a start that ended by itself printed. */
+export interface Ended {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `deno task start` on `stateDir` (with `--port 0` unless `args` has `--listen`), waited for until
+ * it exits: for starts that must be refused.
+ */
+export async function startToExit(
+  stateDir: string,
+  args: readonly string[] = [],
+  options: { readonly deno?: string; readonly env?: Record<string, string> } = {},
+): Promise<Ended> {
+  const port = args.includes("--listen") ? [] : ["--port", "0"];
+  const output = await new Deno.Command(options.deno ?? Deno.execPath(), {
+    args: ["task", "-q", "start", "--state-dir", stateDir, ...port, ...args],
+    cwd: root,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: text.decode(output.stdout),
+    stderr: text.decode(output.stderr),
+  };
+}

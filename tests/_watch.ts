@@ -32,6 +32,25 @@ export async function until(
   return probe();
 }
 
+/**
+ * Polls `probe` every 50 ms until it gives a value, and returns it. The default wait only bounds
+ * how long a failing test takes: orphans and restarts may need many seconds.
+ *
+ * @throws {Error} When `ms` pass first.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting ${ms} ms`);
+    await sleep(50);
+  }
+}
+
 /** Open descriptors of `pid` (needs root or the same user). */
 export function fdCount(pid: number): number {
   return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;

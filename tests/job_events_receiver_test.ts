@@ -13,6 +13,8 @@ import { API_SCHEMAS } from "../runtime/server/api_schemas.ts";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 import { type Receiver, startReceiver } from "./_receiver.ts";
 import { fixtureDir, pctTranscript } from "./fixtures.ts";
+import { eventStream } from "./_events.ts";
+import { eventually } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const INPUT = {
@@ -50,16 +52,6 @@ async function replayingPct(fakes: FakeBin, pause: number): Promise<string> {
   return gate;
 }
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("timed out waiting");
-}
-
 /** Opens `GET /jobs/<id>/events`, after `lastEventId` when given; reads it one event at a time. */
 async function follow(receiver: Receiver, jobId: string, lastEventId?: string) {
   const response = await fetch(
@@ -68,24 +60,7 @@ async function follow(receiver: Receiver, jobId: string, lastEventId?: string) {
       headers: lastEventId === undefined ? {} : { "last-event-id": lastEventId },
     }),
   );
-  if (response.status !== 200) assert.fail(`${response.status}: ${await response.text()}`);
-  const iterator = readEvents(response.body!);
-  return {
-    async next(): Promise<ServerEvent> {
-      const { value, done } = await iterator.next();
-      assert.ok(!done, "the stream ended");
-      return value;
-    },
-    async take(n: number): Promise<ServerEvent[]> {
-      const events: ServerEvent[] = [];
-      while (events.length < n) events.push(await this.next());
-      return events;
-    },
-    async rest(): Promise<ServerEvent[]> {
-      return await Array.fromAsync(iterator);
-    },
-    close: () => iterator.return(undefined),
-  };
+  return await eventStream(response);
 }
 
 const lineOf = (e: ServerEvent) => JSON.parse(e.data).line;
@@ -117,7 +92,7 @@ Deno.test({
       assert.deepEqual(early.slice(2).map(lineOf), stdout.slice(0, 3));
       // The client drops after id 5; line 4 (id 6) comes while it is away.
       await first.close();
-      await until(() => {
+      await eventually(() => {
         const rows = new DatabaseSync(`${stateDir}/journal.db`, { readOnly: true });
         try {
           return rows.prepare("SELECT 1 FROM job_progress WHERE seq = 6").get();

@@ -4,9 +4,10 @@
  * `Last-Event-ID` with no gap and no duplicate, and a replay equals what was streamed live.
  */
 import assert from "node:assert/strict";
-import { readEvents, type ServerEvent } from "../runtime/cli/sse.ts";
+import type { ServerEvent } from "../runtime/cli/sse.ts";
 import { API_SCHEMAS } from "../runtime/server/api_schemas.ts";
-import { bench, signedGet, signedPost } from "./_app.ts";
+import { type Bench, bench, signedGet, signedPost } from "./_app.ts";
+import { type EventStream, eventStream } from "./_events.ts";
 
 const CREATE = JSON.stringify({
   vmid: 9000,
@@ -22,23 +23,14 @@ function gate() {
   return { open, opened };
 }
 
-/** Reads events one at a time from a stream. */
-function events(response: Response) {
-  assert.equal(response.status, 200);
-  const iterator = readEvents(response.body!);
-  return {
-    async next(): Promise<ServerEvent> {
-      const { value, done } = await iterator.next();
-      assert.ok(!done, "the stream ended");
-      return value;
-    },
-    async rest(): Promise<ServerEvent[]> {
-      const all: ServerEvent[] = [];
-      for await (const event of iterator) all.push(event);
-      return all;
-    },
-    cancel: () => iterator.return(undefined),
-  };
+/** Opens the events `request` answers on the test app. */
+async function open(b: Bench, request: Promise<Request>): Promise<EventStream> {
+  return await eventStream(await b.app.request(await request));
+}
+
+/** Every event `request` answers on the test app, until the stream ends. */
+async function history(b: Bench, request: Promise<Request>): Promise<ServerEvent[]> {
+  return await (await open(b, request)).rest();
 }
 
 function get(path: string, lastEventId?: string): Promise<Request> {
@@ -63,7 +55,7 @@ Deno.test("events carry an id and the state at that moment; live ones follow the
   try {
     const { jobId } = await (await b.app.request(await signedPost("create-golden-lxc", CREATE)))
       .json();
-    const stream = events(await b.app.request(await get(`/jobs/${jobId}/events`)));
+    const stream = await open(b, get(`/jobs/${jobId}/events`));
     const seen = [
       await stream.next(),
       await stream.next(),
@@ -96,7 +88,7 @@ Deno.test("events carry an id and the state at that moment; live ones follow the
     ]]);
 
     // A replay of the finished job is the same events, byte for byte.
-    const replay = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    const replay = await history(b, get(`/jobs/${jobId}/events`));
     assert.deepEqual(replay, [...seen, ...rest]);
     // Each event's data is what the OpenAPI document says it is.
     for (const event of replay) {
@@ -125,11 +117,11 @@ Deno.test("Last-Event-ID resumes after that event: exactly the missed ones, then
     const { jobId } = await (await b.app.request(await signedPost("create-golden-lxc", CREATE)))
       .json();
     const path = `/jobs/${jobId}/events`;
-    const first = events(await b.app.request(await get(path)));
+    const first = await open(b, get(path));
     for (let i = 0; i < 5; i++) await first.next();
-    await first.cancel();
+    await first.close();
     // The client had up to id 3 ("one"): it missed 4 and 5, and 6 and 7 are still to come.
-    const resumed = events(await b.app.request(await get(path, "3")));
+    const resumed = await open(b, get(path, "3"));
     const missed = [await resumed.next(), await resumed.next()];
     assert.deepEqual(missed.map((e) => [e.id, JSON.parse(e.data).line]), [["4", "two"], [
       "5",
@@ -139,8 +131,11 @@ Deno.test("Last-Event-ID resumes after that event: exactly the missed ones, then
     const live = await resumed.rest();
     assert.deepEqual(live.map((e) => [e.id, e.event]), [["6", "progress"], ["7", "finished"]]);
     // Past the last event of a finished job there is nothing more: the stream just ends.
-    assert.deepEqual(await events(await b.app.request(await get(path, "7"))).rest(), []);
-    const whole = await events(await b.app.request(await get(path, "0"))).rest();
+    assert.deepEqual(
+      await history(b, get(path, "7")),
+      [],
+    );
+    const whole = await history(b, get(path, "0"));
     assert.deepEqual(whole.map((e) => e.id), ["1", "2", "3", "4", "5", "6", "7"]);
   } finally {
     more.open();
@@ -148,17 +143,23 @@ Deno.test("Last-Event-ID resumes after that event: exactly the missed ones, then
   }
 });
 
-Deno.test("a Last-Event-ID this job never gave is 400 bad_event_id, before any stream opens", async () => {
+/** A finished create whose run printed one line: events 1 to 4 (queued, started, it, finished). */
+async function oneLineJob() {
   const b = await bench({
     progress(_job, send) {
       send({ stream: "stdout", line: "one" });
       return Promise.resolve();
     },
   });
+  const { jobId } = await (await b.app.request(
+    await signedPost("create-golden-lxc", CREATE, { headers: { prefer: "wait=5" } }),
+  )).json();
+  return { b, jobId: jobId as string };
+}
+
+Deno.test("a Last-Event-ID this job never gave is 400 bad_event_id, before any stream opens", async () => {
+  const { b, jobId } = await oneLineJob();
   try {
-    const { jobId } = await (await b.app.request(
-      await signedPost("create-golden-lxc", CREATE, { headers: { prefer: "wait=5" } }),
-    )).json();
     // Its events are 1..4 (queued, started, one line, finished).
     for (const bad of ["5", "abc", "-1", "01", "1.5", "+2", "1e3", "4294967296000", "", "³"]) {
       const response = await b.app.request(await get(`/jobs/${jobId}/events`, bad));
@@ -167,7 +168,7 @@ Deno.test("a Last-Event-ID this job never gave is 400 bad_event_id, before any s
       assert.equal(problem.code, "bad_event_id", `"${bad}"`);
       assert.match(problem.detail, /give one of 0\.\.4, or none for all/);
     }
-    const last = await events(await b.app.request(await get(`/jobs/${jobId}/events`, "3"))).rest();
+    const last = await history(b, get(`/jobs/${jobId}/events`, "3"));
     assert.deepEqual(last.map((e) => [e.id, e.event]), [["4", "finished"]]);
   } finally {
     await b.close();
@@ -180,7 +181,7 @@ Deno.test("a job without progress has the three events it always had, ids 1 to 3
     const { jobId } = await (await b.app.request(
       await signedPost("sensors", "{}", { headers: { prefer: "wait=5" } }),
     )).json();
-    const all = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    const all = await history(b, get(`/jobs/${jobId}/events`));
     assert.deepEqual(all.map(shape), [
       ["1", "queued", "queued"],
       ["2", "started", "running"],
@@ -210,14 +211,14 @@ Deno.test("a stream that catches up over many pages, or opens while queued, miss
       await b.app.request(await signedPost("create-golden-lxc", body));
     const { jobId } = await (await post(CREATE)).json();
     const queuedId = (await (await post(CREATE.replace("9000", "9001"))).json()).jobId;
-    const queued = events(await b.app.request(await get(`/jobs/${queuedId}/events`)));
+    const queued = await open(b, get(`/jobs/${queuedId}/events`));
     assert.deepEqual(shape(await queued.next()), ["1", "queued", "queued"]);
     // Let the 250 lines reach the journal (they are stored in batches).
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const whole = events(await b.app.request(await get(`/jobs/${jobId}/events`)));
+    const whole = await open(b, get(`/jobs/${jobId}/events`));
     const caught: ServerEvent[] = [];
     for (let i = 0; i < 252; i++) caught.push(await whole.next());
-    const resumed = events(await b.app.request(await get(`/jobs/${jobId}/events`, "150")));
+    const resumed = await open(b, get(`/jobs/${jobId}/events`, "150"));
     const fromMiddle: ServerEvent[] = [];
     for (let i = 0; i < 102; i++) fromMiddle.push(await resumed.next());
     more.open();
@@ -237,28 +238,19 @@ Deno.test("a stream that catches up over many pages, or opens while queued, miss
 });
 
 Deno.test("a stream whose history cannot be read ends early and says why; a resume goes on from there", async () => {
-  const b = await bench({
-    progress(_job, send) {
-      send({ stream: "stdout", line: "one" });
-      return Promise.resolve();
-    },
-  });
+  const { b, jobId } = await oneLineJob();
   try {
-    const { jobId } = await (await b.app.request(
-      await signedPost("create-golden-lxc", CREATE, { headers: { prefer: "wait=5" } }),
-    )).json();
     const read = b.journal.progressAfter.bind(b.journal);
     b.journal.progressAfter = () => {
       throw Object.assign(new Error("disk I/O error"), { code: "ERR_SQLITE_ERROR" });
     };
-    const broken = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    const broken = await history(b, get(`/jobs/${jobId}/events`));
     assert.deepEqual(broken.map((e) => e.id), ["1", "2"]);
     const failed = b.logs.find((l) => l.kind === "stream_failed");
     assert.deepEqual([failed?.jobId, failed?.sent], [jobId, 2]);
     assert.match(String(failed?.message), /disk I\/O error/);
     b.journal.progressAfter = read;
-    const resumed = await events(await b.app.request(await get(`/jobs/${jobId}/events`, "2")))
-      .rest();
+    const resumed = await history(b, get(`/jobs/${jobId}/events`, "2"));
     assert.deepEqual(resumed.map((e) => [e.id, e.event]), [["3", "progress"], ["4", "finished"]]);
   } finally {
     await b.close();
@@ -283,7 +275,7 @@ Deno.test("lines the journal cannot take are dropped and logged, never told; the
   try {
     const { jobId } = await (await b.app.request(await signedPost("create-golden-lxc", CREATE)))
       .json();
-    const live = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    const live = await history(b, get(`/jobs/${jobId}/events`));
     assert.deepEqual(live.map((e) => [e.id, e.event]), [
       ["1", "queued"],
       ["2", "started"],
@@ -291,7 +283,7 @@ Deno.test("lines the journal cannot take are dropped and logged, never told; the
       ["4", "finished"],
     ]);
     assert.equal(JSON.parse(live[2]!.data).line, "kept");
-    const replay = await events(await b.app.request(await get(`/jobs/${jobId}/events`))).rest();
+    const replay = await history(b, get(`/jobs/${jobId}/events`));
     assert.deepEqual(replay, live);
     const logged = b.logs.find((l) => l.kind === "journal_error" && l.jobId === jobId);
     assert.equal(logged?.droppedProgress, 2);

@@ -5,31 +5,10 @@
 import assert from "node:assert/strict";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
-import { startReceiver } from "./_receiver.ts";
+import { keygen, startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
 
-const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
-
-async function keygen(...args: string[]): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "keygen", ...args],
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-}
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("timed out waiting");
-}
 
 Deno.test("SIGHUP reloads rotated keys: old and new verify, a retired secret gets 401, a bad file changes nothing, no job or stream is dropped", async () => {
   const fakes = await fakeBin();
@@ -55,11 +34,11 @@ printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
   const hangUp = async (kind: string) => {
     const before = reloads(kind).length;
     Deno.kill(receiver.starterPid, "SIGHUP");
-    return await until(() => reloads(kind)[before]);
+    return await eventually(() => reloads(kind)[before]);
   };
   try {
     const jobId = (await (await receiver.send("smart", { device: "/dev/sdb" })).json()).jobId;
-    await until(async () => (await fakes.calls("smartctl")).length === 1 || undefined);
+    await eventually(async () => (await fakes.calls("smartctl")).length === 1 || undefined);
     // An event stream opened with the secret that is about to be retired.
     const stream = await read(`/jobs/${jobId}/events`, old);
     assert.equal(stream.status, 200);

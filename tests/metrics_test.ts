@@ -4,65 +4,20 @@
  * real captures: who may read it, how often the host commands run, and a failing `smartctl`.
  */
 import assert from "node:assert/strict";
-import parsePrometheus from "parse-prometheus-text-format";
 import { signedRequest } from "../runtime/cli/client.ts";
-import { fakeBin, shQuote } from "./_fakes.ts";
+import { fakeBin, scanningSmartctl, shQuote } from "./_fakes.ts";
 import { fixtureDir } from "./fixtures.ts";
-import { startReceiver } from "./_receiver.ts";
+import { keygen, startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
+import { familiesOf, type Family, valuesOf } from "./_prometheus.ts";
 
-const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const smartDir = fixtureDir("smartctl");
 const sensorsDir = fixtureDir("sensors");
 
-interface Family {
-  name: string;
-  type: string;
-  metrics: { value?: string; labels?: Record<string, string> }[];
-}
-
-async function keygen(...args: string[]): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "keygen", ...args],
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-}
-
-async function until<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("timed out waiting");
-}
-
-/** A `smartctl` that answers the scan and each disk from real captures. */
-function scanningSmartctl(scan: string, disks: Record<string, [string, number]>): string {
-  const cases = Object.entries(disks).map(([device, [file, exit]]) =>
-    `  *" ${device}") cat ${shQuote(file)}; exit ${exit};;`
-  );
-  return [
-    `case "$*" in`,
-    `  "--scan-open -j") cat ${shQuote(scan)};;`,
-    ...cases,
-    `  *) echo "unexpected: $*" >&2; exit 99;;`,
-    "esac",
-  ].join("\n");
-}
-
-/** One sample's value, found by family name and labels. */
+/** The first sample's value, found by family name and labels. */
 function sample(families: Family[], name: string, labels: Record<string, string> = {}) {
-  const family = families.find((f) => f.name === name);
-  const found = family?.metrics.find((m) =>
-    Object.entries(labels).every(([key, value]) => m.labels?.[key] === value)
-  );
-  return found?.value === undefined ? undefined : Number(found.value);
+  return valuesOf(families, name, labels)[0];
 }
 
 Deno.test({
@@ -98,7 +53,7 @@ Deno.test({
       const response = await scrape(token);
       assert.equal(response.status, 200);
       assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-      return parsePrometheus(await response.text()) as Family[];
+      return familiesOf(await response.text());
     };
     try {
       // No token is configured yet: nothing reads metrics, not even a key's signature.
@@ -120,7 +75,7 @@ Deno.test({
       const token = (await Deno.readTextFile(`${stateDir}/tok`)).trim();
       const before = receiver.lines.filter((l) => l.kind === "keys_reloaded").length;
       Deno.kill(receiver.starterPid, "SIGHUP");
-      const reloaded = await until(() =>
+      const reloaded = await eventually(() =>
         receiver.lines.filter((l) => l.kind === "keys_reloaded")[before]
       );
       assert.equal(reloaded.metricsTokens, 1);
@@ -228,7 +183,7 @@ Deno.test({
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(response.status, 200);
-      const families = parsePrometheus(await response.text()) as Family[];
+      const families = familiesOf(await response.text());
       // The real sensors answers on any machine (a VM with no chip reports none): a good read.
       assert.equal(sample(families, "rootfence_host_read_success", { op: "sensors" }), 1);
       // smartctl's own verdict on this machine's disks, whatever they are: a reading, 0 or 1.

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 const CREATE = {
@@ -48,16 +49,6 @@ async function runs(log: string): Promise<Run[]> {
   return [...byPid.values()];
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Whether a process runs (a zombie waiting for a reaper does not). */
 function alive(pid: string): boolean {
   try {
@@ -79,11 +70,11 @@ Deno.test("kill -9 of the executor mid pct create: the restarted receiver waits 
     const b = await (await first.send("create-golden-lxc", CREATE)).json();
     assert.equal(a.status, "running");
     assert.equal(b.status, "queued");
-    await until(async () => (await runs(log)).length === 1 ? true : undefined);
+    await eventually(async () => (await runs(log)).length === 1 ? true : undefined);
     await first.crash();
     second = await startReceiver(stateDir, args);
     assert.equal(second.ready.orphans, 1);
-    const done = await until(async () => {
+    const done = await eventually(async () => {
       const job = await (await second!.read(`/jobs/${b.jobId}`)).json();
       return job.status === "succeeded" ? job : undefined;
     });
@@ -111,7 +102,7 @@ Deno.test("after a restart the orphan's original deadline is still enforced", as
   let second;
   try {
     const a = await (await first.send("create-golden-lxc", CREATE)).json();
-    const [orphan] = await until(async () => {
+    const [orphan] = await eventually(async () => {
       const seen = await runs(log);
       return seen.length === 1 ? seen : undefined;
     });
@@ -123,7 +114,7 @@ Deno.test("after a restart the orphan's original deadline is still enforced", as
     assert.ok(alive(orphan!.pid), "the orphaned pct outlived its executor");
     const restarted = await startReceiver(stateDir, args);
     second = restarted;
-    const gone = await until(
+    const gone = await eventually(
       () => Promise.resolve(restarted.lines.find((l) => l.kind === "orphan_gone")),
       10_000,
     );
@@ -170,7 +161,7 @@ Deno.test("after a reboot a recorded process group names someone else: it is nev
   let orphan: Run | undefined;
   try {
     const a = await (await first.send("create-golden-lxc", CREATE)).json();
-    [orphan] = await until(async () => {
+    [orphan] = await eventually(async () => {
       const seen = await runs(log);
       return seen.length === 1 ? seen : undefined;
     });
@@ -182,7 +173,7 @@ Deno.test("after a reboot a recorded process group names someone else: it is nev
     db.close();
     const restarted = await startReceiver(stateDir, args);
     second = restarted;
-    const gone = await until(
+    const gone = await eventually(
       () => Promise.resolve(restarted.lines.find((l) => l.kind === "orphan_gone")),
       10_000,
     );

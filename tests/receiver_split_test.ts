@@ -12,7 +12,7 @@ import { buildExecutorCommand, buildListenerCommand } from "../runtime/server/re
 import { LineReader } from "../runtime/process/lines.ts";
 import { receiverProbeProblems, runReceiverProbe } from "../runtime/audit/receiver_live.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
-import { startReceiver } from "./_receiver.ts";
+import { startReceiver, startToExit } from "./_receiver.ts";
 import { denoCopy } from "./_deno_copy.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -213,24 +213,9 @@ Deno.test("a root starter runs the listener as an unprivileged user, and it serv
 
     // A second start on the same state dir is refused before it changes anything: it would
     // otherwise close the dir back to 0700 and cut the running listener off its socket.
-    const second = await new Deno.Command(deno, {
-      args: [
-        "task",
-        "-q",
-        "start",
-        "--state-dir",
-        stateDir,
-        "--port",
-        "0",
-        "--listener-user",
-        "root",
-      ],
-      cwd: projectPath(""),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const second = await startToExit(stateDir, ["--listener-user", "root"], { deno });
     assert.equal(second.code, 1);
-    assert.match(new TextDecoder().decode(second.stderr), /another rootfence executor is running/);
+    assert.match(second.stderr, /another rootfence executor is running/);
     assert.equal((await Deno.stat(stateDir)).mode! & 0o777, 0o711);
     const still = await (await receiver.send("smart", { device: "/dev/sdb" }, { wait: 10 })).json();
     assert.equal(still.status, "succeeded", JSON.stringify(still));

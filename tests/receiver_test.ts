@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -12,16 +13,6 @@ async function setup(): Promise<{ fakes: FakeBin; stateDir: string; binPath: str
   const fakes = await fakeBin();
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-receiver-" });
   return { fakes, stateDir, binPath: ["--bin-path", `${fakes.dir}:${SYSTEM}`] };
-}
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("timed out waiting");
 }
 
 Deno.test("a signed request runs the right argv exactly once, through the fenced launcher", async () => {
@@ -65,7 +56,7 @@ Deno.test("50 concurrent deliveries of one webhook-id run the op once", async ()
     }
     assert.equal(ids.size, 1);
     const [jobId] = ids;
-    await until(async () => {
+    await eventually(async () => {
       const job = await (await receiver.read(`/jobs/${jobId}`)).json();
       return job.status === "succeeded" ? job : undefined;
     });
@@ -91,7 +82,7 @@ printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
   try {
     stuck = (await (await first.send("smart", { device: "/dev/sda" })).json()).jobId;
     const queued = (await (await first.send("smart", { device: "/dev/sdb" })).json()).jobId;
-    await until(async () => (await Deno.readTextFile(pids).catch(() => "")) || undefined);
+    await eventually(async () => (await Deno.readTextFile(pids).catch(() => "")) || undefined);
     await first.crash();
     const second = await startReceiver(stateDir, [...binPath, "--max-running", "1"]);
     try {
@@ -100,7 +91,7 @@ printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
       const lost = await (await second.read(`/jobs/${stuck}`)).json();
       assert.equal(lost.status, "interrupted");
       assert.equal(lost.result.error.code, "interrupted");
-      const ran = await until(async () => {
+      const ran = await eventually(async () => {
         const job = await (await second.read(`/jobs/${queued}`)).json();
         return job.status === "succeeded" ? job : undefined;
       });
@@ -159,7 +150,7 @@ Deno.test("the queue bound answers 429 and never drops an accepted job", async (
     assert.deepEqual(statuses, [202, 202, 202, 429, 429, 429]);
     await Deno.writeTextFile(gate, "");
     for (const id of accepted) {
-      await until(async () => {
+      await eventually(async () => {
         const job = await (await receiver.read(`/jobs/${id}`)).json();
         return job.status === "succeeded" ? job : undefined;
       });
@@ -177,7 +168,7 @@ Deno.test("SIGTERM: new requests get 503, running jobs past the grace are killed
   await fakes.write("sensors", `sleep 60`);
   const receiver = await startReceiver(stateDir, [...binPath, "--grace", "1"]);
   const jobId = (await (await receiver.send("sensors", {})).json()).jobId;
-  await until(async () => (await fakes.calls("sensors")).length === 1 || undefined);
+  await eventually(async () => (await fakes.calls("sensors")).length === 1 || undefined);
   const stopped = receiver.stop();
   await new Promise((r) => setTimeout(r, 200));
   const refused = await receiver.send("sensors", {}).catch(() => undefined);
@@ -253,7 +244,7 @@ Deno.test("batched log lines: every request's and job's line, and the last, are 
     // At once, within the batching window: what waits must be written before the exit.
     assert.equal(await receiver.stop(), 0);
     stopped = true;
-    const logged = await until(() => {
+    const logged = await eventually(() => {
       const kinds = receiver.lines.map((l) => l.kind);
       return kinds.includes("stopped") ? receiver.lines : undefined;
     });

@@ -8,6 +8,7 @@ import { newSecret } from "../runtime/signing.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
 import { startRelay } from "./_relay.ts";
 import { startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -34,16 +35,6 @@ async function send(args: string[], lines: (line: string) => void = () => {}) {
   return { code: (await child.status).code, out, err: (await err).trim() };
 }
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("timed out waiting");
-}
-
 Deno.test("no op takes the name of a send command", () => {
   for (const name of ["jobs", "job", "follow"]) {
     assert.equal(OPS.some((op) => op.name === name), false, name);
@@ -64,7 +55,7 @@ Deno.test("send jobs lists, send job shows and send follow streams a job to its 
   const fresh = { headers: { "cache-control": "no-cache" } };
   try {
     const running = (await (await receiver.send("sensors", {}, fresh)).json()).jobId;
-    await until(async () => (await fakes.calls("sensors")).length === 1 || undefined);
+    await eventually(async () => (await fakes.calls("sensors")).length === 1 || undefined);
 
     const shown = await send(["job", running, ...connection]);
     assert.equal(shown.code, 0, shown.err);

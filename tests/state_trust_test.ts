@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { projectPath } from "../runtime/paths.ts";
 import { serverDefaults } from "../runtime/server/config.ts";
 import { buildExecutorCommand } from "../runtime/server/receiver_commands.ts";
+import { startToExit } from "./_receiver.ts";
 
 const ROOT = Deno.uid() === 0;
 if (!ROOT) console.log("state_trust_test: not root, skipping the attacks that chown to nobody");
@@ -17,14 +18,8 @@ interface Outcome {
 }
 
 async function start(stateDir: string, args: string[] = []): Promise<Outcome> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", ...args],
-    cwd: projectPath("."),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stderr) + new TextDecoder().decode(output.stdout);
-  return { code: output.code, lines: text.split("\n").filter((line) => line !== "") };
+  const { code, stdout, stderr } = await startToExit(stateDir, args);
+  return { code, lines: (stderr + stdout).split("\n").filter((line) => line !== "") };
 }
 
 /** `<dir>/state` (0700 unless told) holding nothing, and an empty `<dir>/outside`. */

@@ -4,23 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { fakeBin, shQuote } from "./_fakes.ts";
-import { startReceiver } from "./_receiver.ts";
-import { fill } from "./_watch.ts";
+import { startReceiver, startToExit } from "./_receiver.ts";
+import { eventually, fill } from "./_watch.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 async function run(command: string, args: string[]): Promise<number> {
   return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output()).code;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 Deno.test("a full state disk: triggers get 503 journal_unavailable, a running job's result waits and lands", async () => {
@@ -49,7 +39,7 @@ Deno.test("a full state disk: triggers get 503 journal_unavailable, a running jo
     assert.equal(refused.headers.get("retry-after"), "5");
 
     // The fake finishes while the disk is full: its result cannot be written yet.
-    await until(() =>
+    await eventually(() =>
       Promise.resolve(
         receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
           ? true
@@ -60,7 +50,7 @@ Deno.test("a full state disk: triggers get 503 journal_unavailable, a running jo
     assert.equal(meanwhile.status, "running");
 
     await Deno.remove(`${dir}/filler`);
-    const landed = await until(async () => {
+    const landed = await eventually(async () => {
       const job = await (await receiver.read(`/jobs/${running.jobId}`)).json();
       return job.status === "succeeded" ? job : undefined;
     });
@@ -83,18 +73,11 @@ Deno.test("a garbage journal at start fails with one clear line, never a stack t
     const noise = new Uint8Array(64 * 1024);
     crypto.getRandomValues(noise.subarray(0, 65536));
     await Deno.writeFile(`${stateDir}/journal.db`, noise, { mode: 0o600 });
-    const starter = new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0"],
-      cwd: new URL("..", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const output = await starter.output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.notEqual(output.code, 0);
+    const { code, stdout, stderr } = await startToExit(stateDir);
+    assert.notEqual(code, 0);
     assert.match(stderr, /rootfence: Cannot open the journal ".*journal\.db": /);
     assert.doesNotMatch(stderr, /^\s+at /m, stderr);
-    assert.doesNotMatch(new TextDecoder().decode(output.stdout), /"kind":"listening"/);
+    assert.doesNotMatch(stdout, /"kind":"listening"/);
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
@@ -105,14 +88,8 @@ Deno.test("an executor that fails while starting exits 1 with one line, and so d
   try {
     // Longer than a Unix socket address can be: listening fails after the journal is open.
     const socket = `${stateDir}/${"s".repeat(120)}.sock`;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0", "--socket", socket],
-      cwd: new URL("..", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 1, stderr);
+    const { code, stderr } = await startToExit(stateDir, ["--socket", socket]);
+    assert.equal(code, 1, stderr);
     assert.match(stderr, /rootfence: Cannot start the executor: /);
     assert.doesNotMatch(stderr, /^\s+at /m);
   } finally {
@@ -125,20 +102,15 @@ Deno.test("the starter refuses to run the executor from a Deno cache others coul
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-opencache-state-" });
   try {
     await Deno.chmod(open, 0o777);
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "start", "--state-dir", stateDir, "--port", "0"],
-      cwd: new URL("..", import.meta.url).pathname,
+    const { code, stdout, stderr } = await startToExit(stateDir, [], {
       env: { DENO_DIR: `${open}/deno` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 1, stderr);
+    });
+    assert.equal(code, 1, stderr);
     assert.match(
       stderr,
       /Cannot trust the Deno cache: ".*opencache-[^"]*" is writable by group or others/,
     );
-    assert.doesNotMatch(new TextDecoder().decode(output.stdout), /"kind":"ready"/);
+    assert.doesNotMatch(stdout, /"kind":"ready"/);
   } finally {
     await Deno.remove(open, { recursive: true });
     await Deno.remove(stateDir, { recursive: true });

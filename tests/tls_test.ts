@@ -12,7 +12,7 @@ import { LISTENER } from "../runtime/paths.ts";
 import { loadTlsPair } from "../runtime/server/tls_pair.ts";
 import { type Cert, makeCert, opensslMissing, peerFingerprint } from "./_certs.ts";
 import { fakeBin } from "./_fakes.ts";
-import { startReceiver } from "./_receiver.ts";
+import { startReceiver, startToExit } from "./_receiver.ts";
 import { closedWithin, fdCount, quietly, sleep } from "./_watch.ts";
 import { denoCopy } from "./_deno_copy.ts";
 
@@ -304,38 +304,25 @@ tlsTest(
   "a bad key fails the start in one line, before anything starts; the listener alone refuses it too",
   async () => {
     const stateDir = await Deno.makeTempDir({ prefix: "rootfence-tls-refused-" });
-    const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
     try {
       const a = await makeCert(stateDir, "a");
       await Deno.chmod(a.key, 0o644);
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "task",
-          "-q",
-          "start",
-          "--state-dir",
-          stateDir,
-          "--port",
-          "0",
-          "--listener-user",
-          "root",
-          "--cert",
-          a.cert,
-          "--key",
-          a.key,
-        ],
-        cwd: root,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(output.stderr).trim().split("\n");
+      const output = await startToExit(stateDir, [
+        "--listener-user",
+        "root",
+        "--cert",
+        a.cert,
+        "--key",
+        a.key,
+      ]);
+      const stderr = output.stderr.trim().split("\n");
       assert.equal(output.code, 1);
       assert.match(
         stderr.at(-1)!,
         /^rootfence: Cannot trust TLS key ".*a\.key": mode 644 .*chmod 600/,
       );
       assert.ok(!stderr.some((line) => /receiver on|listener ended/.test(line)), stderr.join("\n"));
-      assert.equal(new TextDecoder().decode(output.stdout), "", "the executor started");
+      assert.equal(output.stdout, "", "the executor started");
 
       // Under systemd there is no starter: the listener checks the same on its own.
       const config = { ...serverDefaults(stateDir), port: 0, cert: a.cert, key: a.key };
@@ -376,35 +363,18 @@ tlsTest(
     const stateDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-" });
     const tlsDir = await Deno.makeTempDir({ prefix: "rootfence-tls-nobody-files-" });
     await Deno.chmod(tlsDir, 0o755);
-    const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
     try {
       const a = await makeCert(tlsDir, "a");
       const b = await makeCert(tlsDir, "b");
-      const args = (cert: Cert) => [
-        "task",
-        "-q",
-        "start",
-        "--state-dir",
-        stateDir,
-        "--port",
-        "0",
-        "--listener-user",
-        "nobody",
-        "--cert",
-        cert.cert,
-        "--key",
-        cert.key,
-      ];
       // Root's key: the listener, as nobody, would read a key it does not own.
-      const refused = await new Deno.Command(deno, {
-        args: args(a),
-        cwd: root,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const refused = await startToExit(
+        stateDir,
+        ["--listener-user", "nobody", "--cert", a.cert, "--key", a.key],
+        { deno },
+      );
       assert.equal(refused.code, 1);
       assert.match(
-        new TextDecoder().decode(refused.stderr),
+        refused.stderr,
         /rootfence: Cannot trust TLS key ".*a\.key": it is owned by uid 0, not by uid 65534 that the listener runs as/,
       );
       for (const key of [a.key, b.key]) await Deno.chown(key, 65534, 65534);

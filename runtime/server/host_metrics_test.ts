@@ -1,35 +1,27 @@
 import assert from "node:assert/strict";
-import parsePrometheus from "parse-prometheus-text-format";
 import { Registry } from "prom-client";
 import { parseSensors } from "../../ops/sensors/parse_sensors.ts";
 import type { SmartDisk } from "../../ops/smart/disks.ts";
 import { parseSmartctl } from "../../ops/smart/parse_smartctl.ts";
 import { fixtureDir, fixtureNames } from "../../tests/fixtures.ts";
 import { hostMetrics, type HostReads } from "./host_metrics.ts";
+import { familiesOf, type Family, valuesOf } from "../../tests/_prometheus.ts";
 
 const smartDir = fixtureDir("smartctl");
 const sensorsDir = fixtureDir("sensors");
-
-interface Family {
-  name: string;
-  type: string;
-  metrics: { value?: string; labels?: Record<string, string> }[];
-}
 
 /** Renders the reads and reads the text back with a real Prometheus text-format parser. */
 async function scrape(reads: HostReads, now = 0): Promise<Family[]> {
   const registry = new Registry();
   hostMetrics(registry, reads, now);
-  return parsePrometheus(await registry.metrics()) as Family[];
+  return familiesOf(await registry.metrics());
 }
 
+/** The value of the one series of `name` with `labels`. */
 function value(families: Family[], name: string, labels: Record<string, string>) {
-  const matching =
-    families.find((f) => f.name === name)?.metrics.filter((m) =>
-      Object.entries(labels).every(([key, v]) => m.labels?.[key] === v)
-    ) ?? [];
+  const matching = valuesOf(families, name, labels);
   assert.ok(matching.length <= 1, `${name} ${JSON.stringify(labels)} is not one series`);
-  return matching[0]?.value === undefined ? undefined : Number(matching[0].value);
+  return matching[0];
 }
 
 const none = { failures: {} };
