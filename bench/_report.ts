@@ -389,7 +389,7 @@ export function renderMarkdown(r: BenchResults): string {
     ],
     ["so the fence itself adds", parts.fenceOverheadMs],
     [
-      "every journal write of a read-only job (accepted-and-running, process group, finished; " +
+      "every journal write of a read-only job whose client waits (held, one write at its end; " +
       "`synchronous=NORMAL`)",
       parts.journalJobMs,
     ],

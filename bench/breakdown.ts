@@ -21,7 +21,7 @@ export interface Breakdown {
   readonly bareSpawnMs: number;
   readonly fencedInvokeMs: number;
   readonly fenceOverheadMs: number;
-  /** Every journal write of one read-only job (accepted-and-running, process group, finished). */
+  /** Every journal write of one read-only job whose client waits: held, written at its end. */
   readonly journalJobMs: number;
   /** The executor's app in-process: a signed trigger answered with the finished job. */
   readonly appMs: number;
@@ -101,6 +101,9 @@ export function journalReadJob(journal: Journal, n: number, result: unknown): vo
     },
     Date.now(),
     "running",
+    null,
+    // As for a trigger with `Prefer: wait`, which the benchmark sends: held, one write at its end.
+    true,
   );
   journal.markProcess(job.id, 4242, Date.now() + 10_000, 0);
   journal.markFinished(job.id, "succeeded", result, Date.now());

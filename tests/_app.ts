@@ -10,7 +10,7 @@ import { signedRequest } from "../runtime/cli/client.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
 import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
-import { sharesRuns } from "../runtime/server/run_policy.ts";
+import { sharesRuns, syncsRows } from "../runtime/server/run_policy.ts";
 import type { LoadedKey } from "../runtime/server/keys.ts";
 import { Scheduler } from "../runtime/server/scheduler.ts";
 import { compileScopes } from "../runtime/scopes/compile.ts";
@@ -53,7 +53,8 @@ async function loaded(id: string, secret: string, ops: string[]): Promise<Loaded
 /** Builds a bench. */
 export async function bench(options: BenchOptions = {}): Promise<Bench> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "rootfence-app-" });
-  const journal = Journal.open(`${dir}/journal.db`);
+  // As the executor: only a mutating op's rows are synced, and a waited-for read is held.
+  const journal = Journal.open(`${dir}/journal.db`, { synced: syncsRows, holdMs: 60_000 });
   const keyring = new KeyringHolder({
     keys: [
       await loaded("automation", AUTOMATION, ["*"]),

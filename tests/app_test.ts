@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { MAX_STREAMS_PER_KEY } from "../runtime/server/routes/jobs.ts";
 import { AUTOMATION, bench, MONITORING, signedGet, signedPost } from "./_app.ts";
+import { eventually } from "./_watch.ts";
 
 async function problem(response: Response, status: number, code: string) {
   assert.equal(response.status, status, await response.clone().text());
@@ -44,17 +46,69 @@ Deno.test("Prefer: wait answers 200 with the finished job", async () => {
   }
 });
 
-Deno.test("Prefer: wait answers 202 when the job is still running at the deadline", async () => {
-  const b = await bench({ hold: true });
+/** The jobs table as another connection sees it: what a restarted executor would find. */
+function rowsOnDisk(dir: string): { id: string; status: string }[] {
+  const db = new DatabaseSync(`${dir}/journal.db`, { readOnly: true });
+  try {
+    return db.prepare("SELECT id, status FROM jobs").all()
+      .map((row) => ({ id: String(row.id), status: String(row.status) }));
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("Prefer: wait answers 202 when the job is still running at the deadline, on record", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-app-" });
+  const b = await bench({ hold: true, dir });
   try {
     const response = await b.app.request(
       await signedPost("sensors", "{}", { headers: { prefer: "wait=1" } }),
     );
     assert.equal(response.status, 202);
-    assert.equal((await response.json()).status, "running");
+    const { jobId, status } = await response.json();
+    assert.equal(status, "running");
+    // The read was held while its client waited; the 202 names it, so it is written first.
+    assert.deepEqual(rowsOnDisk(dir), [{ id: jobId, status: "running" }]);
   } finally {
     b.release();
     await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a read whose client waits is written once, at its end; a mutating op's at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-app-" });
+  const b = await bench({ hold: true, dir });
+  try {
+    const waiting = b.app.request(
+      await signedPost("sensors", "{}", { headers: { prefer: "wait=5" } }),
+    );
+    const mount = b.app.request(
+      await signedPost(
+        "mount-usb",
+        '{"uuid":"1298-0BD4","target":"/mnt/usb/cam","fsType":"vfat"}',
+        {
+          id: "msg_mount",
+          headers: { prefer: "wait=5" },
+        },
+      ),
+    );
+    await eventually(() => Promise.resolve(b.runs.length === 2 || undefined));
+    const mountJob = b.runs.find((job) => job.op === "mount-usb")!;
+    assert.deepEqual(rowsOnDisk(dir), [{ id: mountJob.id, status: "running" }]);
+    b.release();
+    const job = await (await waiting).json();
+    assert.equal(job.status, "succeeded");
+    await (await mount).body?.cancel();
+    assert.deepEqual(
+      rowsOnDisk(dir).sort((x, y) => x.id.localeCompare(y.id)),
+      [{ id: job.jobId, status: "succeeded" }, { id: mountJob.id, status: "succeeded" }]
+        .sort((x, y) => x.id.localeCompare(y.id)),
+    );
+  } finally {
+    b.release();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -41,7 +41,9 @@ Deno.test({
     const mutating = await syncsFor("create-golden-lxc", 20) - base;
     const readOnly = await syncsFor("sensors", 20) - base;
     // Four synced commits per mutating job; a read-only job's commits add none of their own.
-    assert.ok(mutating >= 80, `mutating: ${mutating} syncs for 20 jobs over ${base}`);
+    // The base is not exact: under a parallel test run it once took 2 more syncs than in the
+    // run it is subtracted from (78 counted for 80), so a few may go missing, never 20.
+    assert.ok(mutating >= 76, `mutating: ${mutating} syncs for 20 jobs over ${base}`);
     assert.ok(readOnly <= 2, `read-only: ${readOnly} syncs for 20 jobs over ${base}`);
   },
 });

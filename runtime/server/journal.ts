@@ -4,7 +4,11 @@
  * it is reported, so its host command never starts unrecorded. A read-only op's rows are
  * committed without their own fsync (`synchronous=NORMAL`): they survive a crash of the process,
  * and the next synced commit takes them to disk too; a power loss may take the last few, which
- * costs nothing but a re-read. Its
+ * costs nothing but a re-read. A read-only job whose client waits for its end is held in memory
+ * and written once, when it ends: one commit instead of three (accepted, process group, end). It is
+ * written earlier when an answer about it leaves before its end, or once it has run for `holdMs`,
+ * so a long read's process group is on record for the next executor; a crash before either takes it
+ * with it, and since nobody was answered, a redelivery runs it again. Its
  * files are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
  * where a symlink leads). Needs read and write permission for the database file's directory.
  *
@@ -209,6 +213,24 @@ export interface JournalOptions {
    * @default {"inline"}
    */
   readonly checkpoints?: "inline" | "background";
+  /**
+   * How long a held read-only job (see {@linkcode Journal.accept}) may run before it is written.
+   * @default {1000}
+   */
+  readonly holdMs?: number;
+}
+
+/** A held job's process group, once its child has started. */
+interface HeldProcess {
+  readonly pgid: number;
+  readonly deadline: number;
+  readonly boot: number;
+}
+
+/** A held job: not written yet (see {@linkcode Journal.accept}). */
+interface Held {
+  process?: HeldProcess;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /** The journal. Open one with {@linkcode Journal.open}. */
@@ -226,15 +248,22 @@ export class Journal {
   readonly #live = new Map<string, Job>();
   /** The unfinished jobs each run serves, by the id of the job that runs. */
   readonly #served = new Map<string, Set<string>>();
+  /** Jobs accepted and not written yet, by id: a subset of {@linkcode #live}. */
+  readonly #held = new Map<string, Held>();
+  /** The held jobs' ids, by key id and delivery id: a redelivery must find them. */
+  readonly #heldDeliveries = new Map<string, Map<string, string>>();
+  readonly #holdMs: number;
 
   private constructor(
     db: DatabaseSync,
     synced: (op: string) => boolean,
     checkpoints: BackgroundCheckpoints | undefined,
+    holdMs: number,
   ) {
     this.#db = db;
     this.#synced = synced;
     this.#checkpoints = checkpoints;
+    this.#holdMs = holdMs;
   }
 
   /** The checkpoint thread, when checkpoints run in the background. */
@@ -295,7 +324,7 @@ export class Journal {
    * @throws {RootfenceError} `denied` when a journal file is a symlink or not a regular file.
    */
   static open(path: string, options: JournalOptions = {}): Journal {
-    const { synced = () => true, checkpoints = "inline" } = options;
+    const { synced = () => true, checkpoints = "inline", holdMs = 1000 } = options;
     refuseOddFiles(path);
     try {
       // O_CREAT | O_EXCL: never follows a symlink planted after the check above.
@@ -365,11 +394,14 @@ export class Journal {
       db,
       synced,
       checkpoints === "background" ? new BackgroundCheckpoints(path) : undefined,
+      holdMs,
     );
   }
 
   /** The job a key already started with this delivery id, if any. */
   findDelivery(keyId: string, deliveryId: string): Job | undefined {
+    const held = this.#heldDeliveries.get(keyId)?.get(deliveryId);
+    if (held !== undefined) return this.#live.get(held);
     const row = this.#sql("SELECT * FROM jobs WHERE key_id = ? AND delivery_id = ?")
       .get(keyId, deliveryId) as Row | undefined;
     return row === undefined ? undefined : toJob(row);
@@ -385,15 +417,28 @@ export class Journal {
    * @param status `queued`, or `running` for a job that starts at once.
    * @param servedBy The job whose run will serve this one (see {@linkcode Job.servedBy}); its
    * later transitions ({@linkcode markRunning}, {@linkcode markFinished}) carry this one along.
+   * @param hold Whether a read-only job that starts at once and runs for itself may be held:
+   * kept in memory, not written, until {@linkcode markFinished}, {@linkcode persist} or `holdMs`,
+   * whichever comes first. For a job whose client waits for its end: its one commit is then the
+   * end's.
    */
   accept(
     job: NewJob,
     now: number,
     status: "queued" | "running" = "queued",
     servedBy: string | null = null,
+    hold = false,
   ): Accepted {
     const id = crypto.randomUUID();
     const startedAt = status === "running" ? now : null;
+    // A held job has no row for the insert below to run into.
+    const held = this.#heldDeliveries.get(job.keyId)?.get(job.deliveryId);
+    if (held !== undefined) return this.#priorOf(job, this.#live.get(held)!);
+    if (hold && status === "running" && servedBy === null && !this.#synced(job.op)) {
+      const prior = this.findDelivery(job.keyId, job.deliveryId);
+      if (prior !== undefined) return this.#priorOf(job, prior);
+      return { kind: "created", job: this.#hold(id, job, now) };
+    }
     this.#syncFor(job.op);
     // A delivery id the key already used inserts nothing: one statement either way.
     const inserted = this.#sql(
@@ -436,9 +481,96 @@ export class Journal {
 
   /** The job a delivery id already made: the same (same body and op) or a conflict. */
   #prior(job: NewJob): Accepted {
-    const existing = this.findDelivery(job.keyId, job.deliveryId)!;
+    return this.#priorOf(job, this.findDelivery(job.keyId, job.deliveryId)!);
+  }
+
+  #priorOf(job: NewJob, existing: Job): Accepted {
     const same = existing.bodyHash === job.bodyHash && existing.op === job.op;
     return { kind: same ? "existing" : "conflict", job: existing };
+  }
+
+  /** Keeps a new running job in memory only, and writes it after `holdMs` if it still runs. */
+  #hold(id: string, job: NewJob, now: number): Job {
+    const created: Job = {
+      id,
+      keyId: job.keyId,
+      deliveryId: job.deliveryId,
+      bodyHash: job.bodyHash,
+      op: job.op,
+      input: job.input,
+      resourceKeys: job.resourceKeys,
+      status: "running",
+      createdAt: now,
+      startedAt: now,
+      finishedAt: null,
+      result: null,
+      servedBy: null,
+    };
+    this.#keep(created);
+    const timer = setTimeout(() => {
+      try {
+        this.persist(id);
+      } catch {
+        // Still held: its end writes it, and that write's failure is reported and retried.
+      }
+    }, this.#holdMs);
+    // Under node's timer types a timer is an object whose number is its id.
+    Deno.unrefTimer(Number(timer));
+    this.#held.set(id, { timer });
+    const deliveries = this.#heldDeliveries.get(job.keyId) ?? new Map<string, string>();
+    deliveries.set(job.deliveryId, id);
+    this.#heldDeliveries.set(job.keyId, deliveries);
+    return created;
+  }
+
+  /** Writes a held job's row as it is now (running, or finished). */
+  #writeHeld(job: Job, held: Held): void {
+    this.#syncFor(job.op);
+    this.#sql(
+      `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
+        created_at, started_at, finished_at, result, pgid, deadline, boot)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      job.id,
+      job.keyId,
+      job.deliveryId,
+      job.bodyHash,
+      job.op,
+      JSON.stringify(job.input),
+      JSON.stringify(job.resourceKeys),
+      job.status,
+      job.createdAt,
+      job.startedAt,
+      job.finishedAt,
+      job.result === null ? null : JSON.stringify(job.result),
+      held.process?.pgid ?? null,
+      held.process?.deadline ?? null,
+      held.process?.boot ?? null,
+    );
+  }
+
+  #unhold(job: Job): void {
+    const held = this.#held.get(job.id);
+    if (held === undefined) return;
+    clearTimeout(held.timer);
+    this.#held.delete(job.id);
+    const deliveries = this.#heldDeliveries.get(job.keyId);
+    deliveries?.delete(job.deliveryId);
+    if (deliveries?.size === 0) this.#heldDeliveries.delete(job.keyId);
+  }
+
+  /**
+   * Writes a held job now (see {@linkcode accept}); a job that is not held is already written.
+   * Call it before anything about the job leaves, such as an answer naming it.
+   *
+   * @throws {Error} A storage error; then the job stays held.
+   */
+  persist(id: string): void {
+    const held = this.#held.get(id);
+    const job = this.#live.get(id);
+    if (held === undefined || job === undefined) return;
+    this.#writeHeld(job, held);
+    this.#unhold(job);
   }
 
   /**
@@ -502,6 +634,11 @@ export class Journal {
    * booted (a pgid means nothing after a reboot).
    */
   markProcess(id: string, pgid: number, deadline: number, boot: number): void {
+    const held = this.#held.get(id);
+    if (held !== undefined) {
+      held.process = { pgid, deadline, boot };
+      return;
+    }
     this.#syncForJob(id);
     this.#sql("UPDATE jobs SET pgid = ?, deadline = ?, boot = ? WHERE id = ?")
       .run(pgid, deadline, boot, id);
@@ -538,16 +675,56 @@ export class Journal {
 
   /** Records how a job ended, and with it every job its run served. */
   markFinished(id: string, status: JobStatus, result: unknown, now: number): Job {
+    const held = this.#held.get(id);
+    const heldJob = this.#live.get(id);
+    if (held !== undefined && heldJob !== undefined) {
+      const finished: Job = { ...heldJob, status, finishedAt: now, result };
+      if ((this.#served.get(id)?.size ?? 0) === 0) this.#writeHeld(finished, held);
+      else {
+        this.#inTransaction(() => {
+          this.#writeHeld(finished, held);
+          this.#finishServed(id, status, result, now);
+        });
+      }
+      this.#unhold(finished);
+      this.#forget(id);
+      return finished;
+    }
     this.#syncForJob(id);
     this.#sql(
       `UPDATE jobs SET status = ?1, finished_at = ?2, result = ?3
        WHERE id = ?4 OR (served_by = ?4 AND status IN ('queued', 'running'))`,
     ).run(status, now, JSON.stringify(result), id);
     const live = this.#live.get(id);
+    this.#forget(id);
+    return live === undefined ? this.get(id)! : { ...live, status, finishedAt: now, result };
+  }
+
+  /** Ends the jobs a run served, as it ended; their rows are written already. */
+  #finishServed(id: string, status: JobStatus, result: unknown, now: number): void {
+    this.#sql(
+      `UPDATE jobs SET status = ?1, finished_at = ?2, result = ?3
+       WHERE served_by = ?4 AND status IN ('queued', 'running')`,
+    ).run(status, now, JSON.stringify(result), id);
+  }
+
+  /** Drops a finished job and the jobs its run served from memory. */
+  #forget(id: string): void {
     for (const served of this.#served.get(id) ?? []) this.#live.delete(served);
     this.#served.delete(id);
     this.#live.delete(id);
-    return live === undefined ? this.get(id)! : { ...live, status, finishedAt: now, result };
+  }
+
+  /** Runs `write` in one transaction: all of it is stored, or none. */
+  #inTransaction(write: () => void): void {
+    this.#db.exec("BEGIN");
+    try {
+      write();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   /**
@@ -654,18 +831,15 @@ export class Journal {
    */
   addProgress(jobId: string, rows: readonly ProgressRow[]): void {
     if (rows.length === 0) return;
+    // A job's progress is never stored without its row, which the prune deletes it with.
+    this.persist(jobId);
     this.#syncForJob(jobId);
     const insert = this.#sql(
       "INSERT INTO job_progress (job_id, seq, at, progress) VALUES (?, ?, ?, ?)",
     );
-    this.#db.exec("BEGIN");
-    try {
+    this.#inTransaction(() => {
       for (const row of rows) insert.run(jobId, row.seq, row.at, JSON.stringify(row.progress));
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
   }
 
   /** Up to `limit` progress rows of a job whose `seq` is above `after`, in order. */
@@ -685,6 +859,7 @@ export class Journal {
 
   /** Closes the database. */
   close(): void {
+    for (const held of this.#held.values()) clearTimeout(held.timer);
     // The worker's connection closes on its own thread; ours may close first.
     void this.#checkpoints?.close();
     this.#db.close();

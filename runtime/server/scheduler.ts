@@ -241,8 +241,11 @@ export class Scheduler {
    *
    * @param job The job.
    * @param sharing What its trigger allows (`Cache-Control`).
+   * @param options `hold`: the client waits for the end, so a read-only job that starts at once
+   * may be written only then (see {@linkcode Journal.accept}); whoever answers before its end
+   * calls {@linkcode Journal.persist} first.
    */
-  submit(job: NewJob, sharing: Sharing = "queued"): Submitted {
+  submit(job: NewJob, sharing: Sharing = "queued", options: { hold?: boolean } = {}): Submitted {
     const prior = this.#journal.findDelivery(job.keyId, job.deliveryId);
     if (prior !== undefined) {
       // The same body for another op is not a redelivery: signatures cover the body, not the
@@ -270,7 +273,9 @@ export class Scheduler {
     if (!startNow && this.#queuedBy(job.keyId) >= Math.ceil(this.#maxQueued / 2)) {
       return { kind: "queue_full" };
     }
-    const accepted = this.#journal.accept(job, this.#now(), startNow ? "running" : "queued");
+    const accepted = startNow
+      ? this.#journal.accept(job, this.#now(), "running", null, options.hold)
+      : this.#journal.accept(job, this.#now(), "queued");
     if (accepted.kind !== "created") return accepted;
     if (key !== undefined) this.#shared.lead(key, accepted.job);
     this.#transition("queued", accepted.job);

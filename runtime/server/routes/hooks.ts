@@ -115,18 +115,22 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
 
   async function trigger(c: Context<AppEnv>) {
     const { op, key, deliveryId, input } = c.var;
-    const submitted = scheduler.submit({
-      keyId: key.id,
-      deliveryId,
-      bodyHash: sha256Hex(c.var.body),
-      op: op.name,
-      input,
-      resourceKeys: op.resourceKeys(input),
-    }, sharingOf(c.req.header("cache-control")));
+    const wait = preferWait(c.req.header("prefer"));
+    const submitted = scheduler.submit(
+      {
+        keyId: key.id,
+        deliveryId,
+        bodyHash: sha256Hex(c.var.body),
+        op: op.name,
+        input,
+        resourceKeys: op.resourceKeys(input),
+      },
+      sharingOf(c.req.header("cache-control")),
+      { hold: wait > 0 },
+    );
     const accepted = acceptedJob(submitted, deliveryId);
     c.set("jobId", accepted.id);
     if (submitted.kind === "existing") c.header("Idempotent-Replayed", "true");
-    const wait = preferWait(c.req.header("prefer"));
     const job =
       (wait > 0 ? await scheduler.waitFor(accepted.id, wait * 1000) : journal.get(accepted.id)) ??
         accepted;
@@ -135,6 +139,8 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
       if (wait > 0) c.header("Preference-Applied", `wait=${wait}`);
       return c.json(jobView(job), 200);
     }
+    // A job the client learns of before its end is on record first (a held read is not yet).
+    journal.persist(job.id);
     return c.json({ jobId: job.id, status: job.status }, 202);
   }
 

@@ -1,0 +1,89 @@
+/**
+ * A read whose client waits is held in memory and written once, at its end (one commit instead
+ * of three). What a `kill -9` of the executor leaves of it: nothing before it has run a second
+ * (nobody was answered, and a redelivery runs it), a running job with its process group after.
+ */
+import assert from "node:assert/strict";
+import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
+import { type Receiver, startReceiver } from "./_receiver.ts";
+import { eventually } from "./_watch.ts";
+
+const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A fake sensors that logs each start, with its pid, then takes `seconds`. */
+async function slowSensors(fakes: FakeBin, seconds: number): Promise<string> {
+  const log = `${fakes.dir}/sensors.log`;
+  await fakes.write(
+    "sensors",
+    [
+      `echo "start $$" >> ${shQuote(log)}`,
+      `sleep ${seconds}`,
+      `printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`,
+    ].join("\n"),
+  );
+  return log;
+}
+
+async function starts(log: string): Promise<string[]> {
+  const text = await Deno.readTextFile(log).catch(() => "");
+  return text.split("\n").filter((line) => line.startsWith("start "));
+}
+
+async function listed(receiver: Receiver): Promise<{ jobId: string; status: string }[]> {
+  return (await (await receiver.read("/jobs?op=sensors")).json()).jobs;
+}
+
+async function crashMidRead(
+  heldForMs: number,
+  check: (restarted: Receiver, log: string) => Promise<void>,
+): Promise<void> {
+  const fakes = await fakeBin();
+  const log = await slowSensors(fakes, 3);
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-held-" });
+  const args = ["--bin-path", `${fakes.dir}:${SYSTEM}`];
+  const first = await startReceiver(stateDir, args);
+  let second: Receiver | undefined;
+  try {
+    const answer = first.send("sensors", {}, { id: "msg_held", wait: 30 }).catch(() => undefined);
+    await eventually(async () => (await starts(log)).length === 1 || undefined);
+    await new Promise((resolve) => setTimeout(resolve, heldForMs));
+    await first.crash();
+    await (await answer)?.body?.cancel();
+    second = await startReceiver(stateDir, args);
+    await check(second, log);
+  } finally {
+    await second?.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+}
+
+Deno.test("kill -9 while a waited-for read is held: no job is left, and its redelivery runs it", async () => {
+  await crashMidRead(100, async (restarted, log) => {
+    assert.equal(restarted.ready.interrupted, 0);
+    assert.deepEqual(await listed(restarted), []);
+    const again = await restarted.send("sensors", {}, { id: "msg_held", wait: 30 });
+    assert.equal(again.status, 200, await again.clone().text());
+    assert.equal((await again.json()).status, "succeeded");
+    assert.equal((await starts(log)).length, 2);
+  });
+});
+
+Deno.test("kill -9 once a waited-for read has run a second: it is on record with its process group", async () => {
+  await crashMidRead(1500, async (restarted, log) => {
+    assert.equal(restarted.ready.interrupted, 1);
+    assert.equal(restarted.ready.orphans, 1);
+    const [job] = await listed(restarted);
+    assert.equal(job?.status, "interrupted");
+    // The orphaned read ends on its own (3 s); the restarted executor watched its group go.
+    const done = await eventually(async () => {
+      const seen = await (await restarted.read(`/jobs/${job!.jobId}`)).json();
+      return seen.result.error.processes === "gone" ? seen : undefined;
+    });
+    assert.equal(done.result.error.outcome, "unknown");
+    // A redelivery is that job, not a second run.
+    const again = await restarted.send("sensors", {}, { id: "msg_held", wait: 30 });
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    assert.equal((await starts(log)).length, 1);
+  });
+});
