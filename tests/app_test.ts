@@ -402,6 +402,33 @@ Deno.test("a Prefer: wait client is answered 202 with the current state as soon 
   }
 });
 
+Deno.test("a waiting client's queued read is on record once draining answers it, for the next start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-app-" });
+  const b = await bench({ hold: true, maxRunning: 1, dir });
+  try {
+    const post = async (id: string) =>
+      b.app.request(await signedPost("sensors", "{}", { id, headers: { prefer: "wait=60" } }));
+    const first = post("msg_a");
+    while (b.runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = post("msg_b");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(rowsOnDisk(dir), [], "both held while their clients wait");
+    const draining = b.scheduler.shutdown(60_000);
+    const answers = await Promise.all([(await first).json(), (await second).json()]);
+    assert.deepEqual(answers.map((a) => a.status), ["running", "queued"]);
+    assert.deepEqual(
+      rowsOnDisk(dir).sort((x, y) => x.status.localeCompare(y.status)),
+      [{ id: answers[1].jobId, status: "queued" }, { id: answers[0].jobId, status: "running" }],
+    );
+    b.release();
+    await draining;
+  } finally {
+    b.release();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("reads are signed, and a key sees only its own jobs", async () => {
   const b = await bench();
   try {

@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { LISTENER, projectPath } from "../runtime/paths.ts";
-import { BridgeReply, bridgeRequest, fromBase64 } from "../runtime/server/bridge.ts";
+import {
+  BridgeReply,
+  bridgeRequest,
+  forwardedHeaders,
+  fromBase64,
+} from "../runtime/server/bridge.ts";
 import { serverDefaults } from "../runtime/server/config.ts";
 import { buildExecutorCommand, buildListenerCommand } from "../runtime/server/receiver_commands.ts";
 import { LineReader } from "../runtime/process/lines.ts";
@@ -108,7 +113,8 @@ function bodyOf(replies: BridgeReply[]): string {
 async function forged(request: Request, body?: string): Promise<string> {
   const url = new URL(request.url);
   const raw = new TextEncoder().encode(body ?? await request.text());
-  return JSON.stringify(bridgeRequest(request.method, url.pathname, request.headers, raw)) + "\n";
+  const headers = forwardedHeaders([...request.headers].flat());
+  return JSON.stringify(bridgeRequest(request.method, url.pathname, headers, raw)) + "\n";
 }
 
 Deno.test("a compromised listener can forge nothing: the executor verifies every forwarded byte", async () => {

@@ -76,30 +76,60 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.fromBase64(text);
 }
 
+/** A name in {@linkcode FORWARDED_HEADERS}. */
+const FORWARDED = new Set<string>(FORWARDED_HEADERS);
+
+/**
+ * The headers the app reads, from raw header lines (`node:http`'s `rawHeaders`: name, value,
+ * name, value...), in {@linkcode FORWARDED_HEADERS} order. As a `Headers` object reads them:
+ * names in any case, a repeated header's values joined with ", ", spaces and tabs around a value
+ * dropped.
+ *
+ * @example
+ * ```ts
+ * import { forwardedHeaders } from "./bridge.ts";
+ * import assert from "node:assert/strict";
+ * const raw = ["Webhook-Id", " m1", "Cookie", "c", "prefer", "wait=5", "Prefer", "x"];
+ * assert.deepEqual(forwardedHeaders(raw), [["prefer", "wait=5, x"], ["webhook-id", "m1"]]);
+ * ```
+ */
+export function forwardedHeaders(raw: readonly string[]): [string, string][] {
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!FORWARDED.has(name)) continue;
+    const value = raw[i + 1]!.replace(/^[\t ]+|[\t ]+$/g, "");
+    const before = values.get(name);
+    values.set(name, before === undefined ? value : `${before}, ${value}`);
+  }
+  const kept: [string, string][] = [];
+  for (const name of FORWARDED_HEADERS) {
+    const value = values.get(name);
+    if (value !== undefined) kept.push([name, value]);
+  }
+  return kept;
+}
+
 /**
  * The forwarded request as the listener builds it from an HTTP request, validated.
  *
+ * @param headers The forwarded ones ({@linkcode forwardedHeaders}).
  * @throws {z.ZodError} When the method, path or a header is outside the schema.
  *
  * @example
  * ```ts
- * import { bridgeRequest, BridgeRequest } from "./bridge.ts";
+ * import { bridgeRequest, BridgeRequest, forwardedHeaders } from "./bridge.ts";
  * import assert from "node:assert/strict";
- * const line = bridgeRequest("POST", "/hooks/sensors", new Headers({ "webhook-id": "m1",
- *   cookie: "dropped" }), new TextEncoder().encode("{}"));
+ * const headers = forwardedHeaders(["webhook-id", "m1", "cookie", "dropped"]);
+ * const line = bridgeRequest("POST", "/hooks/sensors", headers, new TextEncoder().encode("{}"));
  * assert.deepEqual(BridgeRequest.parse(line).headers, [["webhook-id", "m1"]]);
  * ```
  */
 export function bridgeRequest(
   method: string,
   path: string,
-  headers: Headers,
+  headers: [string, string][],
   body: Uint8Array,
 ): BridgeRequest {
-  const kept: [string, string][] = [];
-  for (const name of FORWARDED_HEADERS) {
-    const value = headers.get(name);
-    if (value !== null) kept.push([name, value]);
-  }
-  return BridgeRequest.parse({ method, path, headers: kept, body: toBase64(body) });
+  return BridgeRequest.parse({ method, path, headers, body: toBase64(body) });
 }

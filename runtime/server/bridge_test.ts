@@ -3,6 +3,8 @@ import {
   BridgeReply,
   BridgeRequest,
   bridgeRequest,
+  FORWARDED_HEADERS,
+  forwardedHeaders,
   fromBase64,
   MAX_BODY_BYTES,
   toBase64,
@@ -63,13 +65,18 @@ Deno.test("bridgeRequest() forwards only the headers the app reads, and the body
   const line = bridgeRequest(
     "POST",
     "/hooks/smart",
-    new Headers({
-      "webhook-id": "msg_2",
-      "webhook-signature": "v1,abc",
-      cookie: "session=1",
-      authorization: "Bearer x",
-      "x-forwarded-for": "10.0.0.1",
-    }),
+    forwardedHeaders([
+      "Webhook-Id",
+      "msg_2",
+      "webhook-signature",
+      "v1,abc",
+      "Cookie",
+      "session=1",
+      "Authorization",
+      "Bearer x",
+      "X-Forwarded-For",
+      "10.0.0.1",
+    ]),
     body,
   );
   // A metrics scrape's bearer token is forwarded; cookies and proxy headers never are.
@@ -82,6 +89,34 @@ Deno.test("bridgeRequest() forwards only the headers the app reads, and the body
 });
 
 Deno.test("bridgeRequest() throws for what the schema refuses, so the listener answers 400", () => {
-  assert.throws(() => bridgeRequest("TRACE", "/", new Headers(), new Uint8Array()));
-  assert.throws(() => bridgeRequest("GET", "/a b", new Headers(), new Uint8Array()));
+  assert.throws(() => bridgeRequest("TRACE", "/", [], new Uint8Array()));
+  assert.throws(() => bridgeRequest("GET", "/a b", [], new Uint8Array()));
+  const long = forwardedHeaders(["prefer", "x".repeat(8193)]);
+  assert.throws(() => bridgeRequest("GET", "/", long, new Uint8Array()));
+});
+
+Deno.test("forwardedHeaders() reads raw header lines as a Headers object would", () => {
+  const raw = [
+    "Host",
+    "localhost",
+    "WEBHOOK-ID",
+    "\t msg_1 ",
+    "webhook-signature",
+    "v1,a",
+    "Webhook-Signature",
+    "v1,b",
+    "Content-Type",
+    "application/json",
+  ];
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const expected = FORWARDED_HEADERS.flatMap((name) => {
+    const value = headers.get(name);
+    return value === null ? [] : [[name, value]];
+  });
+  assert.deepEqual(forwardedHeaders(raw), expected);
+  assert.deepEqual(forwardedHeaders(raw).find(([name]) => name === "webhook-signature"), [
+    "webhook-signature",
+    "v1,a, v1,b",
+  ]);
 });

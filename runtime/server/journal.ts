@@ -5,11 +5,11 @@
  * committed without their own fsync (`synchronous=NORMAL`): they survive a crash of the process,
  * and the next synced commit takes them to disk too; a power loss may take the last few, which
  * costs nothing but a re-read. A read-only job whose client waits for its end is held in memory
- * and written once, when it ends: one commit instead of three (accepted, process group, end). It is
- * written earlier when an answer about it leaves before its end, or once it has run for `holdMs`,
- * so a long read's process group is on record for the next executor; a crash before either takes it
- * with it, and since nobody was answered, a redelivery runs it again. Its
- * files are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
+ * and written once, when it ends: one commit instead of three or four (accepted, running, process
+ * group, end). It is written earlier when an answer about it leaves before its end, or once it is
+ * `holdMs` old, so a long read's process group is on record for the next executor; a crash before
+ * either takes it with it, and since nobody was answered, a redelivery runs it again. Its files
+ * are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
  * where a symlink leads). Needs read and write permission for the database file's directory.
  *
  * @module
@@ -214,7 +214,8 @@ export interface JournalOptions {
    */
   readonly checkpoints?: "inline" | "background";
   /**
-   * How long a held read-only job (see {@linkcode Journal.accept}) may run before it is written.
+   * How long a held read-only job (see {@linkcode Journal.accept}) may wait and run before it is
+   * written.
    * @default {1000}
    */
   readonly holdMs?: number;
@@ -253,6 +254,12 @@ export class Journal {
   /** The held jobs' ids, by key id and delivery id: a redelivery must find them. */
   readonly #heldDeliveries = new Map<string, Map<string, string>>();
   readonly #holdMs: number;
+  /**
+   * The delivery {@linkcode findDelivery} last found no job for, until the next write: the
+   * scheduler looks a delivery up just before it accepts it, and a held job's accept then needs
+   * no second read.
+   */
+  #missed: { readonly keyId: string; readonly deliveryId: string } | undefined;
 
   private constructor(
     db: DatabaseSync,
@@ -278,6 +285,7 @@ export class Journal {
 
   #syncAll(full: boolean): void {
     // Every write sets its sync level first: the one place that sees them all.
+    this.#missed = undefined;
     this.#checkpoints?.wrote();
     if (full === this.#full) return;
     this.#db.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -404,6 +412,7 @@ export class Journal {
     if (held !== undefined) return this.#live.get(held);
     const row = this.#sql("SELECT * FROM jobs WHERE key_id = ? AND delivery_id = ?")
       .get(keyId, deliveryId) as Row | undefined;
+    if (row === undefined) this.#missed = { keyId, deliveryId };
     return row === undefined ? undefined : toJob(row);
   }
 
@@ -417,10 +426,10 @@ export class Journal {
    * @param status `queued`, or `running` for a job that starts at once.
    * @param servedBy The job whose run will serve this one (see {@linkcode Job.servedBy}); its
    * later transitions ({@linkcode markRunning}, {@linkcode markFinished}) carry this one along.
-   * @param hold Whether a read-only job that starts at once and runs for itself may be held:
-   * kept in memory, not written, until {@linkcode markFinished}, {@linkcode persist} or `holdMs`,
+   * @param hold Whether a read-only job whose run is its own (no `servedBy`) may be held: kept in
+   * memory, not written, until {@linkcode markFinished}, {@linkcode persist} or `holdMs`,
    * whichever comes first. For a job whose client waits for its end: its one commit is then the
-   * end's.
+   * end's, queued or not.
    */
   accept(
     job: NewJob,
@@ -434,10 +443,12 @@ export class Journal {
     // A held job has no row for the insert below to run into.
     const held = this.#heldDeliveries.get(job.keyId)?.get(job.deliveryId);
     if (held !== undefined) return this.#priorOf(job, this.#live.get(held)!);
-    if (hold && status === "running" && servedBy === null && !this.#synced(job.op)) {
-      const prior = this.findDelivery(job.keyId, job.deliveryId);
+    if (hold && servedBy === null && !this.#synced(job.op)) {
+      const missed = this.#missed;
+      const unseen = missed?.keyId === job.keyId && missed.deliveryId === job.deliveryId;
+      const prior = unseen ? undefined : this.findDelivery(job.keyId, job.deliveryId);
       if (prior !== undefined) return this.#priorOf(job, prior);
-      return { kind: "created", job: this.#hold(id, job, now) };
+      return { kind: "created", job: this.#hold(id, job, now, status) };
     }
     this.#syncFor(job.op);
     // A delivery id the key already used inserts nothing: one statement either way.
@@ -490,7 +501,8 @@ export class Journal {
   }
 
   /** Keeps a new running job in memory only, and writes it after `holdMs` if it still runs. */
-  #hold(id: string, job: NewJob, now: number): Job {
+  #hold(id: string, job: NewJob, now: number, status: "queued" | "running"): Job {
+    this.#missed = undefined;
     const created: Job = {
       id,
       keyId: job.keyId,
@@ -499,9 +511,9 @@ export class Journal {
       op: job.op,
       input: job.input,
       resourceKeys: job.resourceKeys,
-      status: "running",
+      status,
       createdAt: now,
-      startedAt: now,
+      startedAt: status === "running" ? now : null,
       finishedAt: null,
       result: null,
       servedBy: null,
@@ -611,11 +623,19 @@ export class Journal {
 
   /** Records that a queued job started, and with it every job its run serves. */
   markRunning(id: string, now: number): Job {
-    this.#syncForJob(id);
-    this.#sql(
-      `UPDATE jobs SET status = 'running', started_at = ?1
-       WHERE id = ?2 OR (served_by = ?2 AND status = 'queued')`,
-    ).run(now, id);
+    if (!this.#held.has(id)) {
+      this.#syncForJob(id);
+      this.#sql(
+        `UPDATE jobs SET status = 'running', started_at = ?1
+         WHERE id = ?2 OR (served_by = ?2 AND status = 'queued')`,
+      ).run(now, id);
+    } else if ((this.#served.get(id)?.size ?? 0) > 0) {
+      // A held run's own row waits; the jobs it serves are written, and start with it.
+      this.#syncForJob(id);
+      this.#sql(
+        "UPDATE jobs SET status = 'running', started_at = ?1 WHERE served_by = ?2 AND status = 'queued'",
+      ).run(now, id);
+    }
     const live = this.#live.get(id);
     if (live === undefined) return this.get(id)!;
     const running: Job = { ...live, status: "running", startedAt: now };

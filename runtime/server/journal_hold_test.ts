@@ -91,7 +91,7 @@ Deno.test("a held read that runs past holdMs is written, so a crash leaves its g
   }, 50);
 });
 
-Deno.test("only a running read-only job of its own is held: mutating, queued and served ones are written", async () => {
+Deno.test("only a read-only job whose run is its own is held: mutating and served ones are written", async () => {
   await withJournal((journal, rowsOnDisk) => {
     const mutating = journal.accept(
       { ...read, deliveryId: "m", op: "create-golden-lxc" },
@@ -100,12 +100,12 @@ Deno.test("only a running read-only job of its own is held: mutating, queued and
       null,
       true,
     );
-    const queued = journal.accept({ ...read, deliveryId: "q" }, 1000, "queued", null, true);
+    const unheld = journal.accept({ ...read, deliveryId: "u" }, 1000, "queued");
     const leader = journal.accept({ ...read, deliveryId: "l" }, 1000, "running", null, true);
     const follower = journal.accept({ ...read, deliveryId: "f" }, 1000, "running", leader.job.id);
     assert.deepEqual(rowsOnDisk().map((r) => r.id), [
       mutating.job.id,
-      queued.job.id,
+      unheld.job.id,
       follower.job.id,
     ]);
     // The held run's end writes it and ends the job it served, together.
@@ -123,5 +123,34 @@ Deno.test("a held read's progress is never stored without its row", async () => 
     journal.addProgress(job.id, [{ seq: 3, at: 1100, progress: { line: "x" } as never }]);
     assert.deepEqual(rowsOnDisk().map((r) => [r.id, r.status]), [[job.id, "running"]]);
     assert.equal(journal.lastProgress(job.id), 3);
+  });
+});
+
+Deno.test("a delivery looked up and missed, then written, is found again by a held accept", async () => {
+  await withJournal((journal) => {
+    assert.equal(journal.findDelivery(read.keyId, read.deliveryId), undefined);
+    const queued = journal.accept(read, 1000, "queued");
+    assert.equal(queued.kind, "created");
+    const again = journal.accept(read, 1001, "running", null, true);
+    assert.deepEqual([again.kind, again.job.id], ["existing", queued.job.id]);
+  });
+});
+
+Deno.test("a held read may wait in the queue: starting it writes nothing, but the jobs it serves", async () => {
+  await withJournal((journal, rowsOnDisk) => {
+    const leader = journal.accept(read, 1000, "queued", null, true);
+    assert.equal(leader.job.status, "queued");
+    assert.deepEqual(rowsOnDisk(), []);
+    const follower = journal.accept({ ...read, deliveryId: "f" }, 1001, "queued", leader.job.id);
+    assert.deepEqual(rowsOnDisk().map((r) => [r.id, r.status]), [[follower.job.id, "queued"]]);
+    const running = journal.markRunning(leader.job.id, 1100);
+    assert.deepEqual([running.status, running.startedAt], ["running", 1100]);
+    assert.equal(journal.get(follower.job.id)?.status, "running");
+    assert.deepEqual(rowsOnDisk().map((r) => [r.id, r.status]), [[follower.job.id, "running"]]);
+    journal.markFinished(leader.job.id, "succeeded", { ok: true }, 1200);
+    assert.deepEqual(
+      rowsOnDisk().map((r) => [r.id, r.status]),
+      [[follower.job.id, "succeeded"], [leader.job.id, "succeeded"]],
+    );
   });
 });

@@ -15,7 +15,14 @@
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { BridgeReply, BridgeRequest, bridgeRequest, fromBase64, MAX_BODY_BYTES } from "./bridge.ts";
+import {
+  BridgeReply,
+  BridgeRequest,
+  bridgeRequest,
+  forwardedHeaders,
+  fromBase64,
+  MAX_BODY_BYTES,
+} from "./bridge.ts";
 import {
   type BridgeConnection,
   type BridgeConnections,
@@ -42,12 +49,62 @@ const SHUTDOWN_MS = 75_000;
  */
 const SOCKET_MODE = 0o660;
 
-function problem(status: number, code: string, detail: string): Response {
+/** An answer as it reaches the listener: its head now, its body chunk by chunk. */
+interface Answer {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  /** The next body chunk, or `undefined` at the end; rejects when the executor broke off. */
+  next(): Promise<Uint8Array | undefined>;
+  /** Whether the next chunk (or the end) is here already, so `next()` waits for nothing. */
+  readonly ready: boolean;
+  /** Gives up the rest of the body (the client went away); its connection is not kept. */
+  cancel(): void;
+}
+
+/** The listener's own answer: a problem document, whole. */
+function problem(status: number, code: string, detail: string): Answer {
   const title = (PROBLEMS as Record<string, readonly [number, string]>)[code]?.[1] ?? code;
-  return new Response(
+  let body: Uint8Array | undefined = new TextEncoder().encode(
     JSON.stringify({ type: `urn:rootfence:problem:${code}`, title, status, code, detail }),
-    { status, headers: { "content-type": "application/problem+json" } },
   );
+  return {
+    status,
+    headers: [["content-type", "application/problem+json"]],
+    next() {
+      const chunk = body;
+      body = undefined;
+      return Promise.resolve(chunk);
+    },
+    ready: true,
+    cancel: () => body = undefined,
+  };
+}
+
+/** Whether an answer to `method` with `status` has no body (its connection is then not kept). */
+function bodiless(method: string, status: number): boolean {
+  return method === "HEAD" || status === 204 || status === 304;
+}
+
+/** An answer as a Web `Response`, its body streamed. */
+function toResponse(answer: Answer, method: string): Response {
+  const headers = answer.headers as [string, string][];
+  if (bodiless(method, answer.status)) {
+    answer.cancel();
+    return new Response(null, { status: answer.status, headers });
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await answer.next();
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(chunk);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel: () => answer.cancel(),
+  });
+  return new Response(stream, { status: answer.status, headers });
 }
 
 /**
@@ -137,30 +194,36 @@ async function ask(
  * Needs net (unix) and read/write of the socket path.
  */
 export async function forward(request: Request, socket: string): Promise<Response> {
-  if (!BridgeRequest.shape.method.safeParse(request.method).success) {
-    return problem(405, "method_not_allowed", `The receiver does not serve ${request.method}`);
+  const { method } = request;
+  if (!BridgeRequest.shape.method.safeParse(method).success) {
+    return toResponse(
+      problem(405, "method_not_allowed", `The receiver does not serve ${method}`),
+      method,
+    );
   }
   const body = await readBody(request, MAX_BODY_BYTES);
   if (body === undefined) {
-    return problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
+    return toResponse(
+      problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`),
+      method,
+    );
   }
   const url = new URL(request.url);
-  return await relay(
-    { method: request.method, path: url.pathname + url.search, headers: request.headers, body },
-    socket,
-    request.signal,
-  );
+  const headers = forwardedHeaders([...request.headers].flat());
+  const path = url.pathname + url.search;
+  return toResponse(await relay({ method, path, headers, body }, socket, request.signal), method);
 }
 
 /** A request whose body is in: what {@linkcode relay} forwards. */
 interface Received {
   readonly method: string;
   readonly path: string;
-  readonly headers: Headers;
+  /** Only the forwarded ones (`forwardedHeaders`). */
+  readonly headers: [string, string][];
   readonly body: Uint8Array;
 }
 
-async function relay(request: Received, socket: string, signal: AbortSignal): Promise<Response> {
+async function relay(request: Received, socket: string, signal: AbortSignal): Promise<Answer> {
   let line;
   try {
     line = bridgeRequest(request.method, request.path, request.headers, request.body);
@@ -184,30 +247,34 @@ async function relay(request: Received, socket: string, signal: AbortSignal): Pr
   // The client going away ends the answer: the executor sees the close and stops with it.
   const close = () => connection.close();
   signal.addEventListener("abort", close, { once: true });
+  let ended = false;
   const done = (clean: boolean) => {
+    if (ended) return;
+    ended = true;
     signal.removeEventListener("abort", close);
     if (clean && !signal.aborted) connections.give(connection);
     else connection.close();
   };
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  return {
+    status: head.status,
+    headers: head.headers,
+    async next() {
+      if (ended) return undefined;
       try {
         const reply = await nextReply(connection);
-        if ("chunk" in reply) controller.enqueue(fromBase64(reply.chunk));
-        else if ("end" in reply) {
-          controller.close();
-          done(true);
-        } else throw new Error("a second head");
+        if ("chunk" in reply) return fromBase64(reply.chunk);
+        if ("end" in reply) return void done(true);
+        throw new Error("a second head");
       } catch (error) {
-        controller.error(error);
         done(false);
+        throw error;
       }
     },
+    get ready() {
+      return ended || connection.buffered;
+    },
     cancel: () => done(false),
-  });
-  const nullBody = request.method === "HEAD" || [204, 304].includes(head.status);
-  if (nullBody) void stream.cancel();
-  return new Response(nullBody ? null : stream, { status: head.status, headers: head.headers });
+  };
 }
 
 /**
@@ -235,25 +302,57 @@ function readNodeBody(request: IncomingMessage, max: number): Promise<Uint8Array
   });
 }
 
+/**
+ * The chunks of an answer that are here already, up to its end: the whole body, when they reach
+ * it (all but event streams arrive in one piece); else what came so far.
+ */
+async function arrived(answer: Answer): Promise<{ chunks: Uint8Array[]; whole: boolean }> {
+  const chunks: Uint8Array[] = [];
+  while (answer.ready) {
+    const chunk = await answer.next();
+    if (chunk === undefined) return { chunks, whole: true };
+    chunks.push(chunk);
+  }
+  return { chunks, whole: false };
+}
+
 /** Writes an answer to a `node:http` response, honouring backpressure. */
-async function send(answer: Response, response: ServerResponse): Promise<void> {
+async function send(answer: Answer, method: string, response: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of answer.headers) headers[name] = value;
-  response.writeHead(answer.status, headers);
-  if (answer.body !== null) {
-    const reader = answer.body.getReader();
-    response.on("close", () => void reader.cancel().catch(() => undefined));
-    try {
-      for (let next = await reader.read(); !next.done; next = await reader.read()) {
-        if (!response.write(next.value)) {
-          await new Promise((resolve) => {
-            response.once("drain", resolve);
-            response.once("close", resolve);
-          });
-        }
+  for (const [name, value] of answer.headers) {
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  response.on("close", () => answer.cancel());
+  if (bodiless(method, answer.status)) {
+    answer.cancel();
+    return void response.writeHead(answer.status, headers).end();
+  }
+  try {
+    const { chunks, whole } = await arrived(answer);
+    if (whole) {
+      // One write, with its length: no chunked framing for an answer that is all here.
+      const body = Buffer.concat(chunks);
+      headers["content-length"] ??= String(body.length);
+      return void response.writeHead(answer.status, headers).end(body);
+    }
+    response.writeHead(answer.status, headers);
+    for (const chunk of chunks) response.write(chunk);
+    for (let chunk = await answer.next(); chunk !== undefined; chunk = await answer.next()) {
+      if (!response.write(chunk)) {
+        await new Promise((resolve) => {
+          response.once("drain", resolve);
+          response.once("close", resolve);
+        });
       }
-    } catch {
-      // The executor or the client went away: end what was sent.
+    }
+  } catch {
+    // The executor or the client went away: end what was sent.
+    if (!response.headersSent) {
+      return void await send(
+        problem(502, "executor_failed", "The executor gave no valid answer"),
+        method,
+        response,
+      );
     }
   }
   response.end();
@@ -270,11 +369,13 @@ async function handle(
   response: ServerResponse,
 ): Promise<void> {
   const gone = new AbortController();
-  response.on("close", () => gone.abort());
+  // Only a client that went before its answer ended (a close after it is the usual end).
+  response.on("close", () => response.writableFinished || gone.abort());
   const method = request.method ?? "";
   if (!BridgeRequest.shape.method.safeParse(method).success) {
     return void await send(
       problem(405, "method_not_allowed", `The receiver does not serve ${method}`),
+      method,
       response,
     );
   }
@@ -290,20 +391,14 @@ async function handle(
     response.on("finish", () => request.socket.destroy());
     return void await send(
       problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`),
+      method,
       response,
     );
   }
   guard.answering(request.socket);
-  const headers = new Headers();
-  try {
-    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-      headers.append(request.rawHeaders[i]!, request.rawHeaders[i + 1]!);
-    }
-  } catch {
-    return void await send(problem(400, "bad_request", "A header cannot be read"), response);
-  }
+  const headers = forwardedHeaders(request.rawHeaders);
   const path = request.url ?? "/";
-  await send(await relay({ method, path, headers, body }, socket, gone.signal), response);
+  await send(await relay({ method, path, headers, body }, socket, gone.signal), method, response);
 }
 
 /** Where the listener listens, from its arguments. */

@@ -241,7 +241,7 @@ export class Scheduler {
    *
    * @param job The job.
    * @param sharing What its trigger allows (`Cache-Control`).
-   * @param options `hold`: the client waits for the end, so a read-only job that starts at once
+   * @param options `hold`: the client waits for the end, so a read-only job that runs for itself
    * may be written only then (see {@linkcode Journal.accept}); whoever answers before its end
    * calls {@linkcode Journal.persist} first.
    */
@@ -273,9 +273,8 @@ export class Scheduler {
     if (!startNow && this.#queuedBy(job.keyId) >= Math.ceil(this.#maxQueued / 2)) {
       return { kind: "queue_full" };
     }
-    const accepted = startNow
-      ? this.#journal.accept(job, this.#now(), "running", null, options.hold)
-      : this.#journal.accept(job, this.#now(), "queued");
+    const status = startNow ? "running" : "queued";
+    const accepted = this.#journal.accept(job, this.#now(), status, null, options.hold);
     if (accepted.kind !== "created") return accepted;
     if (key !== undefined) this.#shared.lead(key, accepted.job);
     this.#transition("queued", accepted.job);

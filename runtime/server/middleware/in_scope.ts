@@ -25,7 +25,7 @@ import { Problem } from "../problems.ts";
  */
 export function inScope(): MiddlewareHandler<AppEnv> {
   return function inScope(c, next) {
-    const { key, op, input } = c.var;
+    const [key, op, input] = [c.get("key"), c.get("op"), c.get("input")];
     const alternatives = key.scopes?.get(op.name);
     const failed = alternatives === undefined ? undefined : scopeFailures(alternatives, input);
     if (failed === undefined) return next();

@@ -39,8 +39,8 @@ function parseJson(bytes: Uint8Array): unknown {
 export function validInput(options: ValidInputOptions): MiddlewareHandler<AppEnv> {
   const { settings } = options;
   return function validInput(c, next) {
-    const op = c.var.op;
-    const parsed = op.schema(settings).safeParse(parseJson(c.var.body));
+    const op = c.get("op");
+    const parsed = op.schema(settings).safeParse(parseJson(c.get("body")));
     if (!parsed.success) {
       const { code, message, issues } = invalidInput(op, parsed.error);
       throw new Problem(code, message, { issues });

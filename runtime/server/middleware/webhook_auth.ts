@@ -50,7 +50,7 @@ export type WebhookAuthOptions = SignedContent & {
 export function webhookAuth(options: WebhookAuthOptions): MiddlewareHandler<AppEnv> {
   const { keyring, now = Date.now } = options;
   return async function webhookAuth(c, next) {
-    const content = options.signs === "body" ? c.var.body : readContent(c.req.url);
+    const content = options.signs === "body" ? c.get("body") : readContent(c.req.url);
     const verified = await verifySignature(c.req.raw.headers, content, {
       keys: keyring.current.keys,
       nowSeconds: Math.floor(now() / 1000),
@@ -65,8 +65,9 @@ export function webhookAuth(options: WebhookAuthOptions): MiddlewareHandler<AppE
     }
     c.set("key", key);
     c.set("deliveryId", deliveryId);
-    if (options.signs === "body" && !mayTrigger(key, c.var.op.name)) {
-      throw new Problem("op_not_allowed", `Key "${key.id}" may not trigger "${c.var.op.name}"`);
+    const op = options.signs === "body" ? c.get("op").name : undefined;
+    if (op !== undefined && !mayTrigger(key, op)) {
+      throw new Problem("op_not_allowed", `Key "${key.id}" may not trigger "${op}"`);
     }
     await next();
   };

@@ -114,13 +114,19 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
   const hooks = new Hono<AppEnv>();
 
   async function trigger(c: Context<AppEnv>) {
-    const { op, key, deliveryId, input } = c.var;
+    // `c.get()`, not `c.var`: Hono builds a new object of every variable per `c.var` read.
+    const [op, key, deliveryId, input] = [
+      c.get("op"),
+      c.get("key"),
+      c.get("deliveryId"),
+      c.get("input"),
+    ];
     const wait = preferWait(c.req.header("prefer"));
     const submitted = scheduler.submit(
       {
         keyId: key.id,
         deliveryId,
-        bodyHash: sha256Hex(c.var.body),
+        bodyHash: sha256Hex(c.get("body")),
         op: op.name,
         input,
         resourceKeys: op.resourceKeys(input),

@@ -99,7 +99,7 @@ class StreamSlots {
 /** The job named by `:id`, if the request's key owns it; sets `jobId` for the log. */
 function ownJob(c: Context<AppEnv>, journal: Journal): Job {
   const job = journal.get(c.req.param("id") ?? "");
-  if (job === undefined || job.keyId !== c.var.key.id) {
+  if (job === undefined || job.keyId !== c.get("key").id) {
     throw new Problem("job_not_found", "No such job for this key");
   }
   c.set("jobId", job.id);
@@ -268,7 +268,7 @@ export function jobRoutes(deps: JobRoutesDeps): Hono<AppEnv> {
       throw new Problem("bad_query", "Use op=<op>, status=<status> and limit=1..500");
     }
     const summaries = journal.summaries({
-      keyId: c.var.key.id,
+      keyId: c.get("key").id,
       limit: Math.min(Math.max(Number(limitText), 1), MAX_LIST),
       ...(op === undefined ? {} : { op }),
       ...(status === undefined ? {} : { status: status as JobStatus }),
@@ -283,7 +283,7 @@ export function jobRoutes(deps: JobRoutesDeps): Hono<AppEnv> {
   jobs.get("/:id/events", signedRead, function jobEvents(c) {
     const job = ownJob(c, journal);
     const resume = resumePoint(c, job, journal);
-    const release = slots.take(c.var.key.id);
+    const release = slots.take(c.get("key").id);
     return streamEvents(c, job, { scheduler, journal, resume, release, closing, log });
   });
 
