@@ -78,7 +78,9 @@ export function newSecret(): string {
  * the keys are loaded, never per request.
  *
  * @param secret A `whsec_` secret.
- * @returns A non-extractable HMAC-SHA256 key (usage `sign`).
+ * @returns A non-extractable HMAC-SHA256 key (usage `sign`). Non-extractable keeps it out of
+ * `exportKey`, not out of this process: the executor verifies through node:crypto's
+ * `KeyObject.from(key)` (`server/signature.ts`), which holds the same secret.
  * @throws {RangeError} When the secret is not `whsec_` + base64 of 24 to 64 bytes.
  * @example
  * ```ts

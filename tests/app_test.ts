@@ -402,6 +402,50 @@ Deno.test("a Prefer: wait client is answered 202 with the current state as soon 
   }
 });
 
+Deno.test("a 409 for another body names a held job only once it is on record", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-app-" });
+  const b = await bench({ hold: true, dir });
+  try {
+    const waiting = b.app.request(
+      await signedPost("sensors", "{}", { id: "msg_same", headers: { prefer: "wait=5" } }),
+    );
+    await eventually(() => Promise.resolve(b.runs.length === 1 || undefined));
+    assert.deepEqual(rowsOnDisk(dir), []);
+    const other = await b.app.request(
+      await signedPost("sensors", "{ }", { id: "msg_same", headers: { prefer: "wait=5" } }),
+    );
+    const doc = await problem(other, 409, "delivery_conflict");
+    assert.deepEqual(rowsOnDisk(dir), [{ id: doc.jobId, status: "running" }]);
+    b.release();
+    assert.equal((await (await waiting).json()).jobId, doc.jobId);
+  } finally {
+    b.release();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a held read the journal cannot write is answered 503 without naming it", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const full = Object.assign(new Error("database or disk is full"), { code: "ERR_SQLITE_ERROR" });
+    b.journal.persist = () => {
+      throw full;
+    };
+    const response = await b.app.request(
+      await signedPost("sensors", "{}", { headers: { prefer: "wait=1" } }),
+    );
+    const doc = await problem(response, 503, "journal_unavailable");
+    assert.equal(response.headers.get("location"), null);
+    assert.equal(response.headers.get("retry-after"), "5");
+    assert.match(doc.detail, /runs but is not on record; retry with the same webhook-id/);
+    assert.equal(doc.jobId, undefined);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
 Deno.test("a waiting client's queued read is on record once draining answers it, for the next start", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-app-" });
   const b = await bench({ hold: true, maxRunning: 1, dir });

@@ -157,6 +157,47 @@ function toJob(row: Row): Job {
   };
 }
 
+/** The columns a job is written with first: `id` to `resource_keys`, in the table's order. */
+function identityOf(
+  id: string,
+  job: NewJob,
+): [string, string, string, string, string, string, string] {
+  return [
+    id,
+    job.keyId,
+    job.deliveryId,
+    job.bodyHash,
+    job.op,
+    JSON.stringify(job.input),
+    JSON.stringify(job.resourceKeys),
+  ];
+}
+
+/** A job just accepted, as it is (or would be) written. */
+function newJob(
+  id: string,
+  job: NewJob,
+  now: number,
+  status: "queued" | "running",
+  servedBy: string | null,
+): Job {
+  return {
+    id,
+    keyId: job.keyId,
+    deliveryId: job.deliveryId,
+    bodyHash: job.bodyHash,
+    op: job.op,
+    input: job.input,
+    resourceKeys: job.resourceKeys,
+    status,
+    createdAt: now,
+    startedAt: status === "running" ? now : null,
+    finishedAt: null,
+    result: null,
+    servedBy,
+  };
+}
+
 /** The database file and the files SQLite keeps beside it. */
 function journalFiles(path: string): string[] {
   return [path, `${path}-wal`, `${path}-shm`, `${path}-journal`];
@@ -443,6 +484,8 @@ export class Journal {
     // A held job has no row for the insert below to run into.
     const held = this.#heldDeliveries.get(job.keyId)?.get(job.deliveryId);
     if (held !== undefined) return this.#priorOf(job, this.#live.get(held)!);
+    // A job served by a held run names it (`servedBy`): the run is on record first.
+    if (servedBy !== null) this.persist(servedBy);
     if (hold && servedBy === null && !this.#synced(job.op)) {
       const missed = this.#missed;
       const unseen = missed?.keyId === job.keyId && missed.deliveryId === job.deliveryId;
@@ -457,13 +500,7 @@ export class Journal {
         created_at, started_at, served_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key_id, delivery_id) DO NOTHING`,
     ).run(
-      id,
-      job.keyId,
-      job.deliveryId,
-      job.bodyHash,
-      job.op,
-      JSON.stringify(job.input),
-      JSON.stringify(job.resourceKeys),
+      ...identityOf(id, job),
       status,
       now,
       startedAt,
@@ -471,21 +508,7 @@ export class Journal {
     );
     if (Number(inserted.changes) === 0) return this.#prior(job);
     // Built from what was written, not read back.
-    const created: Job = {
-      id,
-      keyId: job.keyId,
-      deliveryId: job.deliveryId,
-      bodyHash: job.bodyHash,
-      op: job.op,
-      input: job.input,
-      resourceKeys: job.resourceKeys,
-      status,
-      createdAt: now,
-      startedAt,
-      finishedAt: null,
-      result: null,
-      servedBy,
-    };
+    const created = newJob(id, job, now, status, servedBy);
     this.#keep(created);
     return { kind: "created", job: created };
   }
@@ -500,24 +523,10 @@ export class Journal {
     return { kind: same ? "existing" : "conflict", job: existing };
   }
 
-  /** Keeps a new running job in memory only, and writes it after `holdMs` if it still runs. */
+  /** Keeps a new job in memory only, and writes it after `holdMs` if it has not ended. */
   #hold(id: string, job: NewJob, now: number, status: "queued" | "running"): Job {
     this.#missed = undefined;
-    const created: Job = {
-      id,
-      keyId: job.keyId,
-      deliveryId: job.deliveryId,
-      bodyHash: job.bodyHash,
-      op: job.op,
-      input: job.input,
-      resourceKeys: job.resourceKeys,
-      status,
-      createdAt: now,
-      startedAt: status === "running" ? now : null,
-      finishedAt: null,
-      result: null,
-      servedBy: null,
-    };
+    const created = newJob(id, job, now, status, null);
     this.#keep(created);
     const timer = setTimeout(() => {
       try {
@@ -535,21 +544,17 @@ export class Journal {
     return created;
   }
 
-  /** Writes a held job's row as it is now (running, or finished). */
+  /**
+   * Writes a held job's row as it is now (queued, running or finished). The caller sets the sync
+   * level first: SQLite refuses to change it inside a transaction.
+   */
   #writeHeld(job: Job, held: Held): void {
-    this.#syncFor(job.op);
     this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
         created_at, started_at, finished_at, result, pgid, deadline, boot)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
-      job.id,
-      job.keyId,
-      job.deliveryId,
-      job.bodyHash,
-      job.op,
-      JSON.stringify(job.input),
-      JSON.stringify(job.resourceKeys),
+      ...identityOf(job.id, job),
       job.status,
       job.createdAt,
       job.startedAt,
@@ -581,6 +586,7 @@ export class Journal {
     const held = this.#held.get(id);
     const job = this.#live.get(id);
     if (held === undefined || job === undefined) return;
+    this.#syncFor(job.op);
     this.#writeHeld(job, held);
     this.#unhold(job);
   }
@@ -605,13 +611,7 @@ export class Journal {
         created_at, started_at, finished_at, result, served_by)
        SELECT ?, ?, ?, ?, ?, ?, ?, status, ?, ?, ?, result, id FROM jobs WHERE id = ?`,
     ).run(
-      id,
-      job.keyId,
-      job.deliveryId,
-      job.bodyHash,
-      job.op,
-      JSON.stringify(job.input),
-      JSON.stringify(job.resourceKeys),
+      ...identityOf(id, job),
       now,
       now,
       now,
@@ -623,17 +623,12 @@ export class Journal {
 
   /** Records that a queued job started, and with it every job its run serves. */
   markRunning(id: string, now: number): Job {
+    // A held job starts in memory (and serves no other job: see `accept`).
     if (!this.#held.has(id)) {
       this.#syncForJob(id);
       this.#sql(
         `UPDATE jobs SET status = 'running', started_at = ?1
          WHERE id = ?2 OR (served_by = ?2 AND status = 'queued')`,
-      ).run(now, id);
-    } else if ((this.#served.get(id)?.size ?? 0) > 0) {
-      // A held run's own row waits; the jobs it serves are written, and start with it.
-      this.#syncForJob(id);
-      this.#sql(
-        "UPDATE jobs SET status = 'running', started_at = ?1 WHERE served_by = ?2 AND status = 'queued'",
       ).run(now, id);
     }
     const live = this.#live.get(id);
@@ -698,14 +693,10 @@ export class Journal {
     const held = this.#held.get(id);
     const heldJob = this.#live.get(id);
     if (held !== undefined && heldJob !== undefined) {
+      // Never a run that serves others: a job that joins a held run writes it first.
       const finished: Job = { ...heldJob, status, finishedAt: now, result };
-      if ((this.#served.get(id)?.size ?? 0) === 0) this.#writeHeld(finished, held);
-      else {
-        this.#inTransaction(() => {
-          this.#writeHeld(finished, held);
-          this.#finishServed(id, status, result, now);
-        });
-      }
+      this.#syncFor(finished.op);
+      this.#writeHeld(finished, held);
       this.#unhold(finished);
       this.#forget(id);
       return finished;
@@ -718,14 +709,6 @@ export class Journal {
     const live = this.#live.get(id);
     this.#forget(id);
     return live === undefined ? this.get(id)! : { ...live, status, finishedAt: now, result };
-  }
-
-  /** Ends the jobs a run served, as it ended; their rows are written already. */
-  #finishServed(id: string, status: JobStatus, result: unknown, now: number): void {
-    this.#sql(
-      `UPDATE jobs SET status = ?1, finished_at = ?2, result = ?3
-       WHERE served_by = ?4 AND status IN ('queued', 'running')`,
-    ).run(status, now, JSON.stringify(result), id);
   }
 
   /** Drops a finished job and the jobs its run served from memory. */

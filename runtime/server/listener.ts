@@ -172,6 +172,8 @@ async function ask(
     }
     const close = () => connection.close();
     signal.addEventListener("abort", close, { once: true });
+    // A client that left while the connection was taken fired no listener: end it now.
+    if (signal.aborted) close();
     const late = setTimeout(close, HEAD_TIMEOUT_MS);
     try {
       await writeAll(connection.conn, bytes);
@@ -247,6 +249,7 @@ async function relay(request: Received, socket: string, signal: AbortSignal): Pr
   // The client going away ends the answer: the executor sees the close and stops with it.
   const close = () => connection.close();
   signal.addEventListener("abort", close, { once: true });
+  if (signal.aborted) close();
   let ended = false;
   const done = (clean: boolean) => {
     if (ended) return;
@@ -320,9 +323,13 @@ async function arrived(answer: Answer): Promise<{ chunks: Uint8Array[]; whole: b
 async function send(answer: Answer, method: string, response: ServerResponse): Promise<void> {
   const headers: Record<string, string> = {};
   for (const [name, value] of answer.headers) {
+    // The framing is this connection's own, never what the executor says it is.
+    if (name === "content-length" || name === "transfer-encoding") continue;
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
   }
   response.on("close", () => answer.cancel());
+  // A client gone while the answer was asked for: its close has been and gone.
+  if (response.destroyed) answer.cancel();
   if (bodiless(method, answer.status)) {
     answer.cancel();
     return void response.writeHead(answer.status, headers).end();
@@ -332,7 +339,7 @@ async function send(answer: Answer, method: string, response: ServerResponse): P
     if (whole) {
       // One write, with its length: no chunked framing for an answer that is all here.
       const body = Buffer.concat(chunks);
-      headers["content-length"] ??= String(body.length);
+      headers["content-length"] = String(body.length);
       return void response.writeHead(answer.status, headers).end(body);
     }
     response.writeHead(answer.status, headers);
@@ -346,7 +353,8 @@ async function send(answer: Answer, method: string, response: ServerResponse): P
       }
     }
   } catch {
-    // The executor or the client went away: end what was sent.
+    // The executor broke off, or the client went away. Before the head a 502 says so; after it,
+    // the connection is cut, never ended cleanly, so no client takes a cut body for a whole one.
     if (!response.headersSent) {
       return void await send(
         problem(502, "executor_failed", "The executor gave no valid answer"),
@@ -354,6 +362,7 @@ async function send(answer: Answer, method: string, response: ServerResponse): P
         response,
       );
     }
+    return void response.destroy();
   }
   response.end();
 }

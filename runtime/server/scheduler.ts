@@ -2,7 +2,8 @@
  * Runs accepted jobs: a global limit on running ops, a bounded queue, and per-resource
  * serialisation (no two jobs sharing a resource key run at once). Identical reads share one run
  * (single flight, see `shared_runs.ts`): each keeps its own job, the host command runs once.
- * Every transition, and every progress line, goes to the journal before anyone hears of it.
+ * Every transition, and every progress line, goes to the journal before a client hears of it:
+ * a held read (see `Journal.accept`) is written once, at its end, unless an answer names it first.
  *
  * @module
  */

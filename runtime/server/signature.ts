@@ -69,7 +69,11 @@ export interface VerifySignatureOptions<K extends VerifyingKey = VerifyingKey> {
   readonly sign?: HmacSign;
 }
 
-/** Each key's node:crypto handle, made once (it holds the same secret as the `CryptoKey`). */
+/**
+ * Each key's node:crypto handle, made once. It holds the same secret as the `CryptoKey` and could
+ * export it, as could anything in this process that reads the keys file; it is used only here,
+ * for HMAC-SHA256, whatever the key's own algorithm says (`verifyingSecret` makes only those).
+ */
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
 /**

@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import type { OpSettings } from "../../../ops/types.ts";
 import type { AppEnv } from "../context.ts";
 import { jobView } from "../job_view.ts";
-import { FINAL_STATUSES, type Job, type Journal } from "../journal.ts";
+import { FINAL_STATUSES, isStorageError, type Job, type Journal } from "../journal.ts";
 import type { KeyringHolder } from "../keyring_holder.ts";
 import { jsonBody } from "../middleware/json_body.ts";
 import { inScope } from "../middleware/in_scope.ts";
@@ -75,11 +75,30 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
+ * Writes a held job (see `Journal.accept`) before an answer names it. A storage error is answered
+ * 503 as always, but says what is true then: the read runs, and is not on record yet.
+ */
+function persistFor(journal: Journal, jobId: string): void {
+  try {
+    journal.persist(jobId);
+  } catch (error) {
+    if (!isStorageError(error)) throw error;
+    throw new Problem(
+      "journal_unavailable",
+      "The journal cannot be written (disk full or failing): this read runs but is not on " +
+        "record; retry with the same webhook-id",
+      {},
+      { "Retry-After": "5" },
+    );
+  }
+}
+
+/**
  * The job a submission created or found again.
  *
  * @throws {Problem} `queue_full`, `shutting_down` or `delivery_conflict` for a refusal.
  */
-function acceptedJob(submitted: Submitted, deliveryId: string): Job {
+function acceptedJob(submitted: Submitted, deliveryId: string, journal: Journal): Job {
   switch (submitted.kind) {
     case "created":
     case "existing":
@@ -91,6 +110,8 @@ function acceptedJob(submitted: Submitted, deliveryId: string): Job {
     case "shutting_down":
       throw new Problem("shutting_down", "The receiver is stopping");
     case "conflict":
+      // The answer names the job, so it is on record first.
+      persistFor(journal, submitted.job.id);
       throw new Problem(
         "delivery_conflict",
         `Delivery "${deliveryId}" was already used with another body`,
@@ -134,19 +155,21 @@ export function hookRoutes(deps: HookRoutesDeps): Hono<AppEnv> {
       sharingOf(c.req.header("cache-control")),
       { hold: wait > 0 },
     );
-    const accepted = acceptedJob(submitted, deliveryId);
+    const accepted = acceptedJob(submitted, deliveryId, journal);
     c.set("jobId", accepted.id);
-    if (submitted.kind === "existing") c.header("Idempotent-Replayed", "true");
     const job =
       (wait > 0 ? await scheduler.waitFor(accepted.id, wait * 1000) : journal.get(accepted.id)) ??
         accepted;
+    const final = FINAL_STATUSES.includes(job.status);
+    // A job the client learns of before its end is on record first (a held read is not yet),
+    // before any header names it.
+    if (!final) persistFor(journal, job.id);
+    if (submitted.kind === "existing") c.header("Idempotent-Replayed", "true");
     c.header("Location", `/jobs/${job.id}`);
-    if (FINAL_STATUSES.includes(job.status)) {
+    if (final) {
       if (wait > 0) c.header("Preference-Applied", `wait=${wait}`);
       return c.json(jobView(job), 200);
     }
-    // A job the client learns of before its end is on record first (a held read is not yet).
-    journal.persist(job.id);
     return c.json({ jobId: job.id, status: job.status }, 202);
   }
 
