@@ -37,8 +37,8 @@ async function withListener(script: Script, fn: (url: string) => Promise<void>):
       void (async () => {
         await readRequestLine(conn);
         const send = async (...replies: BridgeReply[]) => {
-          const lines = replies.map((reply) => JSON.stringify(reply) + "\n").join("");
-          await conn.write(text.encode(lines));
+          const bytes = text.encode(replies.map((reply) => JSON.stringify(reply) + "\n").join(""));
+          for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
         };
         await script(send).catch(() => undefined);
         try {
@@ -160,6 +160,44 @@ Deno.test("an event stream is relayed as it comes, not when it ends", async () =
       }
       assert.equal(rest, "id: 2\n\n");
       assert.ok(firstAt < secondSent, "the first event came before the second was sent");
+    },
+  );
+});
+
+Deno.test("a HEAD answer and a 204 go out with no body, whatever the executor sent after the head", async () => {
+  let status = 200;
+  await withListener(
+    (send) =>
+      send({ status, headers: [["content-type", "application/json"]] }, chunk("{}"), {
+        end: true,
+      }),
+    async (url) => {
+      const head = await fetch(`${url}/healthz`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), "");
+      status = 204;
+      const empty = await fetch(`${url}/healthz`);
+      assert.equal(empty.status, 204);
+      assert.equal(await empty.text(), "");
+    },
+  );
+});
+
+Deno.test("an answer larger than the listener holds back is streamed, and arrives whole", async () => {
+  const part = "x".repeat(40 * 1024);
+  await withListener(
+    (send) =>
+      send(
+        { status: 200, headers: [["content-type", "application/json"]] },
+        ...Array.from({ length: 8 }, () => chunk(part)),
+        { end: true },
+      ),
+    async (url) => {
+      const response = await fetch(`${url}/jobs`);
+      const got = await response.text();
+      assert.equal(response.status, 200, got.slice(0, 300));
+      assert.equal(response.headers.get("content-length"), null);
+      assert.equal(got.length, 8 * part.length);
     },
   );
 });

@@ -190,7 +190,11 @@ Deno.test({
       assert.ok(
         [0, 1].includes(sample(families, "rootfence_host_read_success", { op: "smart" }) ?? -1),
       );
-      const runs = receiver.lines.filter((l) => l.keyId === "@metrics" && l.status !== undefined);
+      // Log lines go out within 50 ms of what they describe, not before the answer.
+      const runs = await eventually(() => {
+        const seen = receiver.lines.filter((l) => l.keyId === "@metrics" && l.status !== undefined);
+        return Promise.resolve(seen.length > 0 ? seen : undefined);
+      });
       assert.ok(runs.length > 0, "the host reads ran as jobs");
     } finally {
       await receiver.stop();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   BridgeReply,
   BridgeRequest,
@@ -119,4 +120,37 @@ Deno.test("forwardedHeaders() reads raw header lines as a Headers object would",
     "webhook-signature",
     "v1,a, v1,b",
   ]);
+});
+
+Deno.test("forwardedHeaders() equals a Headers object's reading for any header lines node passes", () => {
+  // Names in any case, forwarded or not; values of what node's parser lets through (no NUL, CR
+  // or LF), with spaces and tabs around them.
+  const name = fc.oneof(
+    fc.constantFrom(...FORWARDED_HEADERS, "cookie", "x-forwarded-for", "host"),
+    fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/),
+  ).chain((n) =>
+    fc.array(fc.boolean(), { minLength: n.length, maxLength: n.length }).map((upper) =>
+      [...n].map((ch, i) => upper[i] ? ch.toUpperCase() : ch).join("")
+    )
+  );
+  const value = fc.tuple(
+    fc.constantFrom("", " ", "\t", " \t "),
+    fc.string({
+      unit: fc.constantFrom("a", "Z", "0", ",", " ", "\t", "=", "\u00e9", "\u00ff"),
+      maxLength: 8,
+    }),
+    fc.constantFrom("", " ", "\t"),
+  ).map(([before, middle, after]) => before + middle + after);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(name, value), { maxLength: 12 }), (pairs) => {
+      const headers = new Headers();
+      for (const [n, v] of pairs) headers.append(n, v);
+      const expected = FORWARDED_HEADERS.flatMap((n) => {
+        const v = headers.get(n);
+        return v === null ? [] : [[n, v]];
+      });
+      assert.deepEqual(forwardedHeaders(pairs.flat()), expected);
+    }),
+    { numRuns: 500 },
+  );
 });

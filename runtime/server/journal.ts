@@ -6,11 +6,11 @@
  * and the next synced commit takes them to disk too; a power loss may take the last few, which
  * costs nothing but a re-read. A read-only job whose client waits for its end is held in memory
  * and written once, when it ends: one commit instead of three or four (accepted, running, process
- * group, end). It is written earlier when an answer about it leaves before its end, or once it is
- * `holdMs` old, so a long read's process group is on record for the next executor; a crash before
- * either takes it with it, and since nobody was answered, a redelivery runs it again. Its files
- * are mode 0600 and never symlinks (Deno checks `--allow-write` against a path, not against
- * where a symlink leads). Needs read and write permission for the database file's directory.
+ * group, end). It is written earlier when something a client can see names it before its end (an
+ * answer, a job that joins its run), or once it is `holdMs` old, so a long read's process group is
+ * on record for the next executor; a crash before either takes it with it, and since nobody was
+ * told of it, a redelivery runs it again. Its files are mode 0600 and never symlinks (Deno checks
+ * `--allow-write` against a path, not against where a symlink leads). Needs read and write permission for the database file's directory.
  *
  * @module
  */

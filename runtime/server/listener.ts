@@ -305,16 +305,22 @@ function readNodeBody(request: IncomingMessage, max: number): Promise<Uint8Array
   });
 }
 
+/** The most of an answer held back to send it whole; past this it streams. */
+const WHOLE_BYTES = 256 * 1024;
+
 /**
  * The chunks of an answer that are here already, up to its end: the whole body, when they reach
- * it (all but event streams arrive in one piece); else what came so far.
+ * it (all but event streams arrive in one piece); else what came so far, at most about
+ * {@linkcode WHOLE_BYTES}.
  */
 async function arrived(answer: Answer): Promise<{ chunks: Uint8Array[]; whole: boolean }> {
   const chunks: Uint8Array[] = [];
-  while (answer.ready) {
+  let size = 0;
+  while (answer.ready && size <= WHOLE_BYTES) {
     const chunk = await answer.next();
     if (chunk === undefined) return { chunks, whole: true };
     chunks.push(chunk);
+    size += chunk.length;
   }
   return { chunks, whole: false };
 }
