@@ -3,6 +3,7 @@
  * fakes: exactly-once runs, crash recovery, the queue bound and its own fence.
  */
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
 import { startReceiver } from "./_receiver.ts";
 import { eventually } from "./_watch.ts";
@@ -207,6 +208,7 @@ Deno.test({
   async fn() {
     const stateDir = await Deno.makeTempDir({ prefix: "rootfence-receiver-real-" });
     const receiver = await startReceiver(stateDir);
+    let stopped = false;
     try {
       const sensors = await (await receiver.send("sensors", {}, { wait: 20 })).json();
       assert.equal(sensors.status, "succeeded", JSON.stringify(sensors));
@@ -218,8 +220,18 @@ Deno.test({
       assert.equal(smart.status, "failed", JSON.stringify(smart));
       assert.equal(smart.result.error.code, "device_open_failed");
       assert.equal(smart.result.command.exitCode, 2);
-    } finally {
+      // Both reads were held while their clients waited, and are on record as they ended.
       await receiver.stop();
+      stopped = true;
+      const db = new DatabaseSync(`${stateDir}/journal.db`, { readOnly: true });
+      const rows = db.prepare("SELECT id, status, pgid FROM jobs ORDER BY rowid").all();
+      db.close();
+      assert.deepEqual(rows.map((r) => [r.id, r.status, typeof r.pgid]), [
+        [sensors.jobId, "succeeded", "number"],
+        [smart.jobId, "failed", "number"],
+      ]);
+    } finally {
+      if (!stopped) await receiver.stop();
       await Deno.remove(stateDir, { recursive: true });
     }
   },

@@ -13,7 +13,8 @@ async function run(command: string, args: string[]): Promise<number> {
   return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output()).code;
 }
 
-Deno.test("a full state disk: triggers get 503 journal_unavailable, a running job's result waits and lands", async () => {
+/** Runs `fn` with a directory on a 2 MiB tmpfs of its own; skips where one cannot be mounted. */
+async function onTinyDisk(fn: (dir: string) => Promise<void>): Promise<void> {
   if (Deno.uid() !== 0) {
     console.log("skip: mounting a tmpfs needs root");
     return;
@@ -24,47 +25,91 @@ Deno.test("a full state disk: triggers get 503 journal_unavailable, a running jo
     await Deno.remove(dir);
     return;
   }
-  const fakes = await fakeBin();
-  await fakes.write("sensors", `sleep 1.5; printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
-  const stateDir = `${dir}/state`;
-  const receiver = await startReceiver(stateDir, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
   try {
-    const running = await (await receiver.send("sensors", {})).json();
-    assert.equal(running.status, "running");
-    await fill(`${dir}/filler`);
-
-    const refused = await receiver.send("smart", { device: "/dev/sda" });
-    assert.equal(refused.status, 503, await refused.clone().text());
-    assert.equal((await refused.json()).code, "journal_unavailable");
-    assert.equal(refused.headers.get("retry-after"), "5");
-
-    // The fake finishes while the disk is full: its result cannot be written yet.
-    await eventually(() =>
-      Promise.resolve(
-        receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
-          ? true
-          : undefined,
-      )
-    );
-    const meanwhile = await (await receiver.read(`/jobs/${running.jobId}`)).json();
-    assert.equal(meanwhile.status, "running");
-
-    await Deno.remove(`${dir}/filler`);
-    const landed = await eventually(async () => {
-      const job = await (await receiver.read(`/jobs/${running.jobId}`)).json();
-      return job.status === "succeeded" ? job : undefined;
-    });
-    assert.equal(landed.result.ok, true);
-    const after = await receiver.send("smart", { device: "/dev/sda" });
-    assert.equal(after.status, 202);
-    assert.equal((await fakes.calls("sensors")).length, 1);
-    assert.ok(!receiver.lines.some((l) => l.kind === "unhandled"), "no unhandled error");
+    await fn(dir);
   } finally {
-    await receiver.stop();
-    await fakes.remove();
     await run("umount", [dir]);
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a full state disk: triggers get 503 journal_unavailable, a running job's result waits and lands", async () => {
+  await onTinyDisk(async (dir) => {
+    const fakes = await fakeBin();
+    await fakes.write("sensors", `sleep 1.5; printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
+    const receiver = await startReceiver(`${dir}/state`, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
+    try {
+      const running = await (await receiver.send("sensors", {})).json();
+      assert.equal(running.status, "running");
+      await fill(`${dir}/filler`);
+
+      const refused = await receiver.send("smart", { device: "/dev/sda" });
+      assert.equal(refused.status, 503, await refused.clone().text());
+      assert.equal((await refused.json()).code, "journal_unavailable");
+      assert.equal(refused.headers.get("retry-after"), "5");
+
+      // The fake finishes while the disk is full: its result cannot be written yet.
+      await eventually(() =>
+        Promise.resolve(
+          receiver.lines.some((l) => l.kind === "journal_error" && l.jobId === running.jobId)
+            ? true
+            : undefined,
+        )
+      );
+      const meanwhile = await (await receiver.read(`/jobs/${running.jobId}`)).json();
+      assert.equal(meanwhile.status, "running");
+
+      await Deno.remove(`${dir}/filler`);
+      const landed = await eventually(async () => {
+        const job = await (await receiver.read(`/jobs/${running.jobId}`)).json();
+        return job.status === "succeeded" ? job : undefined;
+      });
+      assert.equal(landed.result.ok, true);
+      const after = await receiver.send("smart", { device: "/dev/sda" });
+      assert.equal(after.status, 202);
+      assert.equal((await fakes.calls("sensors")).length, 1);
+      assert.ok(!receiver.lines.some((l) => l.kind === "unhandled"), "no unhandled error");
+    } finally {
+      await receiver.stop();
+      await fakes.remove();
+    }
+  });
+});
+
+Deno.test("a full disk under a held read: its 503 names no job, and the redelivery gets the one run", async () => {
+  await onTinyDisk(async (dir) => {
+    const fakes = await fakeBin();
+    await fakes.write("sensors", `sleep 4; printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
+    const receiver = await startReceiver(`${dir}/state`, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
+    try {
+      // The client waits 2 s for a 4 s read: it is held, not written, when the disk fills.
+      const answer = receiver.send("sensors", {}, { id: "msg_full", wait: 2 });
+      await eventually(async () => (await fakes.calls("sensors")).length === 1 || undefined);
+      await fill(`${dir}/filler`);
+      // Its wait ends first: the 202 would name a job that cannot be put on record.
+      const refused = await answer;
+      const doc = await refused.json();
+      assert.equal(refused.status, 503, JSON.stringify(doc));
+      assert.equal(doc.code, "journal_unavailable");
+      assert.equal(refused.headers.get("location"), null);
+      assert.equal(doc.jobId, undefined);
+      assert.match(doc.detail, /runs but is not on record; retry with the same webhook-id/);
+
+      await Deno.remove(`${dir}/filler`);
+      const again = await receiver.send("sensors", {}, { id: "msg_full", wait: 20 });
+      const job = await again.json();
+      assert.equal(again.status, 200, JSON.stringify(job));
+      assert.equal(again.headers.get("idempotent-replayed"), "true");
+      assert.equal(job.status, "succeeded");
+      assert.equal((await fakes.calls("sensors")).length, 1, "the read ran once");
+      const stored = await (await receiver.read(`/jobs/${job.jobId}`)).json();
+      assert.equal(stored.status, "succeeded");
+      assert.ok(!receiver.lines.some((l) => l.kind === "unhandled"), "no unhandled error");
+    } finally {
+      await receiver.stop();
+      await fakes.remove();
+    }
+  });
 });
 
 Deno.test("a garbage journal at start fails with one clear line, never a stack trace", async () => {
