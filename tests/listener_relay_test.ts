@@ -86,6 +86,25 @@ async function withListener(script: Script, fn: (url: string) => Promise<void>):
   }
 }
 
+Deno.test("an answer in one line goes out with its head, its body and its true length", async () => {
+  const body = JSON.stringify({ jobId: "j1", status: "succeeded" });
+  await withListener(
+    (send) =>
+      send({
+        status: 201,
+        headers: [["content-type", "application/json"], ["content-length", "7"], ["x-a", "1"]],
+        body: toBase64(text.encode(body)),
+      }),
+    async (url) => {
+      const response = await fetch(`${url}/healthz`);
+      assert.equal(response.status, 201);
+      assert.equal(response.headers.get("x-a"), "1");
+      assert.equal(response.headers.get("content-length"), String(body.length));
+      assert.equal(await response.text(), body);
+    },
+  );
+});
+
 Deno.test("a whole answer goes out in one piece with its true length, whatever the executor claims", async () => {
   const body = JSON.stringify({ jobId: "j1", status: "succeeded" });
   await withListener(

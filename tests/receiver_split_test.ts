@@ -95,7 +95,7 @@ async function asListener(socket: string, line: string): Promise<BridgeReply[]> 
     if ("tooLong" in next) throw new Error("oversized reply");
     const reply = BridgeReply.parse(JSON.parse(next.line));
     replies.push(reply);
-    if ("end" in reply) break;
+    if ("end" in reply || "body" in reply) break;
   }
   try {
     conn.close();
@@ -106,7 +106,9 @@ async function asListener(socket: string, line: string): Promise<BridgeReply[]> 
 }
 
 function bodyOf(replies: BridgeReply[]): string {
-  const chunks = replies.flatMap((r) => "chunk" in r ? [fromBase64(r.chunk)] : []);
+  const chunks = replies.flatMap((r) =>
+    "chunk" in r ? [fromBase64(r.chunk)] : "body" in r ? [fromBase64(r.body)] : []
+  );
   return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
 }
 

@@ -1,8 +1,9 @@
 /**
  * The one message schema between the listener (network, unprivileged) and the executor (keys,
  * journal, children; no IP network). The listener parses HTTP and forwards each request as one
- * JSON line on its own Unix-socket connection; the executor answers with a head line, body
- * chunk lines and an end line. Both sides validate every line with these schemas and cap its
+ * JSON line on its own Unix-socket connection; the executor answers with one line holding the
+ * head and the whole body, or (an event stream, a body over {@linkcode CHUNK_BYTES}) with a head
+ * line, body chunk lines and an end line. Both sides validate every line with these schemas and cap its
  * size, so a compromised listener can send nothing but a well-formed request, whose signature
  * the executor then checks itself.
  *
@@ -57,9 +58,16 @@ export const BridgeRequest = z.strictObject({
 /** A request line, decoded. */
 export type BridgeRequest = z.infer<typeof BridgeRequest>;
 
-/** What the executor answers, line by line: a head, then chunks, then the end. */
+const Status = z.int().min(100).max(599);
+
+/**
+ * What the executor answers: a whole answer in one line, or line by line a head, then chunks,
+ * then the end. One line is the usual case, and it costs each side one encode and one parse
+ * instead of three.
+ */
 export const BridgeReply = z.union([
-  z.strictObject({ status: z.int().min(100).max(599), headers: Headers }),
+  z.strictObject({ status: Status, headers: Headers, body: base64(CHUNK_BYTES) }),
+  z.strictObject({ status: Status, headers: Headers }),
   z.strictObject({ chunk: base64(CHUNK_BYTES) }),
   z.strictObject({ end: z.literal(true) }),
 ]);

@@ -4,6 +4,7 @@ import {
   BridgeReply,
   BridgeRequest,
   bridgeRequest,
+  CHUNK_BYTES,
   FORWARDED_HEADERS,
   forwardedHeaders,
   fromBase64,
@@ -44,11 +45,22 @@ Deno.test("BridgeRequest accepts a forwarded request and nothing beside it", () 
   }
 });
 
-Deno.test("BridgeReply is a head, a chunk or the end, exactly", () => {
+Deno.test("BridgeReply is a whole answer, a head, a chunk or the end, exactly", () => {
   assert.equal(
     BridgeReply.safeParse({ status: 202, headers: [["location", "/jobs/1"]] }).success,
     true,
   );
+  const whole = { status: 200, headers: [], body: toBase64(new Uint8Array(CHUNK_BYTES)) };
+  assert.equal(BridgeReply.safeParse(whole).success, true);
+  const refused = [
+    { ...whole, body: toBase64(new Uint8Array(CHUNK_BYTES + 1)) },
+    { ...whole, body: "not base64!" },
+    { ...whole, chunk: whole.body },
+    { ...whole, end: true },
+  ];
+  for (const reply of refused) {
+    assert.equal(BridgeReply.safeParse(reply).success, false, JSON.stringify(reply).slice(0, 80));
+  }
   assert.equal(BridgeReply.safeParse({ chunk: toBase64(new Uint8Array([1, 2])) }).success, true);
   assert.equal(BridgeReply.safeParse({ end: true }).success, true);
   for (

@@ -150,7 +150,10 @@ async function requestLine(read: () => Promise<Line>): Promise<string | undefine
   }
 }
 
-/** Answers one request: a head, chunks and an end. Throws when the listener went away. */
+/**
+ * Answers one request: one line with head and body, or a head, chunks and an end. Throws when
+ * the listener went away.
+ */
 async function answer(
   conn: Deno.Conn,
   request: BridgeRequest,
@@ -175,8 +178,11 @@ async function answer(
   );
   const head = { status: response.status, headers: [...response.headers] };
   if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
-    // A whole answer (all but event streams): head, chunks and end in one write.
+    // A whole answer (all but event streams) goes in one write: one line when it fits.
     const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length <= CHUNK_BYTES) {
+      return await writeLine(conn, { ...head, body: toBase64(bytes) });
+    }
     const lines = [JSON.stringify(head)];
     for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
       lines.push(JSON.stringify({ chunk: toBase64(bytes.subarray(at, at + CHUNK_BYTES)) }));
@@ -199,8 +205,8 @@ async function answer(
 }
 
 /**
- * Serves one listener connection: request lines in, one at a time, each answered with a head,
- * chunks and an end before the next is read. The listener keeps connections for later requests
+ * Serves one listener connection: request lines in, one at a time, each answered in full
+ * before the next is read. The listener keeps connections for later requests
  * (`bridge_connections.ts`); one idle past {@linkcode REQUEST_LINE_MS} is closed here.
  */
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {

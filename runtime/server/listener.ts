@@ -61,15 +61,16 @@ interface Answer {
   cancel(): void;
 }
 
-/** The listener's own answer: a problem document, whole. */
-function problem(status: number, code: string, detail: string): Answer {
-  const title = (PROBLEMS as Record<string, readonly [number, string]>)[code]?.[1] ?? code;
-  let body: Uint8Array | undefined = new TextEncoder().encode(
-    JSON.stringify({ type: `urn:rootfence:problem:${code}`, title, status, code, detail }),
-  );
+/** An answer whose body is all here. */
+function whole(
+  status: number,
+  headers: readonly (readonly [string, string])[],
+  bytes: Uint8Array,
+): Answer {
+  let body: Uint8Array | undefined = bytes;
   return {
     status,
-    headers: [["content-type", "application/problem+json"]],
+    headers,
     next() {
       const chunk = body;
       body = undefined;
@@ -78,6 +79,23 @@ function problem(status: number, code: string, detail: string): Answer {
     ready: true,
     cancel: () => body = undefined,
   };
+}
+
+/** The listener's own answer: a problem document. */
+function problem(status: number, code: string, detail: string): Answer {
+  const title = (PROBLEMS as Record<string, readonly [number, string]>)[code]?.[1] ?? code;
+  const body = JSON.stringify({
+    type: `urn:rootfence:problem:${code}`,
+    title,
+    status,
+    code,
+    detail,
+  });
+  return whole(
+    status,
+    [["content-type", "application/problem+json"]],
+    new TextEncoder().encode(body),
+  );
 }
 
 /** Whether an answer to `method` with `status` has no body (its connection is then not kept). */
@@ -246,6 +264,11 @@ async function relay(request: Received, socket: string, signal: AbortSignal): Pr
     return problem(502, "executor_failed", "The executor gave no valid answer");
   }
   const { connection, head } = asked;
+  if ("body" in head) {
+    // The whole answer: the connection has nothing more for this request.
+    connections.give(connection);
+    return whole(head.status, head.headers, fromBase64(head.body));
+  }
   // The client going away ends the answer: the executor sees the close and stops with it.
   const close = () => connection.close();
   signal.addEventListener("abort", close, { once: true });
