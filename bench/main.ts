@@ -334,6 +334,8 @@ export async function main(args: string[]): Promise<number> {
   const receiver = await rootfence(`${binDir}:${SYSTEM_PATH}`, dir);
   // wrk only: what the fence's process layout costs before rootfence does any work.
   const bare = await shape(workloads, dir);
+  // wrk only: the same layout with the work no receiver can skip, and nothing else.
+  const worked = await shape(workloads, dir, { work: true });
   const systems: System[] = [floor(), peer, receiver];
   const rows: Row[] = [];
   const wrkRows: WrkRow[] = [];
@@ -349,10 +351,12 @@ export async function main(args: string[]): Promise<number> {
         rows.push(...await measure(systems, workload, c, sizes.throughput, sizes.rounds));
       }
       load.push(loadSample(`after the Deno client, ${workload.name}`));
-      await drive(sizes.warm, 1, (i) => bare.request(workload, i));
+      for (const shaped of [bare, worked]) {
+        await drive(sizes.warm, 1, (i) => shaped.request(workload, i));
+      }
       for (const c of [1, 32]) {
         wrkRows.push(
-          ...await measureWrk([peer, bare, receiver], workload, c, sizes.wrkSeconds, dir),
+          ...await measureWrk([peer, bare, worked, receiver], workload, c, sizes.wrkSeconds, dir),
         );
       }
       load.push(loadSample(`after wrk, ${workload.name}`));
@@ -360,7 +364,7 @@ export async function main(args: string[]): Promise<number> {
     }
     afterRuns = receiver.processes();
   } finally {
-    for (const system of [...systems, bare]) await system.stop();
+    for (const system of [...systems, bare, worked]) await system.stop();
   }
   const parts = await breakdown(SYSTEM_PATH, quick ? 50 : 200);
   const measuredFloors = await floors(quick ? 200 : 1000);

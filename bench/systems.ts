@@ -6,7 +6,7 @@
  * @module
  */
 import { signedRequest } from "../runtime/cli/client.ts";
-import { signatureHeaders } from "../runtime/signing.ts";
+import { newSecret, signatureHeaders } from "../runtime/signing.ts";
 import type { WrkRequest } from "./wrk.ts";
 
 /** A workload: which op, and the exact host command it stands for. */
@@ -21,7 +21,7 @@ export interface Workload {
 
 /** One system under test. */
 export interface System {
-  readonly name: "floor" | "webhook" | "shape" | "rootfence";
+  readonly name: "floor" | "webhook" | "shape" | "shape+work" | "rootfence";
   /** One request that runs the host binary (rootfence: `Cache-Control: no-cache`). */
   request(workload: Workload, i: number): Promise<void>;
   /** Peak and current RSS of the server process, in MiB, when there is one. */
@@ -31,7 +31,7 @@ export interface System {
 
 /** A system behind HTTP, which wrk can drive too. */
 export interface HttpSystem extends System {
-  readonly name: "webhook" | "shape" | "rootfence";
+  readonly name: "webhook" | "shape" | "shape+work" | "rootfence";
   readonly url: string;
   /** The i-th request of a wrk run, signed now, as `request` would send it. */
   wrkRequest(workload: Workload, i: number): Promise<WrkRequest>;
@@ -218,10 +218,17 @@ async function hmacHex(secret: string, body: string): Promise<string> {
  * The fence's shape with no work (`bench/shape/`): a node:http listener, a kept Unix connection
  * to an executor, a pooled Deno child under a run grant on its binary alone, and the binary. No
  * signature, schema, journal, scheduling or log: what rootfence's process layout costs by itself.
+ * With `work`, the same layout does the work no receiver can skip (`bench/shape/work.ts`), and
+ * its requests are signed as rootfence's are.
  */
-export async function shape(workloads: readonly Workload[], dir: string): Promise<HttpSystem> {
+export async function shape(
+  workloads: readonly Workload[],
+  dir: string,
+  options: { readonly work?: boolean } = {},
+): Promise<HttpSystem> {
   const port = freePort();
   const spec = workloads.map((w) => ({ name: w.name, binary: w.binary, args: w.args }));
+  const secret = options.work ? newSecret() : undefined;
   const executor = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -230,27 +237,37 @@ export async function shape(workloads: readonly Workload[], dir: string): Promis
       dir,
       String(port),
       JSON.stringify(spec),
+      ...(secret === undefined ? [] : [`--work=${secret}`]),
     ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   await waitForPort(port);
   const url = `http://127.0.0.1:${port}`;
-  const request = (workload: Workload): WrkRequest => ({
-    method: "POST",
-    path: `/${workload.name}`,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(workload.input),
-  });
+  const request = async (workload: Workload): Promise<WrkRequest> => {
+    const body = JSON.stringify(workload.input);
+    const signed = secret === undefined
+      ? {}
+      : await signatureHeaders(secret, new TextEncoder().encode(body));
+    return {
+      method: "POST",
+      path: `/${workload.name}`,
+      headers: { ...signed, "content-type": "application/json" },
+      body,
+    };
+  };
+  const ran = (reply: { stdout?: string; result?: { ok: boolean } }) =>
+    secret === undefined ? reply.stdout !== undefined : reply.result?.ok === true;
   return {
-    name: "shape",
+    name: secret === undefined ? "shape" : "shape+work",
     url,
     async request(workload) {
-      const { path, headers, body } = request(workload);
+      const { path, headers, body } = await request(workload);
       const response = await fetch(`${url}${path}`, { method: "POST", headers, body });
-      if ((await response.json()).stdout === undefined) throw new Error("shape: no run");
+      const reply = await response.json();
+      if (!ran(reply)) throw new Error(`shape: no run: ${JSON.stringify(reply).slice(0, 200)}`);
     },
-    wrkRequest: (workload) => Promise.resolve(request(workload)),
+    wrkRequest: (workload) => request(workload),
     cpu: () => cpuOf(executor.pid),
     rss: () => Promise.resolve(undefined),
     async stop() {

@@ -1,13 +1,17 @@
 /**
  * The shape's executor: serves request lines from its listener on a Unix socket, each run by a
  * pooled child of its workload (four per workload, as rootfence's default running limit), and
- * starts the listener itself so one process tree holds the whole shape.
+ * starts the listener itself so one process tree holds the whole shape. With `--work=<secret>`,
+ * each request also gets the work no receiver can skip (`work.ts`), and its child the op's
+ * schema and parser.
  *
- * Usage: `deno run -A executor.ts <dir> <port> <workloads JSON>`; prints `ready` once listening.
+ * Usage: `deno run -A executor.ts <dir> <port> <workloads JSON> [--work=<secret>]`; prints
+ * `ready` once listening.
  *
  * @module
  */
-const [dir, port, spec] = Deno.args as [string, string, string];
+const [dir, port, spec, workFlag] = Deno.args as [string, string, string, string?];
+const secret = workFlag?.slice("--work=".length);
 const workloads: { name: string; binary: string; args: string[] }[] = JSON.parse(spec);
 const POOL = 4;
 const text = new TextDecoder();
@@ -35,6 +39,7 @@ class Child {
         `--allow-run=${workload.binary}`,
         new URL("child.ts", import.meta.url).pathname,
         `--op=${workload.name}`,
+        ...(secret === undefined ? [] : ["--work"]),
         workload.binary,
         ...workload.args,
       ],
@@ -44,8 +49,8 @@ class Child {
     this.#stdin = process.stdin.getWriter();
     this.#replies = linesOf(process.stdout);
   }
-  async run(): Promise<string> {
-    await this.#stdin.write(out.encode("{}\n"));
+  async run(line: string): Promise<string> {
+    await this.#stdin.write(out.encode(line + "\n"));
     const { value } = await this.#replies.next();
     return value ?? "";
   }
@@ -57,10 +62,10 @@ class Pool {
   constructor(workload: { name: string; binary: string; args: string[] }) {
     for (let i = 0; i < POOL; i++) this.#free.push(new Child(workload));
   }
-  async run(): Promise<string> {
+  async run(line: string): Promise<string> {
     const child = this.#free.pop() ?? await new Promise<Child>((r) => this.#waiting.push(r));
     try {
-      return await child.run();
+      return await child.run(line);
     } finally {
       const next = this.#waiting.shift();
       if (next === undefined) this.#free.push(child);
@@ -70,7 +75,14 @@ class Pool {
 }
 
 const pools = new Map(workloads.map((w) => [w.name, new Pool(w)]));
-const socket = `${dir}/shape.sock`;
+const serve = secret === undefined
+  ? async (name: string) => await pools.get(name)?.run("{}") ?? ""
+  : await (await import("./work.ts")).worker(
+    dir,
+    secret,
+    async (op, line) => await pools.get(op)?.run(line) ?? "",
+  );
+const socket = `${dir}/shape${secret === undefined ? "" : "-work"}.sock`;
 const server = Deno.listen({ transport: "unix", path: socket });
 new Deno.Command(Deno.execPath(), {
   args: [
@@ -81,13 +93,14 @@ new Deno.Command(Deno.execPath(), {
     new URL("listener.ts", import.meta.url).pathname,
     socket,
     port,
+    ...(secret === undefined ? [] : ["--work"]),
   ],
 }).spawn();
 console.log("ready");
 for await (const conn of server) {
   void (async () => {
     for await (const name of linesOf(conn.readable)) {
-      const reply = await pools.get(name)?.run() ?? "";
+      const reply = await serve(name).catch((error) => JSON.stringify({ error: String(error) }));
       await conn.write(out.encode(reply + "\n"));
     }
   })().catch(() => {});

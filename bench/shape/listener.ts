@@ -1,15 +1,22 @@
 /**
  * The shape's listener: node:http, as rootfence's listener, sending each request's path as one
- * line on a kept Unix connection to the executor and its reply line back as the body.
+ * line on a kept Unix connection to the executor and its reply line back as the body. With
+ * `--work`, the line is the whole request as rootfence's listener forwards it (forwarded headers,
+ * body in base64), for an executor that checks its signature.
  *
  * Usage: `deno run --allow-net=127.0.0.1:<port>,unix:<socket> --allow-read=<socket>
- * --allow-write=<socket> listener.ts <socket> <port>`
+ * --allow-write=<socket> listener.ts <socket> <port> [--work]`
  *
  * @module
  */
-import { createServer } from "node:http";
+import { Buffer } from "node:buffer";
+import { createServer, type IncomingMessage } from "node:http";
 
-const [socket, port] = Deno.args as [string, string];
+const [socket, port, work] = Deno.args as [string, string, string?];
+// Loaded only for the work: the shape without it carries no schema.
+const forwarded = work === undefined
+  ? undefined
+  : (await import("../../runtime/server/bridge.ts")).forwardedHeaders;
 const text = new TextDecoder();
 const out = new TextEncoder();
 
@@ -39,11 +46,24 @@ async function ask(line: string): Promise<string> {
   }
 }
 
+function lineOf(request: IncomingMessage, body: Uint8Array): string {
+  if (forwarded === undefined) return request.url!.slice(1);
+  return JSON.stringify({
+    method: request.method,
+    path: request.url,
+    headers: forwarded(request.rawHeaders),
+    body: body.toBase64(),
+  });
+}
+
 createServer((request, response) => {
-  request.resume();
+  const parts: Uint8Array[] = [];
+  request.on("data", (chunk: Uint8Array) => parts.push(chunk));
   request.on("end", async () => {
-    const reply = await ask(request.url!.slice(1));
-    response.writeHead(200, { "content-type": "application/json" });
+    const reply = await ask(lineOf(request, Buffer.concat(parts)));
+    // The work's refusals lead with their status.
+    const status = reply.startsWith('{"status":') ? Number(reply.slice(10, 13)) : 200;
+    response.writeHead(status, { "content-type": "application/json" });
     response.end(reply);
   });
 }).listen(Number(port), "127.0.0.1");
