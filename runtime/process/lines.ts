@@ -23,7 +23,10 @@ export type Line = { readonly line: string } | { readonly tooLong: true } | unde
  * ```
  */
 export class LineReader {
-  readonly #reader: ReadableStreamDefaultReader<string>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  // A decoder, not a TextDecoderStream: piping through one costs a transform stream's turns
+  // per chunk, on every bridge and child line.
+  readonly #decoder = new TextDecoder();
   readonly #max: number;
   #buffer = "";
   #skipping = false;
@@ -34,7 +37,7 @@ export class LineReader {
    * @param maxChars The longest line kept.
    */
   constructor(stream: ReadableStream<Uint8Array>, maxChars: number) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    this.#reader = stream.getReader();
     this.#max = maxChars;
   }
 
@@ -63,8 +66,10 @@ export class LineReader {
         return undefined;
       }
       const { value, done } = await this.#reader.read();
-      if (done) this.#done = true;
-      else this.#buffer += value;
+      if (done) {
+        this.#done = true;
+        this.#buffer += this.#decoder.decode();
+      } else this.#buffer += this.#decoder.decode(value, { stream: true });
     }
   }
 
