@@ -477,6 +477,9 @@ Every system runs with its defaults.
   \`Prefer: wait\`, through the listener, the executor and a pooled fenced child, journaled.
   The apples-to-apples rows send \`Cache-Control: no-cache\`, so every request runs the binary,
   as every peer request does.
+  rootfence runs one SMART read per device at a time (the README's Limits), so its \`smart\`
+  rows, all on one device, are bound by one run's latency at any concurrency; webhook and the
+  shapes run them side by side.
 - **shape** (wrk rows only): the fence's process layout doing no work (\`bench/shape/\`): a
   node:http listener, a kept Unix connection to an executor, a pooled Deno child (four per
   workload) holding a run grant on its binary alone, and the binary, output in the response. No
