@@ -5,7 +5,7 @@
  * connection and closes one that sends a request before the last answer ended.
  */
 import assert from "node:assert/strict";
-import { toBase64 } from "../runtime/server/bridge.ts";
+import { MAX_LINE_BYTES, toBase64 } from "../runtime/server/bridge.ts";
 import { connectionsTo } from "../runtime/server/bridge_connections.ts";
 import { serveBridge } from "../runtime/server/executor.ts";
 import { forward } from "../runtime/server/listener.ts";
@@ -20,6 +20,13 @@ function reply(body: string, extra = ""): Uint8Array {
     JSON.stringify({ end: true }),
   ];
   return encoder.encode(lines.join("\n") + "\n" + extra);
+}
+
+/** A whole answer in one line, as the executor sends any answer up to 48 KiB. */
+function oneLine(body: string, extra = ""): Uint8Array {
+  const headers = [["content-type", "text/plain"]];
+  const line = JSON.stringify({ status: 200, headers, body: toBase64(encoder.encode(body)) });
+  return encoder.encode(line + "\n" + extra);
 }
 
 /**
@@ -137,6 +144,25 @@ Deno.test("a cancelled answer's connection and one with a byte too many are neve
   }
 });
 
+Deno.test("an answer in one line keeps its connection; one with a stray line after it is closed", async () => {
+  const stray = new TextDecoder().decode(oneLine("for nobody"));
+  const executor = await fakeExecutor((conn, line, path) =>
+    oneLine(`answer ${path}`, conn === 1 && line === 3 ? stray : "")
+  );
+  try {
+    for (const path of ["/jobs/a", "/jobs/b", "/jobs/c", "/jobs/d", "/jobs/e"]) {
+      const response = await forward(get(path), executor.socket);
+      assert.equal(await response.text(), `answer ${path}`);
+    }
+    // Three answers on the first connection; the stray line closed it, so a second served the
+    // rest, and nobody was answered with the stray body.
+    assert.equal(executor.accepted(), 2);
+    assert.deepEqual(executor.requests, ["/jobs/a", "/jobs/b", "/jobs/c", "/jobs/d", "/jobs/e"]);
+  } finally {
+    await executor.stop();
+  }
+});
+
 /** The executor's side, on a real socket with a stand-in app. */
 async function executorSide(
   fetch: (request: Request) => Promise<Response>,
@@ -179,6 +205,30 @@ Deno.test("the executor answers requests in turn on one connection", async () =>
         assert.equal(answer.length, 1, path);
         assert.equal(atob(JSON.parse(answer[0]!).body), path);
       }
+      conn.close();
+    },
+  );
+});
+
+Deno.test("the executor sends an answer whose one line would pass the listener's cap as head, chunks and end", async () => {
+  // 150 KiB of headers and a 40 KiB body: each fits a line, both together (in base64) do not.
+  const headers = Array.from({ length: 20 }, (_, i) => [`x-h${i}`, "v".repeat(7500)]);
+  const body = "b".repeat(40 * 1024);
+  await executorSide(
+    (request) =>
+      Promise.resolve(
+        new URL(request.url).pathname === "/small"
+          ? new Response("small")
+          : new Response(body, { headers: headers as [string, string][] }),
+      ),
+    async (conn, lines) => {
+      await conn.write(line("/big-head"));
+      const answer = await answerOf(lines);
+      assert.equal(answer.length, 3);
+      for (const sent of answer) assert.ok(sent.length < MAX_LINE_BYTES, `${sent.length}`);
+      assert.equal(atob(JSON.parse(answer[1]!).chunk), body);
+      await conn.write(line("/small"));
+      assert.equal((await answerOf(lines)).length, 1);
       conn.close();
     },
   );

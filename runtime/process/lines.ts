@@ -48,7 +48,8 @@ export class LineReader {
       if (end >= 0) {
         const line = this.#buffer.slice(0, end);
         this.#buffer = this.#buffer.slice(end + 1);
-        if (this.#skipping) {
+        // A line can arrive whole in one read and still be over the cap.
+        if (this.#skipping || line.length > this.#max) {
           this.#skipping = false;
           return { tooLong: true };
         }

@@ -36,6 +36,12 @@ Deno.test("LineReader reads the same lines however the bytes are cut, multi-byte
   );
 });
 
+Deno.test("LineReader refuses a line over the cap that arrives whole in one read", async () => {
+  const bytes = new TextEncoder().encode("x".repeat(11) + "\nfits\n" + "y".repeat(10) + "\n");
+  const read = await all(new LineReader(chunked(bytes, []), 10));
+  assert.deepEqual(read, [{ tooLong: true }, { line: "fits" }, { line: "y".repeat(10) }]);
+});
+
 Deno.test("LineReader drops an oversized line, reads on after it, and decodes bad bytes as U+FFFD", async () => {
   const bytes = new Uint8Array([
     ...new TextEncoder().encode("ok\n" + "x".repeat(50) + "\nafter\n"),

@@ -181,7 +181,11 @@ async function answer(
     // A whole answer (all but event streams) goes in one write: one line when it fits.
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length <= CHUNK_BYTES) {
-      return await writeLine(conn, { ...head, body: toBase64(bytes) });
+      const line = JSON.stringify({ ...head, body: toBase64(bytes) });
+      // Headers count too: a line over the listener's cap would be refused.
+      if (line.length < MAX_LINE_BYTES) {
+        return await writeAll(conn, new TextEncoder().encode(line + "\n"));
+      }
     }
     const lines = [JSON.stringify(head)];
     for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {

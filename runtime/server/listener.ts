@@ -98,7 +98,10 @@ function problem(status: number, code: string, detail: string): Answer {
   );
 }
 
-/** Whether an answer to `method` with `status` has no body (its connection is then not kept). */
+/**
+ * Whether an answer to `method` with `status` has no body (a streamed answer's bridge connection
+ * is then closed, not kept; one that came in one line was kept already).
+ */
 function bodiless(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 304;
 }
