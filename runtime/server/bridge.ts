@@ -3,9 +3,9 @@
  * journal, children; no IP network). The listener parses HTTP and forwards each request as one
  * JSON line on its own Unix-socket connection; the executor answers with one line holding the
  * head and the whole body, or (an event stream, a body over {@linkcode CHUNK_BYTES}) with a head
- * line, body chunk lines and an end line. Both sides validate every line with these schemas and cap its
- * size, so a compromised listener can send nothing but a well-formed request, whose signature
- * the executor then checks itself.
+ * line, body chunk lines and an end line. Both sides validate every line with these schemas and
+ * cap its size, so a compromised listener can send nothing but a well-formed request, whose
+ * signature the executor then checks itself.
  *
  * @module
  */
