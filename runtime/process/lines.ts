@@ -25,8 +25,10 @@ export type Line = { readonly line: string } | { readonly tooLong: true } | unde
 export class LineReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   // A decoder, not a TextDecoderStream: piping through one costs a transform stream's turns
-  // per chunk, on every bridge and child line.
-  readonly #decoder = new TextDecoder();
+  // per chunk, on every bridge and child line. Byte-order marks are kept: Deno's streaming
+  // decoder drops one that starts a later chunk (checked on 2.9.6), so what a line holds
+  // would depend on where the bytes were cut.
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   readonly #max: number;
   #buffer = "";
   #skipping = false;

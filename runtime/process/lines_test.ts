@@ -36,6 +36,14 @@ Deno.test("LineReader reads the same lines however the bytes are cut, multi-byte
   );
 });
 
+Deno.test("LineReader keeps a byte-order mark wherever the bytes are cut", async () => {
+  const bytes = new TextEncoder().encode("\uFEFFa\n\uFEFFb\n");
+  for (const cut of [0, 3, 4, 5, 6, 7]) {
+    const read = await all(new LineReader(chunked(bytes, [cut]), 10));
+    assert.deepEqual(read, [{ line: "\uFEFFa" }, { line: "\uFEFFb" }], `cut at ${cut}`);
+  }
+});
+
 Deno.test("LineReader refuses a line over the cap that arrives whole in one read", async () => {
   const bytes = new TextEncoder().encode("x".repeat(11) + "\nfits\n" + "y".repeat(10) + "\n");
   const read = await all(new LineReader(chunked(bytes, []), 10));
