@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { MAX_LINE_BYTES, toBase64 } from "../runtime/server/bridge.ts";
 import { connectionsTo } from "../runtime/server/bridge_connections.ts";
 import { serveBridge } from "../runtime/server/executor.ts";
-import { forward } from "../runtime/server/listener.ts";
+import { relay } from "../runtime/server/listener.ts";
 import { LineReader } from "../runtime/process/lines.ts";
 
 const encoder = new TextEncoder();
@@ -83,6 +83,27 @@ async function fakeExecutor(
 }
 
 const get = (path: string) => new Request(`http://x${path}`);
+
+/** A GET through the listener's relay, its answer as a `Response` that streams. */
+async function forward(request: Request, socket: string): Promise<Response> {
+  const url = new URL(request.url);
+  const received = { method: "GET", path: url.pathname, headers: [], body: new Uint8Array() };
+  const answer = await relay(received, socket, request.signal);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await answer.next();
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(chunk);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel: () => answer.cancel(),
+  });
+  const headers = answer.headers.map(([name, value]): [string, string] => [name, value]);
+  return new Response(body, { status: answer.status, headers });
+}
 
 Deno.test("the listener sends requests in turn over one kept connection", async () => {
   const executor = await fakeExecutor((_, __, path) => reply(`answer ${path}`));

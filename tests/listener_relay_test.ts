@@ -5,9 +5,8 @@
  * on as a whole one.
  */
 import assert from "node:assert/strict";
-import { LISTENER } from "../runtime/paths.ts";
 import { type BridgeReply, toBase64 } from "../runtime/server/bridge.ts";
-import { encodeListenerArgs } from "../runtime/server/listener_args.ts";
+import { spawnListener } from "./_listener.ts";
 
 /** What the scripted executor does once it has read a request line. */
 type Script = (send: (...replies: BridgeReply[]) => Promise<void>) => Promise<void>;
@@ -49,37 +48,11 @@ async function withListener(script: Script, fn: (url: string) => Promise<void>):
       })();
     }
   })().catch(() => undefined);
-  const listener = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      LISTENER.bundle,
-      ...encodeListenerArgs({
-        host: "127.0.0.1",
-        port: 0,
-        socket,
-        maxConnections: 64,
-        headerTimeoutMs: 5000,
-        bodyTimeoutMs: 5000,
-        stopWithStdin: false,
-      }),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = listener.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
-  while (!first.includes("\n")) first += (await lines.read()).value ?? "";
-  const { port } = JSON.parse(first.split("\n")[0]!);
-  const draining = (async () => {
-    while (!(await lines.read()).done);
-  })();
+  const listener = await spawnListener(socket);
   try {
-    await fn(`http://127.0.0.1:${port}`);
+    await fn(listener.url);
   } finally {
-    listener.kill("SIGKILL");
-    await listener.status;
-    await draining;
+    await listener.stop();
     server.close();
     await serving;
     await Deno.remove(dir, { recursive: true });

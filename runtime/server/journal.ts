@@ -10,7 +10,8 @@
  * answer, a job that joins its run), or once it is `holdMs` old, so a long read's process group is
  * on record for the next executor; a crash before either takes it with it, and since nobody was
  * told of it, a redelivery runs it again. Its files are mode 0600 and never symlinks (Deno checks
- * `--allow-write` against a path, not against where a symlink leads). Needs read and write permission for the database file's directory.
+ * `--allow-write` against a path, not against where a symlink leads). Needs read and write
+ * permission for the database file's directory.
  *
  * @module
  */

@@ -50,7 +50,7 @@ const SHUTDOWN_MS = 75_000;
 const SOCKET_MODE = 0o660;
 
 /** An answer as it reaches the listener: its head now, its body chunk by chunk. */
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly headers: readonly (readonly [string, string])[];
   /** The next body chunk, or `undefined` at the end; rejects when the executor broke off. */
@@ -104,57 +104,6 @@ function problem(status: number, code: string, detail: string): Answer {
  */
 function bodiless(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 304;
-}
-
-/** An answer as a Web `Response`, its body streamed. */
-function toResponse(answer: Answer, method: string): Response {
-  const headers = answer.headers as [string, string][];
-  if (bodiless(method, answer.status)) {
-    answer.cancel();
-    return new Response(null, { status: answer.status, headers });
-  }
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const chunk = await answer.next();
-        if (chunk === undefined) controller.close();
-        else controller.enqueue(chunk);
-      } catch (error) {
-        controller.error(error);
-      }
-    },
-    cancel: () => answer.cancel(),
-  });
-  return new Response(stream, { status: answer.status, headers });
-}
-
-/**
- * Reads a request body, or `undefined` as soon as it is over `max` bytes: a declared length
- * over the cap is refused unread, and an endless body is cancelled, not drained.
- */
-async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (!(declared <= max)) return undefined;
-  if (request.body === null) return new Uint8Array();
-  const reader = request.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    size += next.value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    // Copy: the reader may reuse the chunk's buffer.
-    parts.push(next.value.slice());
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return body;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -212,33 +161,8 @@ async function ask(
   }
 }
 
-/**
- * Forwards one HTTP request to the executor and returns its answer; the body streams.
- * Needs net (unix) and read/write of the socket path.
- */
-export async function forward(request: Request, socket: string): Promise<Response> {
-  const { method } = request;
-  if (!BridgeRequest.shape.method.safeParse(method).success) {
-    return toResponse(
-      problem(405, "method_not_allowed", `The receiver does not serve ${method}`),
-      method,
-    );
-  }
-  const body = await readBody(request, MAX_BODY_BYTES);
-  if (body === undefined) {
-    return toResponse(
-      problem(413, "body_too_large", `The body is over ${MAX_BODY_BYTES} bytes`),
-      method,
-    );
-  }
-  const url = new URL(request.url);
-  const headers = forwardedHeaders([...request.headers].flat());
-  const path = url.pathname + url.search;
-  return toResponse(await relay({ method, path, headers, body }, socket, request.signal), method);
-}
-
 /** A request whose body is in: what {@linkcode relay} forwards. */
-interface Received {
+export interface Received {
   readonly method: string;
   readonly path: string;
   /** Only the forwarded ones (`forwardedHeaders`). */
@@ -246,7 +170,15 @@ interface Received {
   readonly body: Uint8Array;
 }
 
-async function relay(request: Received, socket: string, signal: AbortSignal): Promise<Answer> {
+/**
+ * Forwards one request to the executor and returns its answer, the body chunk by chunk. A kept
+ * connection goes back for the next request once the answer ended cleanly.
+ */
+export async function relay(
+  request: Received,
+  socket: string,
+  signal: AbortSignal,
+): Promise<Answer> {
   let line;
   try {
     line = bridgeRequest(request.method, request.path, request.headers, request.body);
