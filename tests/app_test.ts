@@ -156,6 +156,31 @@ Deno.test("403 when the key may not trigger the op; the monitoring key may read 
   }
 });
 
+Deno.test("a body handed beside the request is the one verified, validated and bounded", async () => {
+  // The executor hands the app the body decoded from its bridge line (`AppBindings`). The
+  // signature must cover exactly those bytes, not whatever the Request itself carries.
+  const b = await bench();
+  try {
+    const handed = (body: string) => ({ body: new TextEncoder().encode(body) });
+    const signed = await signedPost("smart", '{"device":"/dev/sda"}');
+    const swapped = await b.app.request(signed.clone(), undefined, handed('{"device":"/dev/sdb"}'));
+    await problem(swapped, 401, "signature_invalid");
+    const same = await b.app.request(signed.clone(), undefined, handed('{"device":"/dev/sda"}'));
+    assert.equal(same.status, 202);
+    const bad = await signedPost("smart", '{"device":"--scan"}');
+    await problem(
+      await b.app.request(bad, undefined, handed('{"device":"--scan"}')),
+      422,
+      "invalid_input",
+    );
+    const big = JSON.stringify({ device: "/dev/sda", pad: "x".repeat(70_000) });
+    const over = await signedPost("smart", big);
+    await problem(await b.app.request(over, undefined, handed(big)), 413, "body_too_large");
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("400, 404, 405, 413, 415 and 422 with the zod issue paths", async () => {
   const b = await bench();
   try {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { MAX_LINE_BYTES, toBase64 } from "../runtime/server/bridge.ts";
 import { connectionsTo } from "../runtime/server/bridge_connections.ts";
+import type { AppBindings } from "../runtime/server/context.ts";
 import { serveBridge } from "../runtime/server/executor.ts";
 import { relay } from "../runtime/server/listener.ts";
 import { LineReader } from "../runtime/process/lines.ts";
@@ -186,7 +187,7 @@ Deno.test("an answer in one line keeps its connection; one with a stray line aft
 
 /** The executor's side, on a real socket with a stand-in app. */
 async function executorSide(
-  fetch: (request: Request) => Promise<Response>,
+  fetch: (request: Request, env: AppBindings) => Promise<Response>,
   talk: (conn: Deno.Conn, lines: LineReader) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bridge-serve-" });
@@ -229,6 +230,35 @@ Deno.test("the executor answers requests in turn on one connection", async () =>
       conn.close();
     },
   );
+});
+
+Deno.test("the executor hands the app a request's body beside the Request, not inside it", async () => {
+  const seen: { method: string; inside: boolean; body: string | undefined }[] = [];
+  await executorSide(
+    (request, env) => {
+      seen.push({
+        method: request.method,
+        inside: request.body !== null,
+        body: env.body === undefined ? undefined : new TextDecoder().decode(env.body),
+      });
+      return Promise.resolve(new Response("ok"));
+    },
+    async (conn, lines) => {
+      const body = toBase64(encoder.encode('{"device":"/dev/sda"}'));
+      for (const method of ["POST", "GET"]) {
+        await conn.write(
+          encoder.encode(JSON.stringify({ method, path: "/x", headers: [], body }) + "\n"),
+        );
+        await answerOf(lines);
+      }
+      conn.close();
+    },
+  );
+  // A GET's body is never handed on, whatever its line carried.
+  assert.deepEqual(seen, [
+    { method: "POST", inside: false, body: '{"device":"/dev/sda"}' },
+    { method: "GET", inside: false, body: undefined },
+  ]);
 });
 
 Deno.test("the executor sends an answer whose one line would pass the listener's cap as head, chunks and end", async () => {

@@ -25,7 +25,20 @@ export interface AppVariables {
   jobId: string;
 }
 
+/**
+ * What the executor hands the app with each request, beside the `Request` itself. Tests that
+ * call `app.request()` pass none: then the body is read from the `Request`.
+ */
+export interface AppBindings {
+  /**
+   * The request's raw body, already decoded from its bridge line: the app takes it as it is
+   * instead of reading a copy of it back out of a `Request` stream.
+   */
+  readonly body?: Uint8Array<ArrayBuffer>;
+}
+
 /** The Hono environment of the app. */
 export interface AppEnv {
+  Bindings: AppBindings;
   Variables: AppVariables;
 }

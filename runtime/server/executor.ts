@@ -16,6 +16,7 @@ import type { OpSettings } from "../../ops/types.ts";
 import { Launcher } from "../process/launcher.ts";
 import { type Line, LineReader } from "../process/lines.ts";
 import { createApp } from "./app.ts";
+import type { AppBindings } from "./context.ts";
 import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from "./bridge.ts";
 import { decodeExecutorArgs } from "./executor_args.ts";
 import { HostReadings } from "./host_readings.ts";
@@ -68,7 +69,7 @@ function log(line: Record<string, unknown>): void {
   if (unwrittenLog.length >= LOG_FLUSH_LINES) flushLog();
 }
 
-type Fetch = (request: Request) => Response | Promise<Response>;
+type Fetch = (request: Request, env: AppBindings) => Response | Promise<Response>;
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
@@ -160,21 +161,18 @@ async function answer(
   fetch: Fetch,
   gone: AbortSignal,
 ): Promise<void> {
+  // The body goes to the app as bytes beside the Request (`AppBindings`), not inside it: a
+  // Request body would be copied in and read back out through a stream.
   const body = request.method === "GET" || request.method === "HEAD"
-    ? null
+    ? undefined
     : fromBase64(request.body);
-  // The body's length, which the listener does not forward, is known here: with it the app's
-  // body limit reads the bytes once, instead of copying them into a second Request.
-  const headers = body === null
-    ? request.headers
-    : [...request.headers, ["content-length", String(body.length)]];
   const response = await fetch(
     new Request(`http://rootfence${request.path}`, {
       method: request.method,
-      headers,
-      body,
+      headers: request.headers,
       signal: gone,
     }),
+    body === undefined ? {} : { body },
   );
   const head = { status: response.status, headers: [...response.headers] };
   if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {

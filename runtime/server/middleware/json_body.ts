@@ -21,8 +21,9 @@ export interface JsonBodyOptions {
 }
 
 /**
- * Sets `body` to the request's raw bytes, or refuses another content type with 415 `not_json`
- * and a larger body with 413 `body_too_large`.
+ * Sets `body` to the request's raw bytes (the ones the executor hands the app beside the
+ * request, else the request's own), or refuses another content type with 415 `not_json` and a
+ * larger body with 413 `body_too_large`.
  *
  * @param options The size bound.
  * @returns The middleware.
@@ -54,6 +55,14 @@ export function jsonBody(options: JsonBodyOptions = {}): MiddlewareHandler<AppEn
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/json\s*(;|$)/i.test(type)) {
       throw new Problem("not_json", `Content-Type is "${type}", not application/json`);
+    }
+    const given = c.env?.body;
+    if (given !== undefined) {
+      if (given.length > maxBytes) {
+        throw new Problem("body_too_large", `Body is larger than ${maxBytes} bytes`);
+      }
+      c.set("body", given);
+      return await next();
     }
     await limit(c, async () => {
       c.set("body", new Uint8Array(await c.req.arrayBuffer()));
