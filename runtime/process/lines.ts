@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Bytes one read takes at most: a bridge or reply line is usually well under it. */
+const READ_BYTES = 16 * 1024;
+
 /** What {@linkcode LineReader.next} returns: a line, a line that was too long, or the end. */
 export type Line = { readonly line: string } | { readonly tooLong: true } | undefined;
 
@@ -23,7 +26,11 @@ export type Line = { readonly line: string } | { readonly tooLong: true } | unde
  * ```
  */
 export class LineReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  // One buffer, read into again and again: a byte stream's default reader allocates a fresh
+  // 64 KiB buffer for every read, and on the bridge and child pipes that is one per request,
+  // for the garbage collector to reclaim. Lines are decoded out of it before the next read.
+  #spare: ArrayBuffer | undefined;
   // A decoder, not a TextDecoderStream: piping through one costs a transform stream's turns
   // per chunk, on every bridge and child line. Byte-order marks are kept: Deno's streaming
   // decoder drops one that starts a later chunk (checked on 2.9.6), so what a line holds
@@ -39,8 +46,28 @@ export class LineReader {
    * @param maxChars The longest line kept.
    */
   constructor(stream: ReadableStream<Uint8Array>, maxChars: number) {
-    this.#reader = stream.getReader();
+    try {
+      this.#reader = stream.getReader({ mode: "byob" });
+      this.#spare = new ArrayBuffer(READ_BYTES);
+    } catch {
+      // Not a byte stream: it hands over chunks of its own.
+      this.#reader = stream.getReader();
+    }
     this.#max = maxChars;
+  }
+
+  /** The next chunk of bytes, or `undefined` at the end. */
+  async #read(): Promise<Uint8Array | undefined> {
+    if (this.#spare === undefined) {
+      const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
+        .read();
+      return done ? undefined : value;
+    }
+    const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
+      .read(new Uint8Array(this.#spare));
+    // The read took the buffer over and hands it back inside its view.
+    if (value !== undefined) this.#spare = value.buffer as ArrayBuffer;
+    return done ? undefined : value;
   }
 
   /** The next line, `{ tooLong: true }` for an oversized one, or `undefined` at the end. */
@@ -68,11 +95,11 @@ export class LineReader {
         }
         return undefined;
       }
-      const { value, done } = await this.#reader.read();
-      if (done) {
+      const bytes = await this.#read();
+      if (bytes === undefined) {
         this.#done = true;
         this.#buffer += this.#decoder.decode();
-      } else this.#buffer += this.#decoder.decode(value, { stream: true });
+      } else this.#buffer += this.#decoder.decode(bytes, { stream: true });
     }
   }
 

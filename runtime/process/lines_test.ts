@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Line, LineReader } from "./lines.ts";
 
-/** A stream that hands over `bytes` cut at the given offsets. */
-function chunked(bytes: Uint8Array, cuts: readonly number[]): ReadableStream<Uint8Array> {
+/**
+ * A stream that hands over `bytes` cut at the given offsets: a byte stream (as sockets and pipes
+ * are, read into the reader's own buffer) or one of plain chunks.
+ */
+function chunked(
+  bytes: Uint8Array,
+  cuts: readonly number[],
+  kind: Kind = "bytes",
+): ReadableStream<Uint8Array> {
   const ends = [...new Set(cuts)].filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b);
   const parts: Uint8Array[] = [];
   let from = 0;
@@ -11,8 +18,21 @@ function chunked(bytes: Uint8Array, cuts: readonly number[]): ReadableStream<Uin
     parts.push(bytes.slice(from, end));
     from = end;
   }
-  return ReadableStream.from(parts);
+  if (kind === "chunks") return ReadableStream.from(parts);
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      const part = parts.shift();
+      if (part !== undefined && part.length > 0) return controller.enqueue(part);
+      controller.close();
+      // A read waiting with its own buffer is answered only by this.
+      controller.byobRequest?.respond(0);
+    },
+  });
 }
+
+type Kind = "bytes" | "chunks";
+const KINDS: Kind[] = ["bytes", "chunks"];
 
 async function all(reader: LineReader): Promise<Line[]> {
   const lines: Line[] = [];
@@ -27,9 +47,10 @@ Deno.test("LineReader reads the same lines however the bytes are cut, multi-byte
     fc.asyncProperty(
       fc.array(fc.string({ unit: "grapheme", maxLength: 12 }).map((s) => s.replace(/\n/g, ""))),
       fc.array(fc.nat(400)),
-      async (lines, cuts) => {
+      fc.constantFrom(...KINDS),
+      async (lines, cuts, kind) => {
         const bytes = new TextEncoder().encode(lines.map((l) => l + "\n").join(""));
-        const read = await all(new LineReader(chunked(bytes, cuts), 1000));
+        const read = await all(new LineReader(chunked(bytes, cuts, kind), 1000));
         assert.deepEqual(read, lines.map((line) => ({ line })));
       },
     ),
@@ -38,16 +59,20 @@ Deno.test("LineReader reads the same lines however the bytes are cut, multi-byte
 
 Deno.test("LineReader keeps a byte-order mark wherever the bytes are cut", async () => {
   const bytes = new TextEncoder().encode("\uFEFFa\n\uFEFFb\n");
-  for (const cut of [0, 3, 4, 5, 6, 7]) {
-    const read = await all(new LineReader(chunked(bytes, [cut]), 10));
-    assert.deepEqual(read, [{ line: "\uFEFFa" }, { line: "\uFEFFb" }], `cut at ${cut}`);
+  for (const kind of KINDS) {
+    for (const cut of [0, 3, 4, 5, 6, 7]) {
+      const read = await all(new LineReader(chunked(bytes, [cut], kind), 10));
+      assert.deepEqual(read, [{ line: "\uFEFFa" }, { line: "\uFEFFb" }], `${kind}, cut at ${cut}`);
+    }
   }
 });
 
 Deno.test("LineReader refuses a line over the cap that arrives whole in one read", async () => {
   const bytes = new TextEncoder().encode("x".repeat(11) + "\nfits\n" + "y".repeat(10) + "\n");
-  const read = await all(new LineReader(chunked(bytes, []), 10));
-  assert.deepEqual(read, [{ tooLong: true }, { line: "fits" }, { line: "y".repeat(10) }]);
+  for (const kind of KINDS) {
+    const read = await all(new LineReader(chunked(bytes, [], kind), 10));
+    assert.deepEqual(read, [{ tooLong: true }, { line: "fits" }, { line: "y".repeat(10) }], kind);
+  }
 });
 
 Deno.test("LineReader drops an oversized line, reads on after it, and decodes bad bytes as U+FFFD", async () => {
@@ -59,11 +84,22 @@ Deno.test("LineReader drops an oversized line, reads on after it, and decodes ba
     // Bytes after the last newline are no line: the writer never finished it.
     0x42,
   ]);
-  const read = await all(new LineReader(chunked(bytes, [1, 7, 20, 58]), 10));
-  assert.deepEqual(read, [
-    { line: "ok" },
-    { tooLong: true },
-    { line: "after" },
-    { line: "\uFFFDA" },
-  ]);
+  for (const kind of KINDS) {
+    const read = await all(new LineReader(chunked(bytes, [1, 7, 20, 58], kind), 10));
+    assert.deepEqual(read, [
+      { line: "ok" },
+      { tooLong: true },
+      { line: "after" },
+      { line: "\uFFFDA" },
+    ], kind);
+  }
+});
+
+Deno.test("LineReader reads lines many reads long from a byte stream, and keeps its cap across them", async () => {
+  // 100 KiB lines arrive in one chunk; a byte stream hands them over one 16 KiB read at a time.
+  const long = "l".repeat(100 * 1024);
+  const over = "o".repeat(150 * 1024);
+  const bytes = new TextEncoder().encode(`${long}\n${over}\nend\n`);
+  const read = await all(new LineReader(chunked(bytes, []), 120 * 1024));
+  assert.deepEqual(read, [{ line: long }, { tooLong: true }, { line: "end" }]);
 });
