@@ -13,7 +13,9 @@ export type Line = { readonly line: string } | { readonly tooLong: true } | unde
 
 /**
  * Reads lines from a byte stream, one at a time, dropping any line longer than the cap (its
- * bytes are discarded up to the next newline) so a runaway writer cannot grow our memory.
+ * bytes are discarded up to the next newline) so a runaway writer cannot grow our memory. A
+ * byte stream's source must answer a read still pending at its end, as Deno's sockets, pipes and
+ * stdin do (`byobRequest.respond(0)` after `close()`); other streams are read chunk by chunk.
  *
  * @example
  * ```ts
@@ -38,6 +40,8 @@ export class LineReader {
   readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   readonly #max: number;
   #buffer = "";
+  /** Whether `#buffer` may hold a newline: after a line is taken out, or a read brought one. */
+  #newline = false;
   #skipping = false;
   #done = false;
 
@@ -73,7 +77,10 @@ export class LineReader {
   /** The next line, `{ tooLong: true }` for an oversized one, or `undefined` at the end. */
   async next(): Promise<Line> {
     while (true) {
-      const end = this.#buffer.indexOf("\n");
+      // The whole buffer is searched only when a newline is known to be in it: searching it
+      // after every read made a long line sent in small writes cost quadratic time.
+      const end = this.#newline ? this.#buffer.indexOf("\n") : -1;
+      this.#newline = end >= 0;
       if (end >= 0) {
         const line = this.#buffer.slice(0, end);
         this.#buffer = this.#buffer.slice(end + 1);
@@ -96,10 +103,12 @@ export class LineReader {
         return undefined;
       }
       const bytes = await this.#read();
-      if (bytes === undefined) {
-        this.#done = true;
-        this.#buffer += this.#decoder.decode();
-      } else this.#buffer += this.#decoder.decode(bytes, { stream: true });
+      if (bytes === undefined) this.#done = true;
+      const text = bytes === undefined
+        ? this.#decoder.decode()
+        : this.#decoder.decode(bytes, { stream: true });
+      this.#buffer += text;
+      this.#newline = text.includes("\n");
     }
   }
 
