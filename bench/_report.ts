@@ -457,8 +457,11 @@ ${Object.entries(r.info).map(([k, v]) => `- ${k}: ${v}`).join("\n")}
 - Deno client: ${sizes.latency} requests per system at concurrency 1, ${sizes.throughput} at 8
   and at 32, after ${sizes.warm} warm-up requests, interleaved in ${sizes.rounds} rounds (floor,
   webhook, rootfence, then again) so machine drift hits all three alike
-- wrk: ${sizes.wrkSeconds} s per system at 1 and at 32 connections, each request sent once (signed
-  beforehand for webhook and rootfence); ${sizes.polls} polls for the monitor rows
+- wrk: ${sizes.wrkSeconds} s per system at 1 and at 32 connections, in ${sizes.rounds} rounds of
+  ${sizes.wrkSeconds! / sizes.rounds!} s taken in turn (webhook, shape, shape+work, rootfence, then
+  again), each request sent once (signed beforehand); counts add up over the rounds, and each
+  percentile is the median of the rounds' (wrk reports percentiles, not samples);
+  ${sizes.polls} polls for the monitor rows
 
 ## What is compared
 

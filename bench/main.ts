@@ -42,7 +42,7 @@ import {
   webhook,
   type Workload,
 } from "./systems.ts";
-import { runWrk } from "./wrk.ts";
+import { mergeRounds, runWrk, type WrkResult } from "./wrk.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const fixtures = Deno.env.get("ROOTFENCE_FIXTURES") ?? `${root}tests/testdata`;
@@ -136,41 +136,57 @@ async function measure(
   });
 }
 
-/** wrk against each receiver for `seconds`, every request signed beforehand and sent once. */
+/**
+ * wrk against each receiver for `seconds` in all, in `rounds` turns taken one system after the
+ * other (so machine drift hits every system alike, as the Deno client's rounds do); every
+ * request signed beforehand and sent once.
+ */
 async function measureWrk(
   systems: readonly HttpSystem[],
   workload: Workload,
   c: number,
   seconds: number,
+  rounds: number,
   dir: string,
 ): Promise<WrkRow[]> {
-  const rows: WrkRow[] = [];
-  for (const system of systems) {
-    // More than either receiver can answer in the time, so no thread runs out.
-    const count = seconds * (c === 1 ? 1500 : 3000);
-    const before = system.cpu();
-    const result = await runWrk({
-      url: system.url,
-      dir,
-      connections: c,
-      seconds,
-      count,
-      request: (i) => system.wrkRequest(workload, i),
-    });
+  const each = seconds / rounds;
+  // More than either receiver can answer in the time, so no thread runs out.
+  const count = Math.ceil(each * (c === 1 ? 1500 : 3000));
+  const results = new Map(systems.map((s) => [s.name, [] as WrkResult[]]));
+  const cpu = new Map(systems.map((s) => [s.name, {} as Record<string, number>]));
+  for (let round = 0; round < rounds; round++) {
+    for (const system of systems) {
+      const before = system.cpu();
+      const result = await runWrk({
+        url: system.url,
+        dir,
+        connections: c,
+        seconds: each,
+        count,
+        request: (i) => system.wrkRequest(workload, round * count + i),
+      });
+      results.get(system.name)!.push(result);
+      const used = cpu.get(system.name)!;
+      for (const [role, ms] of Object.entries(cpuBetween(before, system.cpu()))) {
+        used[role] = (used[role] ?? 0) + ms;
+      }
+    }
+  }
+  return systems.map((system) => {
+    const merged = mergeRounds(results.get(system.name)!);
     const cpuMsPerRequest: Record<string, number> = {};
-    for (const [role, ms] of Object.entries(cpuBetween(before, system.cpu()))) {
-      const used = ms / Math.max(1, result.requests);
+    for (const [role, ms] of Object.entries(cpu.get(system.name)!)) {
+      const used = ms / Math.max(1, merged.requests);
       if (used > 0.005) cpuMsPerRequest[role] = +used.toFixed(3);
     }
-    rows.push({
+    return {
       system: system.name,
       workload: workload.name,
       concurrency: c,
-      ...result,
+      ...merged,
       cpuMsPerRequest,
-    });
-  }
-  return rows;
+    };
+  });
 }
 
 /** 32 monitors polling one op: rootfence may share runs; the peer runs the binary each time. */
@@ -356,7 +372,14 @@ export async function main(args: string[]): Promise<number> {
       }
       for (const c of [1, 32]) {
         wrkRows.push(
-          ...await measureWrk([peer, bare, worked, receiver], workload, c, sizes.wrkSeconds, dir),
+          ...await measureWrk(
+            [peer, bare, worked, receiver],
+            workload,
+            c,
+            sizes.wrkSeconds,
+            sizes.rounds,
+            dir,
+          ),
         );
       }
       load.push(loadSample(`after wrk, ${workload.name}`));

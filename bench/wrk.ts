@@ -178,3 +178,41 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     exhausted: raw.exhausted,
   };
 }
+
+/**
+ * One result from runs of the same system taken in turn with the others (rounds): counts add
+ * up, req/s is over the rounds' whole time, the max is the largest, and each percentile is the
+ * median of the rounds' (wrk reports percentiles, not its samples).
+ *
+ * @throws {RangeError} For no results.
+ */
+export function mergeRounds(results: readonly WrkResult[]): WrkResult {
+  if (results.length === 0) throw new RangeError("Cannot merge no wrk results");
+  const median = (pick: (r: WrkResult) => number) => {
+    const sorted = results.map(pick).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : +((sorted[mid - 1]! + sorted[mid]!) / 2)
+      .toFixed(2);
+  };
+  const sum = (pick: (r: WrkResult) => number) => results.reduce((a, r) => a + pick(r), 0);
+  const statuses: Record<string, number> = {};
+  for (const result of results) {
+    for (const [status, n] of Object.entries(result.statuses)) {
+      statuses[status] = (statuses[status] ?? 0) + n;
+    }
+  }
+  const requests = sum((r) => r.requests);
+  const seconds = +sum((r) => r.seconds).toFixed(2);
+  return {
+    requests,
+    seconds,
+    rps: +(requests / seconds).toFixed(1),
+    p50Ms: median((r) => r.p50Ms),
+    p90Ms: median((r) => r.p90Ms),
+    p99Ms: median((r) => r.p99Ms),
+    maxMs: Math.max(...results.map((r) => r.maxMs)),
+    statuses,
+    socketErrors: sum((r) => r.socketErrors),
+    exhausted: sum((r) => r.exhausted),
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * `deno run -A bench/executor_cpu.ts [--requests=N] [--rounds=R]`: the executor's side alone, in
+ * CPU per request. Each side serves signed `sensors` bridge lines that arrive over a real Unix
+ * socket, one at a time, from a client in the same process:
+ *
+ * - **rootfence**: `serveBridge` and the real app, journal and scheduler. Every run answers
+ *   the result of one real `sensors` invocation (through a fenced child), captured at start.
+ * - **shape+work**: the shape with the work's executor (`shape/work.ts`), with the reply its
+ *   child gave for one real `sensors` run.
+ *
+ * So no child, binary or listener is counted: what is left is the part of a request that
+ * rootfence's own layers (Hono, the scheduler, the job's view, the log) add over the work no
+ * receiver can skip. The sides run in turn, each in a fresh process, `--rounds` times. CPU is the
+ * process's (all threads, the checkpoint thread too, and the client's reads and writes, which
+ * are the same for both sides), from the first request after a warm-up to the last.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { findOp } from "../ops/mod.ts";
+import { LineReader } from "../runtime/process/lines.ts";
+import { signedRequest } from "../runtime/cli/client.ts";
+import { newSecret } from "../runtime/signing.ts";
+
+const WARM_UP = 200;
+
+/** How a side's process prints its figure. */
+const FIGURE = "executor CPU ms per request: ";
+
+/** The figure a side's process printed, or NaN. */
+export function figureOf(stdout: string): number {
+  const line = stdout.split("\n").findLast((l) => l.startsWith(FIGURE));
+  return line === undefined ? NaN : Number(line.slice(FIGURE.length));
+}
+
+/** One side: answers request lines on a Unix socket; `ok` tells an answer that succeeded. */
+interface Side {
+  readonly socket: string;
+  readonly path: string;
+  ok(line: string): boolean;
+}
+
+async function rootfenceSide(dir: string, secret: string): Promise<Side> {
+  const { Launcher } = await import("../runtime/process/launcher.ts");
+  const { createApp } = await import("../runtime/server/app.ts");
+  const { serveBridge } = await import("../runtime/server/executor.ts");
+  const { Journal } = await import("../runtime/server/journal.ts");
+  const { KeyringHolder } = await import("../runtime/server/keyring_holder.ts");
+  const { Scheduler } = await import("../runtime/server/scheduler.ts");
+  const { verifyingSecret } = await import("../runtime/signing.ts");
+  const launcher = await Launcher.create({ binPath: "/usr/sbin:/usr/bin:/sbin:/bin", pool: {} });
+  const ran = await launcher.invoke(findOp("sensors")!, {});
+  await launcher.close();
+  const journal = Journal.open(`${dir}/journal.db`, {
+    synced: (op) => findOp(op)?.mutates ?? true,
+    checkpoints: "background",
+  });
+  // As the executor's log: a JSON line each, written out in batches (here, dropped).
+  let lines: string[] = [];
+  const log = (line: Record<string, unknown>) => {
+    lines.push(JSON.stringify(line));
+    if (lines.length > 256) lines = [];
+  };
+  const scheduler = new Scheduler({
+    journal,
+    log,
+    shares: (op) => findOp(op)?.mutates === false,
+    run: async (job) => {
+      journal.markProcess(job.id, 1, Date.now() + 60_000, 0);
+      await Promise.resolve();
+      return structuredClone(ran);
+    },
+  });
+  scheduler.recover();
+  const keyring = new KeyringHolder({
+    keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
+    files: [],
+  });
+  const app = createApp({ scheduler, journal, keyring, settings: launcher.settings, log });
+  const socket = `${dir}/rootfence.sock`;
+  const server = Deno.listen({ transport: "unix", path: socket });
+  void (async () => {
+    for await (const conn of server) void serveBridge(conn, app.fetch);
+  })();
+  return { socket, path: "/hooks/sensors", ok: (line) => line.startsWith('{"status":200') };
+}
+
+async function shapeSide(dir: string, secret: string): Promise<Side> {
+  const { worker } = await import("./shape/work.ts");
+  const op = findOp("sensors")!;
+  const run = await new Deno.Command("/usr/bin/sensors", {
+    args: ["-j"],
+    clearEnv: true,
+    env: { LC_ALL: "C" },
+  }).output();
+  const text = new TextDecoder();
+  const reply = JSON.stringify(op.parse({
+    stdout: text.decode(run.stdout),
+    stderr: text.decode(run.stderr),
+    exitCode: run.code,
+    signal: run.signal,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+  }, {}));
+  const serve = await worker(dir, secret, async () => {
+    await Promise.resolve();
+    return reply;
+  });
+  const socket = `${dir}/shape.sock`;
+  const server = Deno.listen({ transport: "unix", path: socket });
+  const out = new TextEncoder();
+  void (async () => {
+    for await (const conn of server) {
+      void (async () => {
+        const lines = new LineReader(conn.readable, 1 << 20);
+        for (let next = await lines.next(); next && "line" in next; next = await lines.next()) {
+          await conn.write(out.encode(await serve(next.line) + "\n"));
+        }
+      })();
+    }
+  })();
+  return { socket, path: "/sensors", ok: (line) => line.startsWith('{"jobId"') };
+}
+
+/** Serves `requests` lines through one side; resolves with its CPU ms per request. */
+async function measure(which: "rootfence" | "shape+work", requests: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-executor-cpu-" });
+  try {
+    const secret = newSecret();
+    const side = which === "rootfence"
+      ? await rootfenceSide(dir, secret)
+      : await shapeSide(dir, secret);
+    const encoder = new TextEncoder();
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < WARM_UP + requests; i++) {
+      const signed = await signedRequest(`http://rootfence${side.path}`, {
+        secret,
+        body: "{}",
+        headers: { prefer: "wait=60", "cache-control": "no-cache" },
+      });
+      const body = new Uint8Array(await signed.arrayBuffer());
+      // As the listener forwards them: named headers only, never a length.
+      const headers = [...signed.headers].filter(([name]) => name !== "content-length");
+      const line = { method: "POST", path: side.path, headers, body: body.toBase64() };
+      sent.push(encoder.encode(JSON.stringify(line) + "\n"));
+    }
+    const conn = await Deno.connect({ transport: "unix", path: side.socket });
+    const answers = new LineReader(conn.readable, 1 << 20);
+    const one = async (line: Uint8Array) => {
+      await conn.write(line);
+      const answer = await answers.next();
+      if (answer === undefined || !("line" in answer) || !side.ok(answer.line)) {
+        throw new Error(`${which} did not answer: ${JSON.stringify(answer).slice(0, 300)}`);
+      }
+    };
+    for (const line of sent.slice(0, WARM_UP)) await one(line);
+    const before = process.cpuUsage();
+    for (const line of sent.slice(WARM_UP)) await one(line);
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1000 / requests;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { requests: { type: "string" }, rounds: { type: "string" }, side: { type: "string" } },
+  });
+  const requests = Number(values.requests ?? 3000);
+  if (values.side === "rootfence" || values.side === "shape+work") {
+    // One side in this process: the figure goes to stdout for the parent, on a line of its own
+    // (the shape's worker logs there too).
+    console.log(`${FIGURE}${(await measure(values.side, requests)).toFixed(3)}`);
+    Deno.exit(0);
+  }
+  const rounds = Number(values.rounds ?? 3);
+  const figures: Record<string, number[]> = { "rootfence": [], "shape+work": [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const side of Object.keys(figures)) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", import.meta.filename!, `--side=${side}`, `--requests=${requests}`],
+        stderr: "inherit",
+      }).output();
+      if (!output.success) throw new Error(`the ${side} side failed`);
+      figures[side]!.push(figureOf(new TextDecoder().decode(output.stdout)));
+    }
+  }
+  for (const [side, values] of Object.entries(figures)) {
+    const median = [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    console.log(
+      `${side.padEnd(10)} CPU ms per request: ${values.join(", ")} (median ${median})`,
+    );
+  }
+}
+
+if (import.meta.main) await main();
