@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { MAX_LINE_BYTES, toBase64 } from "../runtime/server/bridge.ts";
-import { connectionsTo } from "../runtime/server/bridge_connections.ts";
+import { connectionsTo, IDLE_MS } from "../runtime/server/bridge_connections.ts";
 import type { AppBindings } from "../runtime/server/context.ts";
 import { serveBridge } from "../runtime/server/executor.ts";
 import { relay } from "../runtime/server/listener.ts";
 import { LineReader } from "../runtime/process/lines.ts";
+import { until } from "./_watch.ts";
 
 const encoder = new TextEncoder();
 
@@ -36,7 +37,13 @@ function oneLine(body: string, extra = ""): Uint8Array {
  */
 async function fakeExecutor(
   serve: (conn: number, line: number, path: string) => Uint8Array | undefined,
-): Promise<{ socket: string; accepted: () => number; requests: string[]; stop(): Promise<void> }> {
+): Promise<{
+  socket: string;
+  accepted: () => number;
+  open: () => number;
+  requests: string[];
+  stop(): Promise<void>;
+}> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bridge-conns-" });
   const socket = `${dir}/executor.sock`;
   const listener = Deno.listen({ transport: "unix", path: socket });
@@ -66,6 +73,7 @@ async function fakeExecutor(
   return {
     socket,
     accepted: () => accepted,
+    open: () => open.size,
     requests,
     async stop() {
       connectionsTo(socket).close();
@@ -114,6 +122,25 @@ Deno.test("the listener sends requests in turn over one kept connection", async 
       assert.equal(await response.text(), `answer /jobs/${i}`);
     }
     assert.equal(executor.accepted(), 1);
+  } finally {
+    await executor.stop();
+  }
+});
+
+Deno.test("an idle kept connection is closed after IDLE_MS, before the executor's own 5 s wait", async () => {
+  const executor = await fakeExecutor((_, __, path) => reply(`answer ${path}`));
+  try {
+    assert.equal(await (await forward(get("/jobs/a"), executor.socket)).text(), "answer /jobs/a");
+    const given = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 2));
+    assert.equal(connectionsTo(executor.socket).idle, 1, "kept while idle");
+    assert.equal(executor.open(), 1);
+    // Closed by the listener: the executor sees its end, before its own 5 s would run out.
+    assert.ok(await until(() => executor.open() === 0, 4_500 - (Date.now() - given)));
+    assert.ok(Date.now() - given >= IDLE_MS - 50, "not before IDLE_MS");
+    assert.equal(connectionsTo(executor.socket).idle, 0);
+    assert.equal(await (await forward(get("/jobs/b"), executor.socket)).text(), "answer /jobs/b");
+    assert.equal(executor.accepted(), 2);
   } finally {
     await executor.stop();
   }
