@@ -7,12 +7,13 @@
  * @module
  */
 import { findOp, OPS } from "../ops/mod.ts";
+import type { OpSettings } from "../ops/types.ts";
 import { signedRequest } from "../runtime/cli/client.ts";
 import { Launcher } from "../runtime/process/launcher.ts";
 import { createApp } from "../runtime/server/app.ts";
 import { Journal } from "../runtime/server/journal.ts";
 import { KeyringHolder } from "../runtime/server/keyring_holder.ts";
-import { Scheduler } from "../runtime/server/scheduler.ts";
+import { Scheduler, type SchedulerOptions } from "../runtime/server/scheduler.ts";
 import { newSecret, verifyingSecret } from "../runtime/signing.ts";
 import { percentile } from "./stats.ts";
 
@@ -40,42 +41,65 @@ export async function sample(n: number, task: () => Promise<void>): Promise<numb
   return percentile(times, 50);
 }
 
-/** The executor's app with the real journal, scheduler and pooled launcher, and no listener. */
-async function appSample(dir: string, launcher: Launcher, n: number): Promise<number> {
+/** The executor's app as the bench builds it: real journal (as the executor opens it) and scheduler. */
+export interface BenchApp {
+  readonly app: ReturnType<typeof createApp>;
+  readonly journal: Journal;
+  readonly scheduler: Scheduler;
+}
+
+/**
+ * The executor's app over a real journal and scheduler, with one key (`bench`, every op) whose
+ * secret is `secret`; `run` runs a job, as the launcher would.
+ */
+export async function benchApp(
+  dir: string,
+  secret: string,
+  settings: OpSettings,
+  run: SchedulerOptions["run"],
+  log: (line: Record<string, unknown>) => void = () => {},
+): Promise<BenchApp> {
   const journal = Journal.open(`${dir}/app.db`, {
     synced: (op) => findOp(op)?.mutates ?? true,
     checkpoints: "background",
   });
   const scheduler = new Scheduler({
     journal,
-    log: () => {},
+    log,
     shares: (op) => findOp(op)?.mutates === false,
-    run: (job, signal) =>
+    run,
+  });
+  scheduler.recover();
+  const keyring = new KeyringHolder({
+    keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
+    files: [],
+  });
+  return { app: createApp({ scheduler, journal, keyring, settings, log }), journal, scheduler };
+}
+
+/** The executor's app with the pooled launcher behind it, and no listener. */
+async function appSample(dir: string, launcher: Launcher, n: number): Promise<number> {
+  const secret = newSecret();
+  const { app, journal, scheduler } = await benchApp(
+    dir,
+    secret,
+    launcher.settings,
+    (job, signal) =>
       launcher.invoke(findOp(job.op)!, job.input, {
         signal,
         onStart: (pgid, deadline) => journal.markProcess(job.id, pgid, deadline, 0),
       }),
-  });
-  scheduler.recover();
-  const secret = newSecret();
-  const app = createApp({
-    scheduler,
-    journal,
-    keyring: new KeyringHolder({
-      keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
-      files: [],
-    }),
-    settings: launcher.settings,
-    log: () => {},
-  });
+  );
   const trigger = async () => {
-    const response = await app.request(
-      await signedRequest("http://rootfence/hooks/sensors", {
-        secret,
-        body: "{}",
-        headers: { prefer: "wait=60", "cache-control": "no-cache" },
-      }),
-    );
+    const signed = await signedRequest("http://rootfence/hooks/sensors", {
+      secret,
+      body: "{}",
+      headers: { prefer: "wait=60", "cache-control": "no-cache" },
+    });
+    // As the executor hands it over: the body beside the request (`AppBindings`).
+    const body = new Uint8Array(await signed.arrayBuffer());
+    const request = new Request(signed.url, { method: "POST", headers: signed.headers });
+    const response = await app.fetch(request, { body });
     if ((await response.json()).status !== "succeeded") throw new Error("app sensors failed");
   };
   for (let i = 0; i < 20; i++) await trigger();

@@ -43,41 +43,22 @@ interface Side {
 
 async function rootfenceSide(dir: string, secret: string): Promise<Side> {
   const { Launcher } = await import("../runtime/process/launcher.ts");
-  const { createApp } = await import("../runtime/server/app.ts");
   const { serveBridge } = await import("../runtime/server/executor.ts");
-  const { Journal } = await import("../runtime/server/journal.ts");
-  const { KeyringHolder } = await import("../runtime/server/keyring_holder.ts");
-  const { Scheduler } = await import("../runtime/server/scheduler.ts");
-  const { verifyingSecret } = await import("../runtime/signing.ts");
+  const { benchApp } = await import("./breakdown.ts");
   const launcher = await Launcher.create({ binPath: "/usr/sbin:/usr/bin:/sbin:/bin", pool: {} });
   const ran = await launcher.invoke(findOp("sensors")!, {});
   await launcher.close();
-  const journal = Journal.open(`${dir}/journal.db`, {
-    synced: (op) => findOp(op)?.mutates ?? true,
-    checkpoints: "background",
-  });
   // As the executor's log: a JSON line each, written out in batches (here, dropped).
   let lines: string[] = [];
   const log = (line: Record<string, unknown>) => {
     lines.push(JSON.stringify(line));
     if (lines.length > 256) lines = [];
   };
-  const scheduler = new Scheduler({
-    journal,
-    log,
-    shares: (op) => findOp(op)?.mutates === false,
-    run: async (job) => {
-      journal.markProcess(job.id, 1, Date.now() + 60_000, 0);
-      await Promise.resolve();
-      return structuredClone(ran);
-    },
-  });
-  scheduler.recover();
-  const keyring = new KeyringHolder({
-    keys: [{ id: "bench", ops: ["*"], secrets: [await verifyingSecret(secret)] }],
-    files: [],
-  });
-  const app = createApp({ scheduler, journal, keyring, settings: launcher.settings, log });
+  const { app, journal } = await benchApp(dir, secret, launcher.settings, async (job) => {
+    journal.markProcess(job.id, 1, Date.now() + 60_000, 0);
+    await Promise.resolve();
+    return structuredClone(ran);
+  }, log);
   const socket = `${dir}/rootfence.sock`;
   const server = Deno.listen({ transport: "unix", path: socket });
   void (async () => {
