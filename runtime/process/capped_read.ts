@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ChunkReader } from "./chunks.ts";
 
 /** What {@linkcode readCapped} kept of a stream. */
 export interface CappedBytes {
@@ -40,16 +41,18 @@ export async function readCapped(
   const kept: Uint8Array[] = [];
   let used = 0;
   let total = 0;
-  for await (const chunk of stream) {
+  const chunks = new ChunkReader(stream);
+  for (let chunk = await chunks.read(); chunk !== undefined; chunk = await chunks.read()) {
     total += chunk.length;
     const room = limit - used;
     if (room > 0) {
       const take = Math.min(room, chunk.length);
-      // Copy: the reader may reuse the chunk's buffer.
+      // Copy: the next read overwrites the chunk.
       kept.push(chunk.slice(0, take));
       used += take;
     }
   }
+  if (kept.length === 1) return { bytes: kept[0]!, total, truncated: total > used };
   const bytes = new Uint8Array(used);
   let at = 0;
   for (const part of kept) {

@@ -4,18 +4,15 @@
  *
  * @module
  */
-
-/** Bytes one read takes at most: a bridge or reply line is usually well under it. */
-const READ_BYTES = 16 * 1024;
+import { ChunkReader } from "./chunks.ts";
 
 /** What {@linkcode LineReader.next} returns: a line, a line that was too long, or the end. */
 export type Line = { readonly line: string } | { readonly tooLong: true } | undefined;
 
 /**
  * Reads lines from a byte stream, one at a time, dropping any line longer than the cap (its
- * bytes are discarded up to the next newline) so a runaway writer cannot grow our memory. A
- * byte stream's source must answer a read still pending at its end, as Deno's sockets, pipes and
- * stdin do (`byobRequest.respond(0)` after `close()`); other streams are read chunk by chunk.
+ * bytes are discarded up to the next newline) so a runaway writer cannot grow our memory. It
+ * reads through a {@linkcode ChunkReader}, whose rule on byte streams' sources applies.
  *
  * @example
  * ```ts
@@ -28,11 +25,8 @@ export type Line = { readonly line: string } | { readonly tooLong: true } | unde
  * ```
  */
 export class LineReader {
-  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
-  // One buffer, read into again and again: a byte stream's default reader allocates a fresh
-  // 64 KiB buffer for every read, and on the bridge and child pipes that is one per request,
-  // for the garbage collector to reclaim. Lines are decoded out of it before the next read.
-  #spare: ArrayBuffer | undefined;
+  // Each chunk is decoded before the next read, which may overwrite it.
+  readonly #chunks: ChunkReader;
   // A decoder, not a TextDecoderStream: piping through one costs a transform stream's turns
   // per chunk, on every bridge and child line. Byte-order marks are kept: Deno's streaming
   // decoder drops one that starts a later chunk (checked on 2.9.6), so what a line holds
@@ -50,28 +44,8 @@ export class LineReader {
    * @param maxChars The longest line kept.
    */
   constructor(stream: ReadableStream<Uint8Array>, maxChars: number) {
-    try {
-      this.#reader = stream.getReader({ mode: "byob" });
-      this.#spare = new ArrayBuffer(READ_BYTES);
-    } catch {
-      // Not a byte stream: it hands over chunks of its own.
-      this.#reader = stream.getReader();
-    }
+    this.#chunks = new ChunkReader(stream);
     this.#max = maxChars;
-  }
-
-  /** The next chunk of bytes, or `undefined` at the end. */
-  async #read(): Promise<Uint8Array | undefined> {
-    if (this.#spare === undefined) {
-      const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
-        .read();
-      return done ? undefined : value;
-    }
-    const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
-      .read(new Uint8Array(this.#spare));
-    // The read took the buffer over and hands it back inside its view.
-    if (value !== undefined) this.#spare = value.buffer as ArrayBuffer;
-    return done ? undefined : value;
   }
 
   /** The next line, `{ tooLong: true }` for an oversized one, or `undefined` at the end. */
@@ -102,7 +76,7 @@ export class LineReader {
         }
         return undefined;
       }
-      const bytes = await this.#read();
+      const bytes = await this.#chunks.read();
       if (bytes === undefined) this.#done = true;
       const text = bytes === undefined
         ? this.#decoder.decode()
@@ -119,6 +93,6 @@ export class LineReader {
 
   /** Stops reading. */
   async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => undefined);
+    await this.#chunks.cancel();
   }
 }

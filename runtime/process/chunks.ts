@@ -1,0 +1,65 @@
+/**
+ * Reading a stream's bytes chunk by chunk into one reused buffer.
+ *
+ * @module
+ */
+
+/** Bytes one read takes at most, unless a reader asks for another size. */
+export const READ_BYTES = 16 * 1024;
+
+/**
+ * Reads a stream chunk by chunk. A byte stream (Deno's sockets, pipes and stdin) is read into
+ * one buffer, again and again: its default reader allocates a fresh 64 KiB buffer for every
+ * read, which on the bridge and child pipes is several per request for the garbage collector to
+ * reclaim, and 64 KiB held by every read left pending. Such a stream's source must answer a read
+ * still pending at its end (`byobRequest.respond(0)` after `close()`), as Deno's do. Other
+ * streams hand over chunks of their own.
+ *
+ * @example
+ * ```ts
+ * import { ChunkReader } from "./chunks.ts";
+ * import assert from "node:assert/strict";
+ * const reader = new ChunkReader(new Blob(["abc"]).stream());
+ * assert.equal(new TextDecoder().decode(await reader.read()), "abc");
+ * assert.equal(await reader.read(), undefined);
+ * ```
+ */
+export class ChunkReader {
+  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  #spare: ArrayBuffer | undefined;
+
+  /**
+   * @param stream The bytes to read.
+   * @param readBytes The most bytes one read takes from a byte stream.
+   */
+  constructor(stream: ReadableStream<Uint8Array>, readBytes: number = READ_BYTES) {
+    try {
+      this.#reader = stream.getReader({ mode: "byob" });
+      this.#spare = new ArrayBuffer(readBytes);
+    } catch {
+      this.#reader = stream.getReader();
+    }
+  }
+
+  /**
+   * The next chunk, or `undefined` at the end. A chunk may be overwritten by the next read:
+   * copy or decode what must outlive it.
+   */
+  async read(): Promise<Uint8Array | undefined> {
+    if (this.#spare === undefined) {
+      const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
+        .read();
+      return done ? undefined : value;
+    }
+    const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
+      .read(new Uint8Array(this.#spare));
+    // The read took the buffer over and hands it back inside its view.
+    if (value !== undefined) this.#spare = value.buffer as ArrayBuffer;
+    return done ? undefined : value;
+  }
+
+  /** Stops reading. */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => undefined);
+  }
+}
