@@ -67,6 +67,7 @@ Deno.test("buildChildCommand() rebuilds the environment from a fixed list, with 
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
     DENO_DIR: "/dev/null/deno",
+    MALLOC_ARENA_MAX: "1",
   });
 });
 
