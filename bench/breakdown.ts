@@ -1,8 +1,9 @@
 /**
- * Where rootfence's time goes, measured in the same run, one component at a time: a bare spawn
- * of the host binary from Deno, a pooled fenced invocation of the same op, the journal writes of
- * one read-only job, and the executor's whole app in-process (signature, validation, journal,
- * scheduler, pooled invocation, JSON) with no HTTP and no listener in front.
+ * Where rootfence's time goes, measured in the same run: a bare spawn of the host binary from
+ * Deno, a pooled fenced invocation of the same op and the executor's whole app in-process
+ * (signature, validation, journal, scheduler, pooled invocation, JSON) with no HTTP and no
+ * listener in front, taken in turn so that drift hits all three alike; and the journal writes of
+ * one read-only job.
  *
  * @module
  */
@@ -41,6 +42,32 @@ export async function sample(n: number, task: () => Promise<void>): Promise<numb
   return percentile(times, 50);
 }
 
+/**
+ * The p50 of `n` timed runs of each task, in ms, the tasks taken in turn (one run of each, then
+ * again): the differences between them are what the breakdown reports, and on a shared machine
+ * a task timed after the others would carry the drift between them.
+ */
+export async function interleaved<K extends string>(
+  n: number,
+  tasks: Readonly<Record<K, () => Promise<void>>>,
+): Promise<Record<K, number>> {
+  const names = Object.keys(tasks) as K[];
+  const times = new Map<K, number[]>(names.map((name) => [name, []]));
+  for (let i = 0; i < n; i++) {
+    for (const name of names) {
+      const t = performance.now();
+      await tasks[name]();
+      times.get(name)!.push(performance.now() - t);
+    }
+  }
+  return Object.fromEntries(
+    names.map((name) => [name, percentile(times.get(name)!, 50)]),
+  ) as Record<
+    K,
+    number
+  >;
+}
+
 /** The executor's app as the bench builds it: real journal (as the executor opens it) and scheduler. */
 export interface BenchApp {
   readonly app: ReturnType<typeof createApp>;
@@ -77,8 +104,15 @@ export async function benchApp(
   return { app: createApp({ scheduler, journal, keyring, settings, log }), journal, scheduler };
 }
 
-/** The executor's app with the pooled launcher behind it, and no listener. */
-async function appSample(dir: string, launcher: Launcher, n: number): Promise<number> {
+/**
+ * The executor's app with the pooled launcher behind it, and no listener: `count` triggers,
+ * signed beforehand (as wrk's are), each answered with its finished job.
+ */
+async function appTriggers(
+  dir: string,
+  launcher: Launcher,
+  count: number,
+): Promise<{ trigger: () => Promise<void>; close: () => Promise<void> }> {
   const secret = newSecret();
   const { app, journal, scheduler } = await benchApp(
     dir,
@@ -90,23 +124,32 @@ async function appSample(dir: string, launcher: Launcher, n: number): Promise<nu
         onStart: (pgid, deadline) => journal.markProcess(job.id, pgid, deadline, 0),
       }),
   );
-  const trigger = async () => {
-    const signed = await signedRequest("http://rootfence/hooks/sensors", {
+  const signed: { url: string; headers: Headers; body: Uint8Array }[] = [];
+  for (let i = 0; i < count; i++) {
+    const request = await signedRequest("http://rootfence/hooks/sensors", {
       secret,
       body: "{}",
       headers: { prefer: "wait=60", "cache-control": "no-cache" },
     });
-    // As the executor hands it over: the body beside the request (`AppBindings`).
-    const body = new Uint8Array(await signed.arrayBuffer());
-    const request = new Request(signed.url, { method: "POST", headers: signed.headers });
-    const response = await app.fetch(request, { body });
-    if ((await response.json()).status !== "succeeded") throw new Error("app sensors failed");
+    signed.push({
+      url: request.url,
+      headers: request.headers,
+      body: new Uint8Array(await request.arrayBuffer()),
+    });
+  }
+  let next = 0;
+  return {
+    async trigger() {
+      const { url, headers, body } = signed[next++]!;
+      // As the executor hands it over: the body beside the request (`AppBindings`).
+      const response = await app.fetch(new Request(url, { method: "POST", headers }), { body });
+      if ((await response.json()).status !== "succeeded") throw new Error("app sensors failed");
+    },
+    async close() {
+      await scheduler.shutdown(0);
+      journal.close();
+    },
   };
-  for (let i = 0; i < 20; i++) await trigger();
-  const ms = await sample(n, trigger);
-  await scheduler.shutdown(0);
-  journal.close();
-  return ms;
 }
 
 /**
@@ -151,9 +194,6 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
     const run = await launcher.invoke(sensors, {});
     if (!run.ok) throw new Error(`fenced sensors failed: ${JSON.stringify(run.error)}`);
   };
-  for (let i = 0; i < 20; i++) await fenced();
-  const bareSpawnMs = await sample(n, bare);
-  const fencedInvokeMs = await sample(n, fenced);
   const dir = await Deno.makeTempDir({ prefix: "rootfence-bench-journal-" });
   const journal = Journal.open(`${dir}/journal.db`, {
     synced: (op) => findOp(op)?.mutates ?? true,
@@ -165,16 +205,23 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
     return Promise.resolve();
   });
   journal.close();
-  const appMs = await appSample(dir, launcher, n);
+  const warm = 20;
+  const app = await appTriggers(dir, launcher, warm + n);
+  for (let w = 0; w < warm; w++) {
+    await fenced();
+    await app.trigger();
+  }
+  const p50 = await interleaved(n, { bare, fenced, app: app.trigger });
+  await app.close();
   await launcher.close();
   await Deno.remove(dir, { recursive: true });
   const round = (ms: number) => +ms.toFixed(3);
   return {
-    bareSpawnMs: round(bareSpawnMs),
-    fencedInvokeMs: round(fencedInvokeMs),
-    fenceOverheadMs: round(fencedInvokeMs - bareSpawnMs),
+    bareSpawnMs: round(p50.bare),
+    fencedInvokeMs: round(p50.fenced),
+    fenceOverheadMs: round(p50.fenced - p50.bare),
     journalJobMs: round(journalJobMs),
-    appMs: round(appMs),
-    appOverheadMs: round(appMs - fencedInvokeMs - journalJobMs),
+    appMs: round(p50.app),
+    appOverheadMs: round(p50.app - p50.fenced - journalJobMs),
   };
 }
