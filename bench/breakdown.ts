@@ -1,9 +1,9 @@
 /**
  * Where rootfence's time goes, measured in the same run: a bare spawn of the host binary from
- * Deno, a pooled fenced invocation of the same op and the executor's whole app in-process
- * (signature, validation, journal, scheduler, pooled invocation, JSON) with no HTTP and no
- * listener in front, taken in turn so that drift hits all three alike; and the journal writes of
- * one read-only job.
+ * Deno, a pooled fenced invocation of the same op, the journal writes of one read-only job, and
+ * the executor's whole app in-process (signature, validation, journal, scheduler, pooled
+ * invocation, JSON) with no HTTP and no listener in front, taken in turn so that drift hits them
+ * alike.
  *
  * @module
  */
@@ -31,17 +31,6 @@ export interface Breakdown {
   readonly appOverheadMs: number;
 }
 
-/** The p50 of `n` timed runs of `task`, in ms. */
-export async function sample(n: number, task: () => Promise<void>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await task();
-    times.push(performance.now() - t);
-  }
-  return percentile(times, 50);
-}
-
 /**
  * The p50 of `n` timed runs of each task, in ms, the tasks taken in turn (one run of each, then
  * again): the differences between them are what the breakdown reports, and on a shared machine
@@ -66,6 +55,11 @@ export async function interleaved<K extends string>(
     K,
     number
   >;
+}
+
+/** The p50 of `n` timed runs of `task`, in ms. */
+export async function sample(n: number, task: () => Promise<void>): Promise<number> {
+  return (await interleaved(n, { task })).task;
 }
 
 /** The executor's app as the bench builds it: real journal (as the executor opens it) and scheduler. */
@@ -199,20 +193,21 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
     synced: (op) => findOp(op)?.mutates ?? true,
     checkpoints: "background",
   });
-  let i = 0;
-  const journalJobMs = await sample(n, () => {
-    journalReadJob(journal, i++, { ok: true });
+  let jobs = 0;
+  const journalJob = () => {
+    journalReadJob(journal, jobs++, { ok: true });
     return Promise.resolve();
-  });
-  journal.close();
+  };
   const warm = 20;
   const app = await appTriggers(dir, launcher, warm + n);
   for (let w = 0; w < warm; w++) {
     await fenced();
+    await journalJob();
     await app.trigger();
   }
-  const p50 = await interleaved(n, { bare, fenced, app: app.trigger });
+  const p50 = await interleaved(n, { bare, fenced, journal: journalJob, app: app.trigger });
   await app.close();
+  journal.close();
   await launcher.close();
   await Deno.remove(dir, { recursive: true });
   const round = (ms: number) => +ms.toFixed(3);
@@ -220,8 +215,8 @@ export async function breakdown(binPath: string, n: number): Promise<Breakdown> 
     bareSpawnMs: round(p50.bare),
     fencedInvokeMs: round(p50.fenced),
     fenceOverheadMs: round(p50.fenced - p50.bare),
-    journalJobMs: round(journalJobMs),
+    journalJobMs: round(p50.journal),
     appMs: round(p50.app),
-    appOverheadMs: round(p50.app - p50.fenced - journalJobMs),
+    appOverheadMs: round(p50.app - p50.fenced - p50.journal),
   };
 }

@@ -38,26 +38,29 @@ export async function readCapped(
   stream: ReadableStream<Uint8Array>,
   limit: number,
 ): Promise<CappedBytes> {
-  const kept: Uint8Array[] = [];
+  let bytes = new Uint8Array(0);
   let used = 0;
   let total = 0;
   const chunks = new ChunkReader(stream);
   for (let chunk = await chunks.read(); chunk !== undefined; chunk = await chunks.read()) {
     total += chunk.length;
-    const room = limit - used;
-    if (room > 0) {
-      const take = Math.min(room, chunk.length);
-      // Copy: the next read overwrites the chunk.
-      kept.push(chunk.slice(0, take));
+    const take = Math.min(limit - used, chunk.length);
+    if (take > 0) {
+      // One buffer, doubled as needed up to the cap: a chunk of its own per read cost a small
+      // array each, and a cap's worth of one-byte reads outgrew a child's heap.
+      if (used + take > bytes.length) {
+        const grown = new Uint8Array(Math.min(limit, Math.max(used + take, 2 * bytes.length)));
+        grown.set(bytes.subarray(0, used));
+        bytes = grown;
+      }
+      // Copied: the next read takes the chunk's buffer over.
+      bytes.set(chunk.subarray(0, take), used);
       used += take;
     }
   }
-  if (kept.length === 1) return { bytes: kept[0]!, total, truncated: total > used };
-  const bytes = new Uint8Array(used);
-  let at = 0;
-  for (const part of kept) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return { bytes, total, truncated: total > used };
+  return {
+    bytes: used === bytes.length ? bytes : bytes.slice(0, used),
+    total,
+    truncated: total > used,
+  };
 }

@@ -56,3 +56,39 @@ Deno.test("readCapped reads a real pipe whole, past the size of one read", async
   assert.ok(read.bytes.every((b) => b === 0));
   assert.equal(read.truncated, true);
 });
+
+Deno.test("readCapped keeps a cap's worth of one-byte chunks inside a fenced child's heap", async () => {
+  // A host command that writes its output a byte at a time, slowly, is read a byte per read
+  // (checked over a pipe: 19,699 reads for 20,000 one-byte writes). 700,000 such bytes through
+  // runHostCommand killed a process with the child's heap flags (64 MiB old space): each kept
+  // byte was an array of its own.
+  const { CHILD_HEAP_FLAGS } = await import("./child_command.ts");
+  const script = `
+    import { readCapped } from ${JSON.stringify(import.meta.resolve("./capped_read.ts"))};
+    let left = 1024 * 1024;
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        if (left-- > 0) return c.enqueue(new Uint8Array([120]));
+        c.close();
+        c.byobRequest?.respond(0);
+      },
+    });
+    const read = await readCapped(stream, 1024 * 1024);
+    if (read.bytes.length !== 1024 * 1024 || read.truncated) Deno.exit(2);
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", "--no-lock", CHILD_HEAP_FLAGS, script],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr).slice(-400));
+});
+
+Deno.test("readCapped's bytes are its own even when the stream's one chunk is a Buffer", async () => {
+  const { Buffer } = await import("node:buffer");
+  const chunk = Buffer.from("hello");
+  const read = await readCapped(ReadableStream.from([chunk]), 100);
+  chunk[0] = 0x4a; // "J": the source reuses its chunk, as a pooled Buffer's source may.
+  assert.equal(new TextDecoder().decode(read.bytes), "hello");
+});

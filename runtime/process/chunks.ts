@@ -4,8 +4,8 @@
  * @module
  */
 
-/** Bytes one read takes at most, unless a reader asks for another size. */
-export const READ_BYTES = 16 * 1024;
+/** Bytes one read from a byte stream takes at most. */
+const READ_BYTES = 16 * 1024;
 
 /**
  * Reads a stream chunk by chunk. A byte stream (Deno's sockets, pipes and stdin) is read into
@@ -27,25 +27,25 @@ export const READ_BYTES = 16 * 1024;
 export class ChunkReader {
   readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   #spare: ArrayBuffer | undefined;
+  #done = false;
 
-  /**
-   * @param stream The bytes to read.
-   * @param readBytes The most bytes one read takes from a byte stream.
-   */
-  constructor(stream: ReadableStream<Uint8Array>, readBytes: number = READ_BYTES) {
+  /** @param stream The bytes to read. */
+  constructor(stream: ReadableStream<Uint8Array>) {
     try {
       this.#reader = stream.getReader({ mode: "byob" });
-      this.#spare = new ArrayBuffer(readBytes);
+      this.#spare = new ArrayBuffer(READ_BYTES);
     } catch {
       this.#reader = stream.getReader();
     }
   }
 
   /**
-   * The next chunk, or `undefined` at the end. A chunk may be overwritten by the next read:
-   * copy or decode what must outlive it.
+   * The next chunk, or `undefined` at the end (and after it). A chunk is good until the next read,
+   * which takes a byte stream's buffer over (the chunk then reads as empty): copy or decode what
+   * must outlive it.
    */
   async read(): Promise<Uint8Array | undefined> {
+    if (this.#done) return undefined;
     if (this.#spare === undefined) {
       const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
         .read();
@@ -55,6 +55,7 @@ export class ChunkReader {
       .read(new Uint8Array(this.#spare));
     // The read took the buffer over and hands it back inside its view.
     if (value !== undefined) this.#spare = value.buffer as ArrayBuffer;
+    this.#done = done;
     return done ? undefined : value;
   }
 
