@@ -25,6 +25,7 @@ import {
   type LoadSample,
   renderMarkdown,
   renderTable,
+  REST_MS,
   type Row,
   type WrkRow,
 } from "./_report.ts";
@@ -279,7 +280,7 @@ const USAGE = `Usage: deno task bench [--quick] [--json] [--write]
 
 Runs the same workloads on the bare binary, Debian's webhook and rootfence, each with its
 defaults: a Deno client (interleaved rounds), then wrk with pre-signed requests, then 32
-monitors polling one op. Takes about 6 minutes (--quick: about 1) and all of both cores.
+monitors polling one op. Takes about 8 minutes (--quick: about 2) and all of both cores.
 
   --quick  fewer requests and shorter runs (does not write BENCHMARKS.md unless --write)
   --json   print the measurements as JSON instead of the table
@@ -348,10 +349,16 @@ export async function main(args: string[]): Promise<number> {
   const peer = await webhook(workloads, dir);
   // Defaults only: the pool holds up to --max-running children per read-only op.
   const receiver = await rootfence(`${binDir}:${SYSTEM_PATH}`, dir);
+  const receiverUp = Date.now();
   // wrk only: what the fence's process layout costs before rootfence does any work.
   const bare = await shape(workloads, dir);
   // wrk only: the same layout with the work no receiver can skip, and nothing else.
   const worked = await shape(workloads, dir, { work: true });
+  // V8's memory reducer gives back what start-up left about 30 s after a quiet start (the
+  // executor went from 41 to 32 MiB of anonymous memory): the receiver at rest is sampled once it
+  // has run that long with nothing sent.
+  await new Promise((r) => setTimeout(r, Math.max(0, REST_MS - (Date.now() - receiverUp))));
+  const atRest = receiver.processes();
   const systems: System[] = [floor(), peer, receiver];
   const rows: Row[] = [];
   const wrkRows: WrkRow[] = [];
@@ -404,7 +411,7 @@ export async function main(args: string[]): Promise<number> {
     coalesced,
     breakdown: parts,
     floors: measuredFloors,
-    memory: { idle: receiver.idle, afterRuns, underLoad, flood: flooded },
+    memory: { idle: receiver.idle, atRest, afterRuns, underLoad, flood: flooded },
     targets: [],
   };
   results.targets = judgeTargets(results);
