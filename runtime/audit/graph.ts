@@ -40,6 +40,7 @@ export const LISTENER_MODULES: readonly string[] = [
   "runtime/server/bridge_connections.ts",
   "runtime/server/problems.ts",
   "runtime/process/lines.ts",
+  "runtime/process/chunks.ts",
   "runtime/process/capped_read.ts",
 ];
 
