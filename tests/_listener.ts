@@ -33,7 +33,16 @@ export async function spawnListener(socket: string): Promise<SpawnedListener> {
   }).spawn();
   const lines = listener.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let first = "";
-  while (!first.includes("\n")) first += (await lines.read()).value ?? "";
+  while (!first.includes("\n")) {
+    const { value, done } = await lines.read();
+    // A listener that exits before its first line would otherwise be read forever.
+    if (done) {
+      throw new Error(
+        `the listener exited before listening (exit ${(await listener.status).code})`,
+      );
+    }
+    first += value;
+  }
   const { port } = JSON.parse(first.split("\n")[0]!);
   const draining = (async () => {
     while (!(await lines.read()).done);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { findOp } from "../../ops/mod.ts";
 import { ChildHost, HostError, withinOneLevel } from "./host.ts";
+import { HOST_ENV, runHostCommand } from "./host_command.ts";
 
 Deno.test("withinOneLevel() allows a declared path and names directly inside it, nothing deeper", () => {
   const roots = ["/mnt/usb"];
@@ -54,4 +55,23 @@ Deno.test("ChildHost.run() kills a command that outlives its timeout and says so
     () => host.run({ binary: "smartctl", args: ["0"] }, { timeoutMs: 0 }),
     RangeError,
   );
+});
+
+Deno.test("runHostCommand gives a real command LC_ALL and PATH alone, never the child's own environment", async () => {
+  // The child's own variables (MALLOC_ARENA_MAX, DENO_DIR) and anything else it was given must
+  // stop at the child: the host command runs as root with a fixed environment.
+  const given = { MALLOC_ARENA_MAX: "1", DENO_DIR: "/dev/null/deno", ROOTFENCE_SECRET: "s3cret" };
+  const before = Object.fromEntries(Object.keys(given).map((k) => [k, Deno.env.get(k)]));
+  for (const [name, value] of Object.entries(given)) Deno.env.set(name, value);
+  try {
+    const { output } = await runHostCommand("/usr/bin/env", []);
+    assert.equal(output.exitCode, 0);
+    const seen = output.stdout.trim().split("\n").sort();
+    assert.deepEqual(seen, Object.entries(HOST_ENV).map(([k, v]) => `${k}=${v}`).sort());
+  } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
+  }
 });
