@@ -186,6 +186,7 @@ async function measureWrk(
       concurrency: c,
       ...merged,
       cpuMsPerRequest,
+      rounds: results.get(system.name)!.map(({ p50Ms, p99Ms, rps }) => ({ p50Ms, p99Ms, rps })),
     };
   });
 }

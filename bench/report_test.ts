@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { judgeRounds, type RunFigures, WRK_TARGETS } from "./_report.ts";
+
+const target = (name: string) => WRK_TARGETS.find((t) => t.target.startsWith(name))!;
+
+function run(rounds: [p50Ms: number, p99Ms: number, rps: number][]): RunFigures {
+  const figures = rounds.map(([p50Ms, p99Ms, rps]) => ({ p50Ms, p99Ms, rps }));
+  const mean = (pick: (f: (typeof figures)[number]) => number) =>
+    figures.reduce((total, f) => total + pick(f), 0) / figures.length;
+  return {
+    p50Ms: mean((f) => f.p50Ms),
+    p99Ms: mean((f) => f.p99Ms),
+    rps: mean((f) => f.rps),
+    rounds: figures,
+  };
+}
+
+Deno.test("judgeRounds() compares each round with the peer's same round, and the verdict is the whole run's", () => {
+  // The machine slowed down in round 2 for both systems alike: paired, each round is 0.9 x.
+  const peer = run([[5, 9, 200], [5, 9, 100], [5, 9, 200]]);
+  const ours = run([[6, 10, 180], [6, 10, 90], [6, 10, 180]]);
+  const judged = judgeRounds(target("sensors req/s at c=32"), ours, peer);
+  assert.equal(judged.met, true);
+  assert.equal(judged.text, "150 (0.90 x); rounds 0.90 x to 0.90 x, met in 3 of 3");
+  // Compared across rounds instead, 90 against 200 would read 0.45 x.
+  const p50 = judgeRounds(target("sensors p50 at c=1"), ours, peer);
+  assert.equal(p50.met, true);
+  assert.match(p50.text, /^6 ms \(1\.20 x\); rounds 1\.20 x to 1\.20 x, met in 3 of 3$/);
+});
+
+Deno.test("judgeRounds() shows the spread and how many rounds met a target the whole run misses", () => {
+  const peer = run([[5, 9, 200], [5, 9, 200], [5, 9, 200], [5, 9, 200]]);
+  const ours = run([[5, 11, 150], [5, 13, 170], [5, 12.5, 150], [5, 11.5, 162]]);
+  const rps = judgeRounds(target("sensors req/s at c=32"), ours, peer);
+  assert.equal(rps.met, false);
+  assert.equal(rps.text, "158 (0.79 x); rounds 0.75 x to 0.85 x, met in 2 of 4");
+  const p99 = judgeRounds(target("sensors p99 at c=1"), ours, peer);
+  assert.equal(p99.met, true);
+  assert.equal(p99.text, "12 ms (+3.00 ms); rounds +2.00 ms to +4.00 ms, met in 2 of 4");
+});
+
+Deno.test("judgeRounds() with one round shows the whole run alone", () => {
+  const judged = judgeRounds(
+    target("smart req/s at c=32"),
+    run([[5, 9, 70]]),
+    run([[5, 9, 100]]),
+  );
+  assert.deepEqual(judged, { text: "70 (0.70 x)", met: false });
+});
