@@ -21,11 +21,11 @@ Deno.test("judgeRounds() compares each round with the peer's same round, and the
   const ours = run([[6, 10, 180], [6, 10, 90], [6, 10, 180]]);
   const judged = judgeRounds(target("sensors req/s at c=32"), ours, peer);
   assert.equal(judged.met, true);
-  assert.equal(judged.text, "150 (0.90 x); rounds 0.90 x to 0.90 x, met in 3 of 3");
+  assert.equal(judged.text, "150 (0.900 x); rounds 0.900 x to 0.900 x, met in 3 of 3");
   // Compared across rounds instead, 90 against 200 would read 0.45 x.
   const p50 = judgeRounds(target("sensors p50 at c=1"), ours, peer);
   assert.equal(p50.met, true);
-  assert.match(p50.text, /^6 ms \(1\.20 x\); rounds 1\.20 x to 1\.20 x, met in 3 of 3$/);
+  assert.match(p50.text, /^6 ms \(1\.200 x\); rounds 1\.200 x to 1\.200 x, met in 3 of 3$/);
 });
 
 Deno.test("judgeRounds() shows the spread and how many rounds met a target the whole run misses", () => {
@@ -33,7 +33,7 @@ Deno.test("judgeRounds() shows the spread and how many rounds met a target the w
   const ours = run([[5, 11, 150], [5, 13, 170], [5, 12.5, 150], [5, 11.5, 162]]);
   const rps = judgeRounds(target("sensors req/s at c=32"), ours, peer);
   assert.equal(rps.met, false);
-  assert.equal(rps.text, "158 (0.79 x); rounds 0.75 x to 0.85 x, met in 2 of 4");
+  assert.equal(rps.text, "158 (0.790 x); rounds 0.750 x to 0.850 x, met in 2 of 4");
   const p99 = judgeRounds(target("sensors p99 at c=1"), ours, peer);
   assert.equal(p99.met, true);
   assert.equal(p99.text, "12 ms (+3.00 ms); rounds +2.00 ms to +4.00 ms, met in 2 of 4");
@@ -45,5 +45,39 @@ Deno.test("judgeRounds() with one round shows the whole run alone", () => {
     run([[5, 9, 70]]),
     run([[5, 9, 100]]),
   );
-  assert.deepEqual(judged, { text: "70 (0.70 x)", met: false });
+  assert.deepEqual(judged, { text: "70 (0.700 x)", met: false });
+});
+
+Deno.test("judgeRounds() never shows a ratio just under a target as on it", () => {
+  // 129.9 / 162.8 is 0.798: two decimals would print 0.80 beside a miss.
+  const judged = judgeRounds(
+    target("sensors req/s at c=32"),
+    run([[5, 9, 129.9]]),
+    run([[5, 9, 162.8]]),
+  );
+  assert.deepEqual(judged, { text: "129.9 (0.798 x)", met: false });
+});
+
+Deno.test("judgeRounds() takes a p99 exactly 3 ms over webhook's as met, whatever the float error", () => {
+  const judged = judgeRounds(
+    target("sensors p99 at c=1"),
+    run([[5, 6.03, 1]]),
+    run([[5, 3.03, 1]]),
+  );
+  assert.deepEqual(judged, { text: "6.03 ms (+3.00 ms)", met: true });
+});
+
+Deno.test("judgeRounds() meets nothing against a peer that answered nothing, and skips such rounds", () => {
+  const rps = target("sensors req/s at c=32");
+  assert.deepEqual(judgeRounds(rps, run([[5, 9, 70]]), run([[5, 9, 0]])), {
+    text: "70 (webhook's is 0)",
+    met: false,
+  });
+  const peer = run([[5, 9, 100], [5, 9, 0], [5, 9, 100]]);
+  const ours = run([[5, 9, 90], [5, 9, 50], [5, 9, 70]]);
+  // The whole run compares 70 with 66.7; the round webhook answered nothing in is left out.
+  assert.equal(
+    judgeRounds(rps, ours, peer).text,
+    "70 (1.050 x); rounds 0.700 x to 0.900 x, met in 1 of 2",
+  );
 });

@@ -13,7 +13,7 @@ Deno.test("receiver: SMART reads of one disk never overlap, reads of two disks d
     "smartctl",
     [
       "started=$(date +%s%N)",
-      "sleep 0.15",
+      "sleep 0.5",
       `printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
       `echo "$started $(date +%s%N) $(eval echo \\\${$#})" >> ${shQuote(runs)}`,
     ].join("\n"),

@@ -9,8 +9,8 @@ Deno.test("README's Performance table quotes the run BENCHMARKS.md holds", async
   );
   assert.ok(row, "README has no p50 row");
   const [, webhook, rootfence] = row;
-  // BENCHMARKS.md's target row: "9.03 ms (1.62 x); rounds 1.5 x to 1.7 x, met in 0 of 5; webhook
-  // 5.57 ms".
+  // BENCHMARKS.md's target row: "9.03 ms (1.621 x); rounds 1.500 x to 1.700 x, met in 0 of 5;
+  // webhook 5.57 ms".
   assert.match(
     benchmarks,
     new RegExp(`\\| ${rootfence} ms \\([\\d.]+ x\\); rounds [^|]*; webhook ${webhook} ms +\\|`),
