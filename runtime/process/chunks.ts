@@ -51,8 +51,16 @@ export class ChunkReader {
         .read();
       return done ? undefined : value;
     }
-    const { value, done } = await (this.#reader as ReadableStreamBYOBReader)
-      .read(new Uint8Array(this.#spare));
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await (this.#reader as ReadableStreamBYOBReader).read(new Uint8Array(this.#spare));
+    } catch (error) {
+      // A failed read keeps the buffer it took: the next read needs its own to fail with the
+      // stream's error again, not with a detached buffer's.
+      this.#spare = new ArrayBuffer(READ_BYTES);
+      throw error;
+    }
+    const { value, done } = result;
     // The read took the buffer over and hands it back inside its view.
     if (value !== undefined) this.#spare = value.buffer as ArrayBuffer;
     this.#done = done;
