@@ -39,32 +39,26 @@ Deno.test("judgeRounds() shows the spread and how many rounds met a target the w
   assert.equal(p99.text, "12 ms (+3.00 ms); rounds +2.00 ms to +4.00 ms, met in 2 of 4");
 });
 
-Deno.test("judgeRounds() with one round shows the whole run alone", () => {
-  const judged = judgeRounds(
-    target("smart req/s at c=32"),
-    run([[5, 9, 70]]),
-    run([[5, 9, 100]]),
-  );
-  assert.deepEqual(judged, { text: "70 (0.700 x)", met: false });
-});
-
-Deno.test("judgeRounds() never shows a ratio just under a target as on it", () => {
-  // 129.9 / 162.8 is 0.798: two decimals would print 0.80 beside a miss.
-  const judged = judgeRounds(
-    target("sensors req/s at c=32"),
-    run([[5, 9, 129.9]]),
-    run([[5, 9, 162.8]]),
-  );
-  assert.deepEqual(judged, { text: "129.9 (0.798 x)", met: false });
-});
-
-Deno.test("judgeRounds() takes a p99 exactly 3 ms over webhook's as met, whatever the float error", () => {
-  const judged = judgeRounds(
-    target("sensors p99 at c=1"),
-    run([[5, 6.03, 1]]),
-    run([[5, 3.03, 1]]),
-  );
-  assert.deepEqual(judged, { text: "6.03 ms (+3.00 ms)", met: true });
+Deno.test("judgeRounds() on one round: the whole run alone, judged as shown", () => {
+  const cases: [string, RunFigures, RunFigures, { text: string; met: boolean }][] = [
+    ["smart req/s at c=32", run([[5, 9, 70]]), run([[5, 9, 100]]), {
+      text: "70 (0.700 x)",
+      met: false,
+    }],
+    // 129.9 / 162.8 is 0.798: two decimals would print 0.80 beside a miss.
+    ["sensors req/s at c=32", run([[5, 9, 129.9]]), run([[5, 9, 162.8]]), {
+      text: "129.9 (0.798 x)",
+      met: false,
+    }],
+    // 6.03 - 3.03 is 3.0000000000000004 in floating point: exactly 3 ms over is met.
+    ["sensors p99 at c=1", run([[5, 6.03, 1]]), run([[5, 3.03, 1]]), {
+      text: "6.03 ms (+3.00 ms)",
+      met: true,
+    }],
+  ];
+  for (const [name, ours, peer, expected] of cases) {
+    assert.deepEqual(judgeRounds(target(name), ours, peer), expected, name);
+  }
 });
 
 Deno.test("judgeRounds() meets nothing against a peer that answered nothing, and skips such rounds", () => {
