@@ -32,6 +32,7 @@ import {
   type RunHostCommandOptions,
 } from "./host_command.ts";
 import { ProgressSender } from "./progress_sender.ts";
+import { writeWhole } from "./stdout.ts";
 
 /** Grants a child must never hold; one of them means it was started outside the launcher. */
 const FORBIDDEN: readonly Deno.PermissionDescriptor[] = [
@@ -252,10 +253,8 @@ function contextFrom(ops: readonly AnyOp[], argv: readonly string[]): ChildConte
   };
 }
 
-async function writeAll(text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
+function writeAll(text: string): Promise<void> {
+  return writeWhole(new TextEncoder().encode(text));
 }
 
 /**
