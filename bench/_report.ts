@@ -37,7 +37,69 @@ export type WrkRow = WrkResult & {
   cpuMsPerRequest: Record<string, number>;
   /** Each round's figures, in the order the rounds ran (every system took each round in turn). */
   rounds: readonly RoundFigures[];
+  /** How its runs held their resource keys, from rootfence's journal (rootfence only). */
+  held?: HeldRuns;
 };
+
+/**
+ * How the runs of one op held their resource keys during a system's wrk rounds: rootfence runs
+ * jobs that share a key one at a time, so for a workload on one key (one disk) these bound its
+ * req/s at any concurrency.
+ */
+export interface HeldRuns {
+  /** Jobs that ran their own host command in the rounds. */
+  readonly runs: number;
+  /** Mean ms from a job's start to its end, the time it held its keys. */
+  readonly runMs: number;
+  /** Mean ms of its host command, as the fenced child timed it. */
+  readonly commandMs: number;
+  /** Share of wrk's time in which a run held them (1 when one always did). */
+  readonly busy: number;
+}
+
+/** One job as the journal has it: start and end in ms, its result as stored. */
+export interface JournaledRun {
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly result: string | null;
+}
+
+/**
+ * What `jobs` (the runs of the rounds, ran one at a time) say of the time their keys were held,
+ * `wrkMs` being the rounds' length in all; `undefined` with no runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const result = (ms: number) => JSON.stringify({ command: { durationMs: ms } });
+ * const held = heldRuns([
+ *   { startedAt: 0, finishedAt: 10, result: result(8) },
+ *   { startedAt: 10, finishedAt: 22, result: result(9) },
+ * ], 40);
+ * assert.deepEqual(held, { runs: 2, runMs: 11, commandMs: 8.5, busy: 0.55 });
+ * ```
+ */
+export function heldRuns(jobs: readonly JournaledRun[], wrkMs: number): HeldRuns | undefined {
+  if (jobs.length === 0) return undefined;
+  let held = 0;
+  let command = 0;
+  let timed = 0;
+  for (const job of jobs) {
+    held += job.finishedAt - job.startedAt;
+    const ms = (JSON.parse(job.result ?? "null") as { command?: { durationMs?: unknown } } | null)
+      ?.command?.durationMs;
+    if (typeof ms === "number") {
+      command += ms;
+      timed++;
+    }
+  }
+  return {
+    runs: jobs.length,
+    runMs: held / jobs.length,
+    commandMs: timed === 0 ? NaN : command / timed,
+    busy: held / wrkMs,
+  };
+}
 
 /** 32 monitors polling one op, and how many host runs answered them. */
 export type CoalescedRow = Row & { hostRuns: number };
@@ -287,6 +349,30 @@ export function renderTable(
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i]!.length)));
   return [head, ...body].map((row) => row.map((c, i) => c.padStart(widths[i]!)).join("  "))
     .join("\n");
+}
+
+/**
+ * What bounds rootfence's `smart` row at 32 connections (`row`), from its journal: its reads of the
+ * one device ran one at a time, so it answers at most one per run time. Empty without figures.
+ */
+export function heldNote(
+  row: { readonly rps: number; readonly held?: HeldRuns } | undefined,
+): string {
+  const held = row?.held;
+  if (row === undefined || held === undefined) return "";
+  return `
+
+In this run rootfence's SMART reads at 32 connections held the device ${
+    (held.busy * 100).toFixed(0)
+  }% of wrk's time (journal: ${held.runs} runs). A read held it ${held.runMs.toFixed(2)} ms from
+its start to its end, ${
+    held.commandMs.toFixed(2)
+  } ms of that the host command as the fenced child timed it (the fake \`smartctl\`: a shell and
+\`cat\`, with its spawn); the other ${
+    (held.runMs - held.commandMs).toFixed(2)
+  } ms are the request to the child, its reply and the journal. One read at a time allows at most ${
+    (1000 / held.runMs).toFixed(1)
+  } req/s (1000 / ${held.runMs.toFixed(2)}); rootfence answered ${row.rps.toFixed(1)}.`;
 }
 
 function table(head: readonly string[], rows: readonly (readonly unknown[])[]): string {
@@ -598,7 +684,7 @@ Each wrk target is judged on the whole run. Beside it, each round's figure again
 same round (the systems took every round in turn): how far this machine's drift moves the verdict,
 and in how many rounds the target held. \`smart\` reads one device, and rootfence runs one SMART
 read per device at a time (the README's Limits), so its row is bound by one run's latency; webhook
-and the shapes run them side by side.
+and the shapes run them side by side.${heldNote(wrkOf(r, "rootfence", 32, "smart"))}
 
 ${targets}
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { judgeRounds, type RunFigures, WRK_TARGETS } from "./_report.ts";
+import { heldNote, heldRuns, judgeRounds, type RunFigures, WRK_TARGETS } from "./_report.ts";
 
 const target = (name: string) => WRK_TARGETS.find((t) => t.target.startsWith(name))!;
 
@@ -74,4 +74,27 @@ Deno.test("judgeRounds() meets nothing against a peer that answered nothing, and
     judgeRounds(rps, ours, peer).text,
     "70 (1.050 x); rounds 0.700 x to 0.900 x, met in 1 of 2",
   );
+});
+
+Deno.test("heldRuns() averages what the journal says, and the host command over runs that had one", () => {
+  const result = (ms: number) => JSON.stringify({ ok: true, command: { durationMs: ms } });
+  const runs = [
+    { startedAt: 100, finishedAt: 112, result: result(9) },
+    { startedAt: 112, finishedAt: 122, result: result(7) },
+    // A run that failed before its host command: it held the keys, but timed no command.
+    { startedAt: 122, finishedAt: 124, result: JSON.stringify({ ok: false }) },
+  ];
+  assert.deepEqual(heldRuns(runs, 48), { runs: 3, runMs: 8, commandMs: 8, busy: 0.5 });
+  assert.equal(heldRuns([], 1000), undefined);
+});
+
+Deno.test("heldNote() states the bound one run at a time sets, and nothing without figures", () => {
+  const held = { runs: 800, runMs: 12.5, commandMs: 10, busy: 0.98 };
+  const note = heldNote({ rps: 78.4, held });
+  assert.match(note, /held the device 98% of wrk's time \(journal: 800 runs\)/);
+  assert.match(note, /A read held it 12\.50 ms from\nits start to its end, 10\.00 ms of that/);
+  assert.match(note, /the other 2\.50 ms are/);
+  assert.match(note, /at most 80\.0 req\/s \(1000 \/ 12\.50\); rootfence answered 78\.4\.$/);
+  assert.equal(heldNote({ rps: 78.4 }), "");
+  assert.equal(heldNote(undefined), "");
 });

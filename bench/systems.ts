@@ -7,6 +7,8 @@
  */
 import { signedRequest } from "../runtime/cli/client.ts";
 import { newSecret, signatureHeaders } from "../runtime/signing.ts";
+import { DatabaseSync } from "node:sqlite";
+import type { JournaledRun } from "./_report.ts";
 import type { WrkRequest } from "./wrk.ts";
 
 /** A workload: which op, and the exact host command it stands for. */
@@ -37,6 +39,11 @@ export interface HttpSystem extends System {
   wrkRequest(workload: Workload, i: number): Promise<WrkRequest>;
   /** The CPU time its processes have used so far (see {@linkcode cpuBetween}). */
   cpu(): CpuSnapshot;
+  /**
+   * The runs of `op` from jobs created from `from` to `to` (ms since the epoch), from its journal:
+   * rootfence only, the others keep none.
+   */
+  runs?(op: string, from: number, to: number): JournaledRun[];
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
@@ -455,6 +462,19 @@ export async function rootfence(
         },
         body,
       };
+    },
+    runs(op, from, to) {
+      // Its own connection, read-only: the executor's writes go on meanwhile (WAL).
+      const db = new DatabaseSync(`${dir}/state/journal.db`, { readOnly: true });
+      try {
+        return db.prepare(
+          `SELECT started_at AS startedAt, finished_at AS finishedAt, result FROM jobs
+           WHERE op = ? AND created_at BETWEEN ? AND ? AND served_by IS NULL
+             AND started_at IS NOT NULL AND finished_at IS NOT NULL`,
+        ).all(op, from, to) as unknown as JournaledRun[];
+      } finally {
+        db.close();
+      }
     },
     // The listener and the executor: the receiver's own two processes.
     async rss() {
