@@ -41,8 +41,9 @@ export interface HttpSystem extends System {
   /** The CPU time its processes have used so far (see {@linkcode cpuBetween}). */
   cpu(): CpuSnapshot;
   /**
-   * The runs of `op` from jobs created from `from` to `to` (ms since the epoch), from its journal:
-   * rootfence only, the others keep none.
+   * The runs of `op` from jobs created at `from` or later that ended by `to` (ms since the epoch),
+   * from its journal: rootfence only, the others keep none. Jobs still queued when wrk stopped run
+   * after it and are left out.
    */
   runs?(op: string, from: number, to: number): JournaledRun[];
 }
@@ -475,8 +476,8 @@ export async function rootfence(
       try {
         return db.prepare(
           `SELECT started_at AS startedAt, finished_at AS finishedAt, result FROM jobs
-           WHERE op = ? AND created_at BETWEEN ? AND ? AND served_by IS NULL
-             AND started_at IS NOT NULL AND finished_at IS NOT NULL`,
+           WHERE op = ? AND created_at >= ? AND finished_at <= ? AND served_by IS NULL
+             AND started_at IS NOT NULL`,
         ).all(op, from, to) as unknown as JournaledRun[];
       } finally {
         db.close();
