@@ -364,7 +364,8 @@ export function heldNote(
 
 In this run rootfence's SMART reads at 32 connections held the device ${
     (held.busy * 100).toFixed(0)
-  }% of wrk's time (journal: ${held.runs} runs). A read held it ${held.runMs.toFixed(2)} ms from
+  }% of wrk's time (journal: ${held.runs} runs; the runs wrk left queued, which end just after it
+stops, count too, so this can pass 100%). A read held it ${held.runMs.toFixed(2)} ms from
 its start to its end, ${
     held.commandMs.toFixed(2)
   } ms of that the host command as the fenced child timed it (the fake \`smartctl\`: a shell and

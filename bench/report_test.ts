@@ -91,7 +91,7 @@ Deno.test("heldRuns() averages what the journal says, and the host command over 
 Deno.test("heldNote() states the bound one run at a time sets, and nothing without figures", () => {
   const held = { runs: 800, runMs: 12.5, commandMs: 10, busy: 0.98 };
   const note = heldNote({ rps: 78.4, held });
-  assert.match(note, /held the device 98% of wrk's time \(journal: 800 runs\)/);
+  assert.match(note, /held the device 98% of wrk's time \(journal: 800 runs;/);
   assert.match(note, /A read held it 12\.50 ms from\nits start to its end, 10\.00 ms of that/);
   assert.match(note, /the other 2\.50 ms are/);
   assert.match(note, /at most 80\.0 req\/s \(1000 \/ 12\.50\); rootfence answered 78\.4\.$/);
