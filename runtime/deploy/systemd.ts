@@ -111,9 +111,6 @@ export function executorUnit(options: UnitOptions): string {
     "MemoryMax=512M",
     "TasksMax=256",
     "LimitNOFILE=4096",
-    "# A woken process waits for its turn instead of preempting the running one, as under",
-    "# deno task start (batch_scheduling.ts); its children and their binaries inherit it.",
-    "CPUSchedulingPolicy=batch",
   ];
   if (options.mode === "direct") {
     service.push(
@@ -159,7 +156,6 @@ export function listenerUnit(options: UnitOptions): string {
     "MemoryMax=256M",
     "TasksMax=64",
     "LimitNOFILE=4096",
-    "CPUSchedulingPolicy=batch",
     "# It needs one port, one socket and one file: take everything else away.",
     "NoNewPrivileges=yes",
     "CapabilityBoundingSet=",

@@ -16,7 +16,6 @@ import { baseProblems, declaredBases } from "../process/write_base.ts";
 import { LISTENER, projectPath } from "../paths.ts";
 import { parseServerConfig, type ServerConfig, serverHelp } from "./config.ts";
 import { cacheTrustProblems } from "./cache_trust.ts";
-import { batchScheduling } from "./batch_scheduling.ts";
 import { createKeysFile, loadKeys, secretFilesOf } from "./keys.ts";
 import { listenerFilesProblem } from "./listener_files.ts";
 import { lockStateDir } from "./state_lock.ts";
@@ -261,11 +260,6 @@ export async function main(args: readonly string[]): Promise<number> {
     `rootfence: receiver on ${where} (state ${config.stateDir}; ` +
       `listener as ${switched?.name ?? (Deno.uid() === 0 ? "root" : "this user")})`,
   );
-  // Before the executor and the listener start: they, their children and the binaries inherit it.
-  const unbatched = await batchScheduling();
-  if (unbatched !== undefined) {
-    console.error(`rootfence: running without SCHED_BATCH: ${unbatched}`);
-  }
   const executor = new Deno.Command(executorCommand.command, {
     args: [...executorCommand.args],
     clearEnv: true,
