@@ -648,7 +648,7 @@ Every system runs with its defaults.
   \`payload-hmac-sha256\` rule on \`X-Hub-Signature-256\`, running the same binary with the same
   arguments, output in the response.
 - **rootfence**: \`deno task start\` with no options (4 running ops, 64 queued, up to 4 children
-  per read-only op, one kept warm, \`SCHED_BATCH\`), a signed Standard Webhooks \`POST /hooks/<op>\` with
+  per read-only op, one kept warm), a signed Standard Webhooks \`POST /hooks/<op>\` with
   \`Prefer: wait\`, through the listener, the executor and a pooled fenced child, journaled.
   The apples-to-apples rows send \`Cache-Control: no-cache\`, so every request runs the binary,
   as every peer request does.
@@ -657,8 +657,7 @@ Every system runs with its defaults.
   shapes run them side by side.
 - **shape** (wrk rows only): the fence's process layout doing no work (\`bench/shape/\`): a
   node:http listener, a kept Unix connection to an executor, a pooled Deno child (four per
-  workload) holding a run grant on its binary alone, and the binary, output in the response,
-  under \`SCHED_BATCH\` as rootfence's processes are (webhook keeps its default policy). No
+  workload) holding a run grant on its binary alone, and the binary, output in the response. No
   signature, schema, journal, scheduling or log. What it measures, no change to rootfence's app
   can beat; the gap between it and rootfence is what the app costs.
 - **shape+work** (wrk rows only): the same layout doing only the work no receiver of signed

@@ -7,7 +7,6 @@
  */
 import { signedRequest } from "../runtime/cli/client.ts";
 import { newSecret, signatureHeaders } from "../runtime/signing.ts";
-import { CHRT } from "../runtime/server/batch_scheduling.ts";
 import { DatabaseSync } from "node:sqlite";
 import type { JournaledRun } from "./_report.ts";
 import type { WrkRequest } from "./wrk.ts";
@@ -238,13 +237,8 @@ export async function shape(
   const port = freePort();
   const spec = workloads.map((w) => ({ name: w.name, binary: w.binary, args: w.args }));
   const secret = options.work ? newSecret() : undefined;
-  // Under SCHED_BATCH, as rootfence's processes are (batch_scheduling.ts): the layout, placed
-  // beside rootfence, with the same scheduling.
-  const executor = new Deno.Command(CHRT, {
+  const executor = new Deno.Command(Deno.execPath(), {
     args: [
-      "--batch",
-      "0",
-      Deno.execPath(),
       "run",
       "-A",
       new URL("shape/executor.ts", import.meta.url).pathname,
