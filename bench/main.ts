@@ -21,8 +21,8 @@ import {
 import {
   type BenchResults,
   type CoalescedRow,
+  type HeldRound,
   heldRuns,
-  type JournaledRun,
   judgeTargets,
   type LoadSample,
   renderMarkdown,
@@ -157,11 +157,10 @@ async function measureWrk(
   const count = Math.ceil(each * (c === 1 ? 1500 : 3000));
   const results = new Map(systems.map((s) => [s.name, [] as WrkResult[]]));
   const cpu = new Map(systems.map((s) => [s.name, {} as Record<string, number>]));
-  const journaled: JournaledRun[] = [];
+  const journaled: HeldRound[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const system of systems) {
       const before = system.cpu();
-      const from = Date.now();
       const result = await runWrk({
         url: system.url,
         dir,
@@ -171,14 +170,17 @@ async function measureWrk(
         request: (i) => system.wrkRequest(workload, round * count + i),
       });
       results.get(system.name)!.push(result);
-      if (system.runs !== undefined) journaled.push(...system.runs(workload.op, from, Date.now()));
+      if (system.runs !== undefined && result.window !== undefined) {
+        const [start, end] = result.window;
+        journaled.push({ start, end, runs: system.runs(workload.op, start, Date.now()) });
+      }
       const used = cpu.get(system.name)!;
       for (const [role, ms] of Object.entries(cpuBetween(before, system.cpu()))) {
         used[role] = (used[role] ?? 0) + ms;
       }
     }
   }
-  const held = heldRuns(journaled, seconds * 1000);
+  const held = heldRuns(journaled);
   return systems.map((system) => {
     const merged = mergeRounds(results.get(system.name)!);
     const cpuMsPerRequest: Record<string, number> = {};

@@ -76,22 +76,37 @@ Deno.test("judgeRounds() meets nothing against a peer that answered nothing, and
   );
 });
 
-Deno.test("heldRuns() averages what the journal says, and the host command over runs that had one", () => {
+Deno.test("heldRuns() averages what the journal says, and counts only the held time inside wrk's run", () => {
   const result = (ms: number) => JSON.stringify({ ok: true, command: { durationMs: ms } });
   const runs = [
     { startedAt: 100, finishedAt: 112, result: result(9) },
     { startedAt: 112, finishedAt: 122, result: result(7) },
     // A run that failed before its host command: it held the keys, but timed no command.
     { startedAt: 122, finishedAt: 124, result: JSON.stringify({ ok: false }) },
+    // Queued when wrk stopped at 130: only its first 6 ms count as wrk's.
+    { startedAt: 124, finishedAt: 136, result: result(10) },
   ];
-  assert.deepEqual(heldRuns(runs, 48), { runs: 3, runMs: 8, commandMs: 8, busy: 0.5 });
-  assert.equal(heldRuns([], 1000), undefined);
+  assert.deepEqual(heldRuns([{ start: 100, end: 130, runs }]), {
+    runs: 4,
+    runMs: 9,
+    commandMs: 26 / 3,
+    busy: 1,
+  });
+  // Two rounds: their lengths add up, and so do the runs inside them.
+  const second = {
+    start: 200,
+    end: 220,
+    runs: [{ startedAt: 200, finishedAt: 210, result: null }],
+  };
+  assert.equal(heldRuns([{ start: 100, end: 130, runs }, second])!.busy, 40 / 50);
+  assert.equal(heldRuns([]), undefined);
+  assert.equal(heldRuns([{ start: 0, end: 10, runs: [] }]), undefined);
 });
 
 Deno.test("heldNote() states the bound one run at a time sets, and nothing without figures", () => {
   const held = { runs: 800, runMs: 12.5, commandMs: 10, busy: 0.98 };
   const note = heldNote({ rps: 78.4, held });
-  assert.match(note, /held the device 98% of wrk's time \(journal: 800 runs;/);
+  assert.match(note, /held the device 98% of wrk's time \(journal: 800 runs\)/);
   assert.match(note, /A read held it 12\.50 ms from\nits start to its end, 10\.00 ms of that/);
   assert.match(note, /the other 2\.50 ms are/);
   assert.match(note, /at most 80\.0 req\/s \(1000 \/ 12\.50\); rootfence answered 78\.4\.$/);

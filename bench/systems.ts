@@ -41,8 +41,7 @@ export interface HttpSystem extends System {
   cpu(): CpuSnapshot;
   /**
    * The runs of `op` from jobs created at `from` or later that ended by `to` (ms since the epoch),
-   * from its journal: rootfence only, the others keep none. Jobs still queued when wrk stopped run
-   * after it and are left out.
+   * from its journal: rootfence only, the others keep none.
    */
   runs?(op: string, from: number, to: number): JournaledRun[];
 }

@@ -32,6 +32,8 @@ export interface WrkResult {
   readonly socketErrors: number;
   /** Threads that ran out of pre-signed requests before the end. */
   readonly exhausted: number;
+  /** When wrk ran, in ms since the epoch: one run's (merged rounds have none). */
+  readonly window?: readonly [start: number, end: number];
 }
 
 /** Options of {@linkcode runWrk}. */
@@ -139,6 +141,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     );
   }
   await Deno.writeTextFile(`${dir}/bench.lua`, SCRIPT);
+  const startedAt = Date.now();
   const output = await new Deno.Command("wrk", {
     args: [
       `-t${threads}`,
@@ -155,6 +158,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const endedAt = Date.now();
   const text = new TextDecoder().decode(output.stdout);
   const line = text.split("\n").find((l) => l.startsWith("RESULT "));
   if (!output.success || line === undefined) {
@@ -176,6 +180,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     statuses: raw.statuses,
     socketErrors: raw.socketErrors,
     exhausted: raw.exhausted,
+    window: [startedAt, endedAt],
   };
 }
 

@@ -32,7 +32,7 @@ import {
   type RunHostCommandOptions,
 } from "./host_command.ts";
 import { ProgressSender } from "./progress_sender.ts";
-import { writeWhole } from "./stdout.ts";
+import { writeAwaited, writeReply } from "./stdout.ts";
 
 /** Grants a child must never hold; one of them means it was started outside the launcher. */
 const FORBIDDEN: readonly Deno.PermissionDescriptor[] = [
@@ -254,7 +254,7 @@ function contextFrom(ops: readonly AnyOp[], argv: readonly string[]): ChildConte
 }
 
 function writeAll(text: string): Promise<void> {
-  return writeWhole(new TextEncoder().encode(text));
+  return writeAwaited(new TextEncoder().encode(text));
 }
 
 /**
@@ -288,7 +288,8 @@ export async function serveChild(
         error: { code: "invalid_input", message: "Cannot read request: larger than 1 MiB" },
       }
       : await handleRequest(context, next.line);
-    await writeAll(JSON.stringify(reply) + "\n");
+    // Only an op that streams progress writes anything else on the pipe during a request.
+    await writeReply(new TextEncoder().encode(JSON.stringify(reply) + "\n"), !context.op.progress);
   }
   Deno.exit(0);
 }

@@ -1,63 +1,77 @@
 import assert from "node:assert/strict";
-import { type SyncWriter, writeWhole } from "./stdout.ts";
+import { type Output, SYNC_REPLY_BYTES, writeReply } from "./stdout.ts";
 
-/** An output that takes `syncTakes` bytes per sync write, then would block; async takes 3. */
-function stubbornOutput(syncTakes: number[]): SyncWriter & { got: number[]; asyncWrites: number } {
+/** An output that takes `step` bytes per write and counts each kind. */
+function countingOutput(step: number): Output & { got: number[]; sync: number; awaited: number } {
   const out = {
     got: [] as number[],
-    asyncWrites: 0,
+    sync: 0,
+    awaited: 0,
     writeSync(bytes: Uint8Array): number {
-      const n = syncTakes.shift();
-      if (n === undefined) throw new Deno.errors.WouldBlock("Resource temporarily unavailable");
-      out.got.push(...bytes.subarray(0, n));
-      return Math.min(n, bytes.length);
+      out.sync++;
+      out.got.push(...bytes.subarray(0, step));
+      return Math.min(step, bytes.length);
     },
     write(bytes: Uint8Array): Promise<number> {
-      out.asyncWrites++;
-      out.got.push(...bytes.subarray(0, 3));
-      return Promise.resolve(Math.min(3, bytes.length));
+      out.awaited++;
+      out.got.push(...bytes.subarray(0, step));
+      return Promise.resolve(Math.min(step, bytes.length));
     },
   };
   return out;
 }
 
-Deno.test("writeWhole() finishes through the awaited write when the output would block", async () => {
-  const bytes = Uint8Array.from({ length: 20 }, (_, i) => i);
-  const out = stubbornOutput([4, 5]);
-  await writeWhole(bytes, out);
-  assert.deepEqual(out.got, [...bytes]);
-  assert.equal(out.asyncWrites, 4);
+Deno.test("writeReply() writes a short quiet reply from this thread, anything else awaited, all of it", async () => {
+  const cases: [string, number, boolean, "sync" | "awaited"][] = [
+    ["a short reply of an op without progress", 100, true, "sync"],
+    ["one exactly at the limit", SYNC_REPLY_BYTES, true, "sync"],
+    ["one past the limit", SYNC_REPLY_BYTES + 1, true, "awaited"],
+    ["a short reply after progress lines", 100, false, "awaited"],
+  ];
+  for (const [name, length, quiet, kind] of cases) {
+    const bytes = Uint8Array.from({ length }, (_, i) => i % 251);
+    const out = countingOutput(7_000);
+    await writeReply(bytes, quiet, out);
+    assert.deepEqual(out.got, [...bytes], name);
+    assert.equal(kind === "sync" ? out.awaited : out.sync, 0, name);
+  }
 });
 
-Deno.test("writeWhole() never touches the awaited write while the output takes bytes", async () => {
-  const out = stubbornOutput([7, 7, 7]);
-  await writeWhole(new Uint8Array(21), out);
-  assert.equal(out.asyncWrites, 0);
-});
-
-Deno.test("writeWhole() passes on errors other than a would-block", async () => {
-  const out: SyncWriter = {
+Deno.test("writeReply() passes on a write's error", async () => {
+  const out: Output = {
     writeSync: () => {
       throw new Deno.errors.BrokenPipe("Broken pipe");
     },
-    write: () => Promise.reject(new Error("must not be used")),
+    write: () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe")),
   };
-  await assert.rejects(writeWhole(new Uint8Array(3), out), Deno.errors.BrokenPipe);
+  await assert.rejects(writeReply(new Uint8Array(3), true, out), Deno.errors.BrokenPipe);
+  await assert.rejects(writeReply(new Uint8Array(3), false, out), Deno.errors.BrokenPipe);
 });
 
-Deno.test("writeWhole() has written a whole reply to a real pipe by the time it returns", async () => {
-  // A process that exits right after the call, without awaiting it: an awaited write handed to
-  // another thread would still be on its way. 300 KB outgrows the pipe, so it also waits for the
-  // reader between writes.
-  const code = `import { writeWhole } from ${JSON.stringify(import.meta.resolve("./stdout.ts"))};
-    void writeWhole(new Uint8Array(300_000).fill(120));
-    Deno.exit(0);`;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", code],
+/** Runs `code` in a Deno process of its own, stdout piped. */
+function child(code: string): Deno.ChildProcess {
+  const module = JSON.stringify(import.meta.resolve("./stdout.ts"));
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", `import { writeReply } from ${module};\n${code}`],
+    stdin: "null",
     stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  assert.equal(output.stdout.length, 300_000);
-  assert.ok(output.stdout.every((b) => b === 120));
+    stderr: "null",
+  }).spawn();
+}
+
+Deno.test("writeReply() of a reply that outgrows a pipe nobody reads leaves the child able to take SIGTERM", async () => {
+  // As in sudo mode: the launcher stopped reading, and its SIGTERM must still reach the listener
+  // that kills the host command. A write from the child's own thread would hang here.
+  const process = child(
+    `Deno.addSignalListener("SIGTERM", () => Deno.exit(143));
+     void writeReply(new Uint8Array(300_000).fill(120), true);
+     setTimeout(() => {}, 60_000);`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  process.kill("SIGTERM");
+  const timer = setTimeout(() => process.kill("SIGKILL"), 5000);
+  const status = await process.status;
+  clearTimeout(timer);
+  await process.stdout.cancel();
+  assert.equal(status.code, 143, "the child did not handle SIGTERM while its reply waited");
 });
