@@ -329,3 +329,39 @@ Deno.test("sudo refusing the command line is denied, with sudo's own message", a
     await fakes.remove();
   }
 });
+
+Deno.test("a pooled child's replies arrive whole either side of the 16 KiB it writes from its own thread", async () => {
+  // Short replies go out with writeSync, longer ones through awaited writes: one child serves
+  // both in turn over the same pipe, and each answer is the whole of its run.
+  const fakes = await fakeBin();
+  const big = `${fakes.dir}/big`;
+  try {
+    await fakes.write(
+      "sensors",
+      [
+        `if [ -e ${shQuote(big)} ]; then`,
+        `  printf '{'; i=0; while [ $i -lt 399 ]; do printf '"c-%s":{"Adapter":"ISA","t%s":{"temp1_input":40.5}},' $i $i; i=$((i+1)); done`,
+        `  printf '"c-399":{"Adapter":"ISA","t399":{"temp1_input":40.5}}}'`,
+        `else printf '{"c-0":{"Adapter":"ISA","t0":{"temp1_input":40.5}}}'; fi`,
+      ].join("\n"),
+    );
+    const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool: {} });
+    const sensors = findOp("sensors")!;
+    try {
+      for (const chips of [1, 400, 1, 400]) {
+        if (chips > 1) await Deno.writeTextFile(big, "");
+        else await Deno.remove(big).catch(() => {});
+        const run = await launcher.invoke(sensors, {});
+        assert.equal(run.ok, true, JSON.stringify(run).slice(0, 300));
+        const got = (run.result as { chips: unknown[] }).chips.length;
+        assert.equal(got, chips);
+        if (chips > 1) assert.ok(JSON.stringify(run.result).length > 16 * 1024);
+      }
+      assert.equal(launcher.pool!.counts.started, 1, "one child served all four");
+    } finally {
+      await launcher.close();
+    }
+  } finally {
+    await fakes.remove();
+  }
+});
