@@ -14,9 +14,13 @@
  * process's (all threads, the checkpoint thread too, and the client's reads and writes, which
  * are the same for both sides), from the first request after a warm-up to the last.
  *
+ * Each side also reports the JS heap it allocated per request (V8's own count): unlike CPU, it
+ * hardly moves with this shared machine's load, so a change to the layers shows in it at once.
+ *
  * @module
  */
 import process from "node:process";
+import v8 from "node:v8";
 import { parseArgs } from "node:util";
 import { findOp } from "../ops/mod.ts";
 import { LineReader } from "../runtime/process/lines.ts";
@@ -25,13 +29,28 @@ import { newSecret } from "../runtime/signing.ts";
 
 const WARM_UP = 200;
 
-/** How a side's process prints its figure. */
-const FIGURE = "executor CPU ms per request: ";
+/** How a side's process prints its figures, each on a line of its own. */
+const FIGURES = {
+  cpuMs: "executor CPU ms per request: ",
+  allocatedKiB: "executor KiB allocated per request: ",
+} as const;
 
-/** The figure a side's process printed, or NaN. */
-export function figureOf(stdout: string): number {
-  const line = stdout.split("\n").findLast((l) => l.startsWith(FIGURE));
-  return line === undefined ? NaN : Number(line.slice(FIGURE.length));
+/** What one side measured. */
+export interface Figures {
+  /** CPU of the whole process, in ms per request. */
+  readonly cpuMs: number;
+  /** JS heap allocated, in KiB per request. */
+  readonly allocatedKiB: number;
+}
+
+/** The figures a side's process printed; NaN for one it did not print. */
+export function figuresOf(stdout: string): Figures {
+  const lines = stdout.split("\n");
+  const read = (prefix: string) => {
+    const line = lines.findLast((l) => l.startsWith(prefix));
+    return line === undefined ? NaN : Number(line.slice(prefix.length));
+  };
+  return { cpuMs: read(FIGURES.cpuMs), allocatedKiB: read(FIGURES.allocatedKiB) };
 }
 
 /** One side: answers request lines on a Unix socket; `ok` tells an answer that succeeded. */
@@ -104,8 +123,14 @@ async function shapeSide(dir: string, secret: string): Promise<Side> {
   return { socket, path: "/sensors", ok: (line) => line.startsWith('{"jobId"') };
 }
 
-/** Serves `requests` lines through one side; resolves with its CPU ms per request. */
-async function measure(which: "rootfence" | "shape+work", requests: number): Promise<number> {
+/** V8's count of the JS heap bytes this process allocated so far (Deno's Node types lack it). */
+function allocatedBytes(): number {
+  const statistics = v8.getHeapStatistics() as { total_allocated_bytes?: number };
+  return statistics.total_allocated_bytes ?? NaN;
+}
+
+/** Serves `requests` lines through one side; resolves with its figures. */
+async function measure(which: "rootfence" | "shape+work", requests: number): Promise<Figures> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-executor-cpu-" });
   try {
     const secret = newSecret();
@@ -137,42 +162,59 @@ async function measure(which: "rootfence" | "shape+work", requests: number): Pro
     };
     for (const line of sent.slice(0, WARM_UP)) await one(line);
     const before = process.cpuUsage();
+    const allocated = allocatedBytes();
     for (const line of sent.slice(WARM_UP)) await one(line);
     const used = process.cpuUsage(before);
-    return (used.user + used.system) / 1000 / requests;
+    return {
+      cpuMs: (used.user + used.system) / 1000 / requests,
+      allocatedKiB: (allocatedBytes() - allocated) / 1024 / requests,
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
+/** The median of some figures. */
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { requests: { type: "string" }, rounds: { type: "string" }, side: { type: "string" } },
+    options: {
+      requests: { type: "string" },
+      rounds: { type: "string" },
+      side: { type: "string" },
+    },
   });
   const requests = Number(values.requests ?? 3000);
   if (values.side === "rootfence" || values.side === "shape+work") {
-    // One side in this process: the figure goes to stdout for the parent, on a line of its own
-    // (the shape's worker logs there too).
-    console.log(`${FIGURE}${(await measure(values.side, requests)).toFixed(3)}`);
+    // One side in this process: the figures go to stdout for the parent, each on a line of its
+    // own (the shape's worker logs there too).
+    const figures = await measure(values.side, requests);
+    console.log(`${FIGURES.cpuMs}${figures.cpuMs.toFixed(3)}`);
+    console.log(`${FIGURES.allocatedKiB}${figures.allocatedKiB.toFixed(1)}`);
     Deno.exit(0);
   }
   const rounds = Number(values.rounds ?? 3);
-  const figures: Record<string, number[]> = { "rootfence": [], "shape+work": [] };
+  const measured: Record<string, Figures[]> = { "rootfence": [], "shape+work": [] };
   for (let round = 0; round < rounds; round++) {
-    for (const side of Object.keys(figures)) {
+    for (const side of Object.keys(measured)) {
       const output = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", import.meta.filename!, `--side=${side}`, `--requests=${requests}`],
         stderr: "inherit",
       }).output();
       if (!output.success) throw new Error(`the ${side} side failed`);
-      figures[side]!.push(figureOf(new TextDecoder().decode(output.stdout)));
+      measured[side]!.push(figuresOf(new TextDecoder().decode(output.stdout)));
     }
   }
-  for (const [side, values] of Object.entries(figures)) {
-    const median = [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  for (const [side, figures] of Object.entries(measured)) {
+    const cpu = figures.map((f) => f.cpuMs);
+    const allocated = figures.map((f) => f.allocatedKiB);
     console.log(
-      `${side.padEnd(10)} CPU ms per request: ${values.join(", ")} (median ${median})`,
+      `${side.padEnd(10)} CPU ms per request: ${cpu.join(", ")} (median ${median(cpu)}); ` +
+        `KiB allocated per request: ${allocated.join(", ")} (median ${median(allocated)})`,
     );
   }
 }
