@@ -1,7 +1,8 @@
 /**
  * A read whose client waits is held in memory and written once, at its end (one commit instead
  * of three). What a `kill -9` of the executor leaves of it: nothing before it has run a second
- * (nobody was answered, and a redelivery runs it), a running job with its process group after.
+ * (nobody was answered, and a redelivery runs it), a running job with its process group after;
+ * a read that takes a disk, a running job with its process group from the start.
  */
 import assert from "node:assert/strict";
 import { type FakeBin, fakeBin, shQuote } from "./_fakes.ts";
@@ -86,4 +87,68 @@ Deno.test("kill -9 once a waited-for read has run a second: it is on record with
     assert.equal(again.headers.get("idempotent-replayed"), "true");
     assert.equal((await starts(log)).length, 1);
   });
+});
+
+Deno.test("kill -9 in the first second of a held read of a disk: it is on record, and the disk stays taken until its process ends", async () => {
+  const fakes = await fakeBin();
+  // Each run notes its start, waits for the test to release it, then notes start and end (ns).
+  const runs = `${fakes.dir}/runs`;
+  const release = `${fakes.dir}/release`;
+  await fakes.write(
+    "smartctl",
+    [
+      "started=$(date +%s%N)",
+      `echo "$started" >> ${shQuote(`${runs}.started`)}`,
+      "i=0",
+      `while [ ! -e ${shQuote(release)} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done`,
+      `echo "$started $(date +%s%N)" >> ${shQuote(runs)}`,
+      `printf '{"smartctl":{"exit_status":0},"smart_status":{"passed":true}}'`,
+    ].join("\n"),
+  );
+  const started = async () =>
+    (await Deno.readTextFile(`${runs}.started`).catch(() => "")).trim().split("\n")
+      .filter(Boolean).length;
+  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-held-disk-" });
+  const args = ["--bin-path", `${fakes.dir}:${SYSTEM}`];
+  const first = await startReceiver(stateDir, args);
+  let second: Receiver | undefined;
+  try {
+    const answer = first.send("smart", { device: "/dev/sda" }, { id: "msg_disk", wait: 30 })
+      .catch(() => undefined);
+    // Its child has taken the request and the fake waits: well inside the hold.
+    await eventually(async () => (await started()) === 1 || undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await first.crash();
+    await (await answer)?.body?.cancel();
+    second = await startReceiver(stateDir, args);
+    assert.equal(second.ready.interrupted, 1);
+    assert.equal(second.ready.orphans, 1);
+    // Another read of the same disk waits while the orphan runs, and starts once it is gone.
+    const next = second.send("smart", { device: "/dev/sda" }, {
+      id: "msg_next",
+      wait: 30,
+      headers: { "cache-control": "no-cache" },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await started(), 1, "a second read of the disk started beside the orphan");
+    await Deno.writeTextFile(release, "");
+    const answered = await next;
+    assert.equal(answered.status, 200, await answered.clone().text());
+    assert.equal((await answered.json()).status, "succeeded");
+    const [orphan, later] = (await Deno.readTextFile(runs)).trim().split("\n").map((line) =>
+      line.split(" ").map(BigInt)
+    );
+    assert.ok(orphan && later, "two runs recorded");
+    assert.ok(later[0]! >= orphan[1]!, "the next read started before the orphan ended");
+    // A redelivery of the crashed read is that job, not a second run.
+    const again = await second.send("smart", { device: "/dev/sda" }, { id: "msg_disk", wait: 30 });
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    await again.body?.cancel();
+    assert.equal(await started(), 2);
+  } finally {
+    await Deno.writeTextFile(release, "").catch(() => undefined);
+    await second?.stop();
+    await fakes.remove();
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });

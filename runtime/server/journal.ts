@@ -653,6 +653,9 @@ export class Journal {
     const held = this.#held.get(id);
     if (held !== undefined) {
       held.process = { pgid, deadline, boot };
+      // A held job that takes a resource (a disk) goes on record now, before its request is sent:
+      // after a crash the next executor must keep that disk taken until this process is gone.
+      if ((this.#live.get(id)?.resourceKeys.length ?? 0) > 0) this.persist(id);
       return;
     }
     this.#syncForJob(id);
