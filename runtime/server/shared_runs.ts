@@ -78,7 +78,7 @@ export class SharedRuns {
   readonly #byLeader = new Map<string, Flight>();
   /** The run new identical reads join, by key: the newest. */
   readonly #joinable = new Map<string, Flight>();
-  /** The latest run that succeeded, by key. */
+  /** The run that succeeded and started last, by key. */
   readonly #answers = new Map<string, { readonly jobId: string; readonly startedAt: number }>();
 
   /** @param options Bounds. */
@@ -152,9 +152,13 @@ export class SharedRuns {
     if (flight === undefined) return [];
     this.#byLeader.delete(leader.id);
     if (this.#joinable.get(flight.key) === flight) this.#joinable.delete(flight.key);
-    if (leader.status === "succeeded" && leader.startedAt !== null) {
+    const kept = this.#answers.get(flight.key);
+    // Overlapping runs of one key (reads with no resource) may end out of order: the answer is
+    // the reading that started last, the freshest, not the one that happened to end last.
+    const { status, startedAt } = leader;
+    if (status === "succeeded" && startedAt !== null && !(kept && kept.startedAt > startedAt)) {
       this.#answers.delete(flight.key);
-      this.#answers.set(flight.key, { jobId: leader.id, startedAt: leader.startedAt });
+      this.#answers.set(flight.key, { jobId: leader.id, startedAt });
       if (this.#answers.size > this.#maxAnswers) {
         this.#answers.delete(this.#answers.keys().next().value!);
       }

@@ -95,3 +95,16 @@ Deno.test("only the newest maxAnswers runs are remembered", () => {
   assert.equal(runs.find(KEY, { maxAgeMs: 60_000 }, 1000), undefined);
   assert.equal(runs.find(other, { maxAgeMs: 60_000 }, 1000)?.kind, "answer");
 });
+
+Deno.test("of two overlapping runs that succeed, the one that started last answers, whichever ends last", () => {
+  const runs = new SharedRuns();
+  runs.lead(KEY, job("early"));
+  runs.started(job("early", { status: "running", startedAt: 1000 }));
+  runs.lead(KEY, job("late"));
+  runs.started(job("late", { status: "running", startedAt: 1700 }));
+  runs.finished(job("late", { status: "succeeded", startedAt: 1700, finishedAt: 1800 }));
+  runs.finished(job("early", { status: "succeeded", startedAt: 1000, finishedAt: 4000 }));
+  assert.deepEqual(runs.find(KEY, { maxAgeMs: 5000 }, 4100), { kind: "answer", jobId: "late" });
+  // Too old for the early run, young enough for the late one: still an answer, no new run.
+  assert.deepEqual(runs.find(KEY, { maxAgeMs: 2500 }, 4100), { kind: "answer", jobId: "late" });
+});
