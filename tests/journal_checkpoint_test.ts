@@ -123,8 +123,14 @@ Deno.test("kill -9 while the checkpoint thread copies loses no acknowledged job"
           if (last) printed = Number(last);
         }
       })();
-      // Long enough for many background checkpoints (every 48 writes) to have run.
-      await new Promise((resolve) => setTimeout(resolve, 1500 + 300 * round));
+      // Killed once it has acknowledged enough jobs for several background checkpoints (every 48
+      // writes) to have run: counted, not timed, so a slow start on a loaded machine changes
+      // nothing. Each round stops at another point of the checkpoint cycle.
+      const enough = 400 + 37 * round;
+      const deadline = Date.now() + 120_000;
+      while (printed < enough && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       child.kill("SIGKILL");
       await child.status;
       await reading;
