@@ -111,6 +111,11 @@ Deno.test("Cache-Control: max-age takes a recent run, running or finished, and n
     assert.equal(view.status, "succeeded");
     assert.equal(view.servedBy, plain.jobId, "the latest run that succeeded");
     assert.deepEqual(view.result, b.journal.get(plain.jobId)?.result);
+    // Its times are the run's: the answer itself says how old its reading is.
+    const served = b.journal.get(plain.jobId)!;
+    assert.equal(view.startedAt, new Date(served.startedAt!).toISOString());
+    assert.equal(view.finishedAt, new Date(served.finishedAt!).toISOString());
+    assert.ok(Date.parse(view.createdAt) > served.finishedAt!, "created after the run it took");
     assert.equal(b.runs.length, 2);
     // Older than max-age allows: a run of its own.
     await new Promise((r) => setTimeout(r, 1100));

@@ -594,8 +594,9 @@ export class Journal {
 
   /**
    * Stores a new job that an earlier identical run answers at once: it is final from the start,
-   * with that run's status and result (copied inside SQLite, never parsed) and `servedBy` naming
-   * it. Redeliveries and conflicts come back as from {@linkcode accept}.
+   * with that run's status, result and times (copied inside SQLite, never parsed) and `servedBy`
+   * naming it, so its `startedAt` says how old its reading is even to a key that cannot read the
+   * run's own job. Redeliveries and conflicts come back as from {@linkcode accept}.
    *
    * @param job The job.
    * @param now The time, in ms since the epoch.
@@ -610,11 +611,10 @@ export class Journal {
     const inserted = this.#sql(
       `INSERT INTO jobs (id, key_id, delivery_id, body_hash, op, input, resource_keys, status,
         created_at, started_at, finished_at, result, served_by)
-       SELECT ?, ?, ?, ?, ?, ?, ?, status, ?, ?, ?, result, id FROM jobs WHERE id = ?`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, status, ?, started_at, finished_at, result, id FROM jobs
+       WHERE id = ?`,
     ).run(
       ...identityOf(id, job),
-      now,
-      now,
       now,
       from,
     );
