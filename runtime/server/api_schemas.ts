@@ -40,7 +40,9 @@ const JobHead = z.strictObject({
   keyId: z.string().describe("The key that signed the trigger"),
   deliveryId: z.string().regex(DELIVERY_ID).describe("The trigger's webhook-id"),
   createdAt: Instant,
-  startedAt: Instant.nullable(),
+  startedAt: Instant.nullable().describe(
+    "When the run that serves it started: for a job answered from an earlier run, that run's start",
+  ),
   finishedAt: Instant.nullable(),
 });
 
