@@ -3,6 +3,7 @@ import { RootfenceError } from "../errors.ts";
 import { clientSecret } from "../keys_file.ts";
 import { newSecret } from "../signing.ts";
 import { createKeysFile, loadKeys, mayTrigger, secretFilesOf } from "./keys.ts";
+import { STRACE } from "../../tests/_syncs.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-keys-" });
@@ -181,49 +182,58 @@ Deno.test('loadKeys() refuses a key that still says "github", saying the scheme 
   });
 });
 
-Deno.test("createKeysFile() writes a temp file in the same dir and links it into place, leaving no temp", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/keys.json`;
-    const watcher = Deno.watchFs(dir);
-    const events: string[] = [];
-    // The watch is armed once it reports a marker file: only then may the writes begin, or a
-    // busy machine drops the first events (a flake seen in CI).
-    let armed!: () => void;
-    const ready = new Promise<void>((resolve) => (armed = resolve));
-    const seen = (async () => {
-      for await (const event of watcher) {
-        const names = event.paths.map((p) => p.slice(dir.length + 1));
-        if (names.includes("armed")) {
-          if (event.kind === "remove") armed();
-          continue;
-        }
-        for (const name of names) events.push(`${event.kind} ${name}`);
-        if (event.kind === "remove") break;
-      }
-    })();
-    await Deno.writeTextFile(`${dir}/armed`, "");
-    await Deno.remove(`${dir}/armed`);
-    await ready;
-    await createKeysFile(path);
-    const timeout = setTimeout(() => watcher.close(), 5000);
-    await seen;
-    clearTimeout(timeout);
-    watcher.close();
-    const temp = /^create (\.keys\.json\.[0-9a-f-]{36}\.tmp)$/.exec(events[0] ?? "")?.[1];
-    assert.ok(temp, events.join("\n"));
-    const created = events.indexOf("create keys.json");
-    // The final name appears only after the temp file was written (and synced), then the temp
-    // file goes: a reader never sees a half-written keys file. Deno's watcher sometimes drops
-    // the link's own event on a busy machine; when it reports it, it must come after the write.
-    if (created >= 0) assert.ok(created > events.indexOf(`modify ${temp}`), events.join("\n"));
-    assert.ok(events.includes(`modify ${temp}`), events.join("\n"));
-    assert.equal(events.at(-1), `remove ${temp}`);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["keys.json"]);
-    const info = await Deno.lstat(path);
-    assert.equal(info.nlink, 1);
-    assert.equal(info.mode! & 0o777, 0o600);
-    assert.equal((await loadKeys(path)).keys.length, 1);
-  });
+Deno.test({
+  name:
+    "createKeysFile() writes a temp file in the same dir and links it into place, leaving no temp",
+  ignore: STRACE === undefined,
+  fn: async () => {
+    await withDir(async (dir) => {
+      const path = `${dir}/keys.json`;
+      // The calls themselves, in the order the kernel saw them: a file watcher drops events on a
+      // busy machine (a flake seen in CI twice), strace does not.
+      const trace = `${dir}/../${dir.split("/").pop()}.trace`;
+      const output = await new Deno.Command(STRACE!, {
+        args: [
+          "-f",
+          "-e",
+          "trace=openat,write,fsync,linkat,link,unlink,unlinkat,rename,renameat,renameat2",
+          "-o",
+          trace,
+          Deno.execPath(),
+          "eval",
+          "--no-prompt",
+          `import { createKeysFile } from ${JSON.stringify(import.meta.resolve("./keys.ts"))};
+          await createKeysFile(${JSON.stringify(path)});`,
+        ],
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      const lines = (await Deno.readTextFile(trace)).split("\n");
+      await Deno.remove(trace);
+      const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+      const temp = /"([^"]*\/\.keys\.json\.[0-9a-f-]{36}\.tmp)", O_WRONLY\|O_CREAT\|O_EXCL/
+        .exec(lines.find((line) => line.includes("O_CREAT|O_EXCL")) ?? "")?.[1];
+      assert.ok(temp?.startsWith(`${dir}/`), "a temp file made new, beside keys.json");
+      const opened = at(/O_CREAT\|O_EXCL/);
+      // Deno writes and syncs through a descriptor of its own for the file: the write is the one
+      // that carries the document, the sync the one on that descriptor.
+      const wrote = at(/ write\((\d+), "\{\\n {2}\\"keys\\"/);
+      const fd = / write\((\d+),/.exec(lines[wrote] ?? "")?.[1];
+      const synced = lines.findIndex((line, i) => i > wrote && line.includes(`fsync(${fd})`));
+      const linked = at(new RegExp(`link(at)?\\(.*"${temp}".*"${path}"`));
+      const removed = at(new RegExp(`unlink(at)?\\(.*"${temp}"`));
+      const order = [opened, wrote, synced, linked, removed];
+      assert.ok(order.every((i) => i >= 0), `${JSON.stringify(order)}\n${lines.join("\n")}`);
+      assert.deepEqual([...order].sort((x, y) => x - y), order, lines.join("\n"));
+      const renamed = lines.findIndex((line) => line.includes("rename") && line.includes(dir));
+      assert.equal(renamed, -1, "never renamed over a file that may exist");
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["keys.json"]);
+      const info = await Deno.lstat(path);
+      assert.equal(info.nlink, 1);
+      assert.equal(info.mode! & 0o777, 0o600);
+      assert.equal((await loadKeys(path)).keys.length, 1);
+    });
+  },
 });
 
 Deno.test("createKeysFile() never truncates an existing file and never follows a planted symlink", async () => {
