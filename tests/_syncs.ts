@@ -25,13 +25,22 @@ export interface Syncs {
   readonly said: string;
 }
 
-/** Runs `script` under strace in `dir` (which must exist) and counts its syncs. */
-export async function countSyncs(script: string, dir: string): Promise<Syncs> {
+/** What a traced `deno eval` did: strace's lines (each thread's id first) and its stdout. */
+export interface Traced {
+  readonly lines: string[];
+  readonly stdout: string;
+}
+
+/**
+ * Runs `script` in a real `deno eval` under `strace -f`, tracing only `calls`; the trace file goes
+ * in `dir` (which must exist).
+ */
+export async function traceScript(script: string, dir: string, calls: string): Promise<Traced> {
   const output = await new Deno.Command(STRACE!, {
     args: [
       "-f",
       "-e",
-      "trace=fsync,fdatasync",
+      `trace=${calls}`,
       "-o",
       `${dir}/trace`,
       Deno.execPath(),
@@ -43,13 +52,18 @@ export async function countSyncs(script: string, dir: string): Promise<Syncs> {
     stderr: "piped",
   }).output();
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  const trace = await Deno.readTextFile(`${dir}/trace`);
-  const syncs = trace.split("\n").filter((line) =>
-    /f(data)?sync\(/.test(line) && !/= -1/.test(line)
-  );
+  const lines = (await Deno.readTextFile(`${dir}/trace`)).split("\n");
+  await Deno.remove(`${dir}/trace`);
+  return { lines, stdout: new TextDecoder().decode(output.stdout) };
+}
+
+/** Runs `script` under strace in `dir` (which must exist) and counts its syncs. */
+export async function countSyncs(script: string, dir: string): Promise<Syncs> {
+  const { lines, stdout } = await traceScript(script, dir, "fsync,fdatasync");
+  const syncs = lines.filter((line) => /f(data)?sync\(/.test(line) && !/= -1/.test(line));
   // strace -f starts each line with the thread id; the main thread's is the process id.
-  const pid = trace.match(/^(\d+)/)?.[1];
+  const pid = lines[0]?.match(/^(\d+)/)?.[1];
   const main = syncs.filter((line) => line.startsWith(`${pid} `)).length;
-  const said = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
+  const said = stdout.trim().split("\n").at(-1) ?? "";
   return { main, others: syncs.length - main, said };
 }

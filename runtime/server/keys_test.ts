@@ -3,7 +3,7 @@ import { RootfenceError } from "../errors.ts";
 import { clientSecret } from "../keys_file.ts";
 import { newSecret } from "../signing.ts";
 import { createKeysFile, loadKeys, mayTrigger, secretFilesOf } from "./keys.ts";
-import { STRACE } from "../../tests/_syncs.ts";
+import { STRACE, traceScript } from "../../tests/_syncs.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-keys-" });
@@ -190,26 +190,15 @@ Deno.test({
     await withDir(async (dir) => {
       const path = `${dir}/keys.json`;
       // The calls themselves, in the order the kernel saw them: a file watcher drops events on a
-      // busy machine (a flake seen in CI twice), strace does not.
-      const trace = `${dir}/../${dir.split("/").pop()}.trace`;
-      const output = await new Deno.Command(STRACE!, {
-        args: [
-          "-f",
-          "-e",
-          "trace=openat,write,fsync,linkat,link,unlink,unlinkat,rename,renameat,renameat2",
-          "-o",
-          trace,
-          Deno.execPath(),
-          "eval",
-          "--no-prompt",
-          `import { createKeysFile } from ${JSON.stringify(import.meta.resolve("./keys.ts"))};
-          await createKeysFile(${JSON.stringify(path)});`,
-        ],
-        stderr: "piped",
-      }).output();
-      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-      const lines = (await Deno.readTextFile(trace)).split("\n");
-      await Deno.remove(trace);
+      // busy machine (a flake seen in CI twice), strace does not. The trace goes in a dir of its
+      // own, so `dir` holds only what createKeysFile() left.
+      const traces = await Deno.makeTempDir({ prefix: "rootfence-keys-trace-" });
+      const { lines } = await traceScript(
+        `import { createKeysFile } from ${JSON.stringify(import.meta.resolve("./keys.ts"))};
+        await createKeysFile(${JSON.stringify(path)});`,
+        traces,
+        "openat,write,fsync,linkat,link,unlink,unlinkat,rename,renameat,renameat2",
+      ).finally(() => Deno.remove(traces, { recursive: true }));
       const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
       const temp = /"([^"]*\/\.keys\.json\.[0-9a-f-]{36}\.tmp)", O_WRONLY\|O_CREAT\|O_EXCL/
         .exec(lines.find((line) => line.includes("O_CREAT|O_EXCL")) ?? "")?.[1];
