@@ -34,44 +34,71 @@ async function listed(receiver: Receiver): Promise<{ jobId: string; status: stri
   return (await (await receiver.read("/jobs?op=sensors")).json()).jobs;
 }
 
-async function crashMidRead(
-  heldForMs: number,
-  check: (restarted: Receiver, log: string) => Promise<void>,
-): Promise<void> {
+/** A read to crash in the middle: its request, and its fake's starts so far. */
+interface Read {
+  readonly fakes: FakeBin;
+  readonly op: string;
+  readonly input: Record<string, unknown>;
+  readonly id: string;
+  started(): Promise<number>;
+  /** Lets a fake that waits on the test end, before its directory goes. */
+  release?(): Promise<void>;
+}
+
+/** A fake sensors that takes 3 s, as a read to crash. */
+async function sensorsRead(): Promise<Read> {
   const fakes = await fakeBin();
   const log = await slowSensors(fakes, 3);
+  const started = async () => (await starts(log)).length;
+  return { fakes, op: "sensors", input: {}, id: "msg_held", started };
+}
+
+/**
+ * Starts `read` through a receiver, `kill -9`s its executor `heldForMs` after the fake started,
+ * and hands a receiver restarted on the same state to `check`.
+ */
+async function crashMidRead(
+  read: Read,
+  heldForMs: number,
+  check: (restarted: Receiver) => Promise<void>,
+): Promise<void> {
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-held-" });
-  const args = ["--bin-path", `${fakes.dir}:${SYSTEM}`];
-  const first = await startReceiver(stateDir, args);
+  const args = ["--bin-path", `${read.fakes.dir}:${SYSTEM}`];
+  let first: Receiver | undefined;
   let second: Receiver | undefined;
   try {
-    const answer = first.send("sensors", {}, { id: "msg_held", wait: 30 }).catch(() => undefined);
-    await eventually(async () => (await starts(log)).length === 1 || undefined);
+    first = await startReceiver(stateDir, args);
+    const answer = first.send(read.op, read.input, { id: read.id, wait: 30 })
+      .catch(() => undefined);
+    await eventually(async () => (await read.started()) === 1 || undefined);
     await new Promise((resolve) => setTimeout(resolve, heldForMs));
     await first.crash();
     await (await answer)?.body?.cancel();
     second = await startReceiver(stateDir, args);
-    await check(second, log);
+    await check(second);
   } finally {
+    await read.release?.();
     await second?.stop();
-    await fakes.remove();
+    await read.fakes.remove();
     await Deno.remove(stateDir, { recursive: true });
   }
 }
 
 Deno.test("kill -9 while a waited-for read is held: no job is left, and its redelivery runs it", async () => {
-  await crashMidRead(100, async (restarted, log) => {
+  const read = await sensorsRead();
+  await crashMidRead(read, 100, async (restarted) => {
     assert.equal(restarted.ready.interrupted, 0);
     assert.deepEqual(await listed(restarted), []);
     const again = await restarted.send("sensors", {}, { id: "msg_held", wait: 30 });
     assert.equal(again.status, 200, await again.clone().text());
     assert.equal((await again.json()).status, "succeeded");
-    assert.equal((await starts(log)).length, 2);
+    assert.equal(await read.started(), 2);
   });
 });
 
 Deno.test("kill -9 once a waited-for read has run a second: it is on record with its process group", async () => {
-  await crashMidRead(1500, async (restarted, log) => {
+  const read = await sensorsRead();
+  await crashMidRead(read, 1500, async (restarted) => {
     assert.equal(restarted.ready.interrupted, 1);
     assert.equal(restarted.ready.orphans, 1);
     const [job] = await listed(restarted);
@@ -85,7 +112,7 @@ Deno.test("kill -9 once a waited-for read has run a second: it is on record with
     // A redelivery is that job, not a second run.
     const again = await restarted.send("sensors", {}, { id: "msg_held", wait: 30 });
     assert.equal(again.headers.get("idempotent-replayed"), "true");
-    assert.equal((await starts(log)).length, 1);
+    assert.equal(await read.started(), 1);
   });
 });
 
@@ -108,30 +135,28 @@ Deno.test("kill -9 in the first second of a held read of a disk: it is on record
   const started = async () =>
     (await Deno.readTextFile(`${runs}.started`).catch(() => "")).trim().split("\n")
       .filter(Boolean).length;
-  const stateDir = await Deno.makeTempDir({ prefix: "rootfence-held-disk-" });
-  const args = ["--bin-path", `${fakes.dir}:${SYSTEM}`];
-  const first = await startReceiver(stateDir, args);
-  let second: Receiver | undefined;
-  try {
-    const answer = first.send("smart", { device: "/dev/sda" }, { id: "msg_disk", wait: 30 })
-      .catch(() => undefined);
-    // Its child has taken the request and the fake waits: well inside the hold.
-    await eventually(async () => (await started()) === 1 || undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await first.crash();
-    await (await answer)?.body?.cancel();
-    second = await startReceiver(stateDir, args);
+  const disk = { device: "/dev/sda" };
+  const read = {
+    fakes,
+    op: "smart",
+    input: disk,
+    id: "msg_disk",
+    started,
+    release: () => Deno.writeTextFile(release, "").catch(() => undefined),
+  };
+  // Crashed once its child has taken the request and the fake waits: well inside the hold.
+  await crashMidRead(read, 100, async (second) => {
     assert.equal(second.ready.interrupted, 1);
     assert.equal(second.ready.orphans, 1);
     // Another read of the same disk waits while the orphan runs, and starts once it is gone.
-    const next = second.send("smart", { device: "/dev/sda" }, {
+    const next = second.send("smart", disk, {
       id: "msg_next",
       wait: 30,
       headers: { "cache-control": "no-cache" },
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(await started(), 1, "a second read of the disk started beside the orphan");
-    await Deno.writeTextFile(release, "");
+    await read.release();
     const answered = await next;
     assert.equal(answered.status, 200, await answered.clone().text());
     assert.equal((await answered.json()).status, "succeeded");
@@ -141,14 +166,9 @@ Deno.test("kill -9 in the first second of a held read of a disk: it is on record
     assert.ok(orphan && later, "two runs recorded");
     assert.ok(later[0]! >= orphan[1]!, "the next read started before the orphan ended");
     // A redelivery of the crashed read is that job, not a second run.
-    const again = await second.send("smart", { device: "/dev/sda" }, { id: "msg_disk", wait: 30 });
+    const again = await second.send("smart", disk, { id: "msg_disk", wait: 30 });
     assert.equal(again.headers.get("idempotent-replayed"), "true");
     await again.body?.cancel();
     assert.equal(await started(), 2);
-  } finally {
-    await Deno.writeTextFile(release, "").catch(() => undefined);
-    await second?.stop();
-    await fakes.remove();
-    await Deno.remove(stateDir, { recursive: true });
-  }
+  });
 });

@@ -110,6 +110,8 @@ export class Scheduler {
   readonly #shared: SharedRuns;
   readonly #progress: ProgressLog;
   #accepting = true;
+  /** The journal refused a queued job's start: nothing may start before it is retried. */
+  #startRefused = false;
   #unwritten = 0;
   /** Aborted when shutdown begins: every `waitFor` answers with the state it has then. */
   readonly #draining = new AbortController();
@@ -266,8 +268,9 @@ export class Scheduler {
       return answered;
     }
     // A job that can start now is stored as running in one write; any queued job left is
-    // blocked on a resource or a slot, so starting this one keeps the pump's order.
-    const startNow = this.#running.size < this.#maxRunning &&
+    // blocked on a resource or a slot, so starting this one keeps the pump's order. Not while a
+    // queued job waits for the journal to take its start: this one would run before it.
+    const startNow = !this.#startRefused && this.#running.size < this.#maxRunning &&
       !job.resourceKeys.some((key) => this.#busy.has(key));
     if (!startNow && this.#queue.length >= this.#maxQueued) return { kind: "queue_full" };
     // One key may fill at most half the queue, so another key's trigger always finds room.
@@ -403,7 +406,12 @@ export class Scheduler {
           message: String(error),
           retryInMs: 1000,
         });
-        setTimeout(() => this.#pump(), 1000);
+        if (this.#startRefused) return;
+        this.#startRefused = true;
+        setTimeout(() => {
+          this.#startRefused = false;
+          this.#pump();
+        }, 1000);
         return;
       }
       this.#queue.splice(i, 1);
