@@ -65,6 +65,7 @@ async function crashMidRead(
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-held-" });
   const args = ["--bin-path", `${read.fakes.dir}:${SYSTEM}`];
   let first: Receiver | undefined;
+  let crashed = false;
   let second: Receiver | undefined;
   try {
     first = await startReceiver(stateDir, args);
@@ -73,11 +74,13 @@ async function crashMidRead(
     await eventually(async () => (await read.started()) === 1 || undefined);
     await new Promise((resolve) => setTimeout(resolve, heldForMs));
     await first.crash();
+    crashed = true;
     await (await answer)?.body?.cancel();
     second = await startReceiver(stateDir, args);
     await check(second);
   } finally {
     await read.release?.();
+    if (!crashed) await first?.stop();
     await second?.stop();
     await read.fakes.remove();
     await Deno.remove(stateDir, { recursive: true });
