@@ -129,6 +129,24 @@ Deno.test("Cache-Control: max-age takes a recent run, running or finished, and n
   }
 });
 
+Deno.test("a read that joins a running run starts when that run started, on record too", async () => {
+  const b = await bench({ hold: true });
+  try {
+    const [first] = await reads(b, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const [joined] = await reads(b, 1, { "cache-control": "max-age=60" });
+    assert.equal(b.journal.get(joined.jobId)?.servedBy, first.jobId);
+    // Its reading is no fresher than the run's: it must not claim the time it joined.
+    const run = b.journal.get(first.jobId)!;
+    assert.equal(b.journal.get(joined.jobId)!.startedAt, run.startedAt);
+    await finish(b, [first.jobId, joined.jobId]);
+    assert.equal(b.journal.get(joined.jobId)!.startedAt, run.startedAt);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
+
 Deno.test("mutating ops never share a run, whatever Cache-Control says", async () => {
   const b = await bench({ hold: true, maxRunning: 1 });
   try {

@@ -481,7 +481,9 @@ export class Journal {
     hold = false,
   ): Accepted {
     const id = crypto.randomUUID();
-    const startedAt = status === "running" ? now : null;
+    // A job that joins a running run started when that run did: its reading is no fresher.
+    const runStart = servedBy === null ? undefined : this.#live.get(servedBy)?.startedAt;
+    const startedAt = status === "running" ? runStart ?? now : null;
     // A held job has no row for the insert below to run into.
     const held = this.#heldDeliveries.get(job.keyId)?.get(job.deliveryId);
     if (held !== undefined) return this.#priorOf(job, this.#live.get(held)!);
@@ -509,7 +511,7 @@ export class Journal {
     );
     if (Number(inserted.changes) === 0) return this.#prior(job);
     // Built from what was written, not read back.
-    const created = newJob(id, job, now, status, servedBy);
+    const created = { ...newJob(id, job, now, status, servedBy), startedAt };
     this.#keep(created);
     return { kind: "created", job: created };
   }
@@ -666,7 +668,9 @@ export class Journal {
   /** Running jobs whose process group is known: what a crash may have left behind. */
   runningProcesses(): RunningProcess[] {
     const rows = this.#sql(
-      "SELECT id, pgid, deadline, boot, resource_keys FROM jobs WHERE status = 'running' AND pgid IS NOT NULL",
+      `SELECT id, pgid, deadline, boot, resource_keys FROM jobs WHERE pgid IS NOT NULL AND
+        (status = 'running' OR (status = 'interrupted' AND
+          json_extract(result, '$.error.processes') = 'running'))`,
     ).all() as {
       id: string;
       pgid: number;
@@ -751,7 +755,10 @@ export class Journal {
     };
     this.#syncAll(true);
     this.#sql(
-      "UPDATE jobs SET status = 'interrupted', finished_at = ?, result = ? WHERE status = 'running'",
+      // A job whose process group is on record may have left it running: it stays an orphan
+      // (see runningProcesses) until a watcher notes it gone, even if this executor dies too.
+      `UPDATE jobs SET status = 'interrupted', finished_at = ?1, result = CASE WHEN pgid IS NULL
+        THEN ?2 ELSE json_set(?2, '$.error.processes', 'running') END WHERE status = 'running'`,
     ).run(now, JSON.stringify(result));
     return (rows as Row[]).map((row) => ({ ...toJob(row), status: "interrupted" as const }));
   }

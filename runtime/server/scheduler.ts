@@ -469,6 +469,9 @@ export class Scheduler {
         this.#unwritten--;
         this.#finish(job, invocation, finishedAt);
       }, 1000);
+      // Its slot is free (its resource keys are not): a queued job that can start now must, or
+      // a later trigger would start ahead of it.
+      this.#pump();
       return;
     }
     for (const key of job.resourceKeys) this.#busy.delete(key);

@@ -55,3 +55,34 @@ Deno.test("a job submitted while the journal refuses the queue head's start runs
     await b.close();
   }
 });
+
+Deno.test("a job submitted while the journal refuses a run's end runs after the job queued before it", async () => {
+  const b = await bench({ maxRunning: 1, hold: true });
+  try {
+    const first = created(b.scheduler.submit(job("sensors", "msg_first"), "own"));
+    const second = created(
+      b.scheduler.submit(job("smart", "msg_second", ["smart:/dev/sda"]), "own"),
+    );
+    assert.equal(second.status, "queued");
+
+    // The journal refuses the first run's end once: its slot is free, its result waits in memory.
+    const markFinished = b.journal.markFinished.bind(b.journal);
+    b.journal.markFinished = () => {
+      b.journal.markFinished = markFinished;
+      throw new Error("database or disk is full");
+    };
+    const refused = () => {
+      b.release();
+      return b.logs.some((l) => l.kind === "journal_error" && l.jobId === first.id);
+    };
+    assert.ok(await until(refused, 5_000), "the end was never refused");
+
+    // The queued job can start (a free slot, a free disk) and was queued first.
+    const later = created(b.scheduler.submit(job("sensors", "msg_third"), "own", { hold: true }));
+    assert.ok(!b.runs.some((run) => run.id === later.id), "the later job ran first");
+    assert.equal(b.runs[1]?.id, second.id);
+  } finally {
+    b.release();
+    await b.close();
+  }
+});
