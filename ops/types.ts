@@ -180,6 +180,7 @@ export const RUNTIME_ERROR_CODES = [
   "command_failed",
   "child_failed",
   "interrupted",
+  "journal_unavailable",
 ] as const;
 
 /** One of {@linkcode RUNTIME_ERROR_CODES}. */

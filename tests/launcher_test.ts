@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import { findOp } from "../ops/mod.ts";
 import { HOST_ENV } from "../runtime/child/host_command.ts";
+import { RootfenceError } from "../runtime/errors.ts";
 import { Launcher } from "../runtime/process/launcher.ts";
 import { fakeBin, shQuote } from "./_fakes.ts";
+import { until } from "./_watch.ts";
 import { fixtureDir, pctTranscript } from "./fixtures.ts";
 
 const SYSTEM = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -196,6 +198,54 @@ Deno.test("launcher reports template_failed when pct template fails after a crea
   assert.equal(run.error?.code, "template_failed");
   assert.match(String(run.error?.message), /created but is not a template: template failed$/);
   assert.deepEqual(calls, [["create", "102"], ["template", "102"]]);
+});
+
+Deno.test("a start that cannot be put on record sends no request: pct never runs, its child ends", async () => {
+  const fakes = await fakeBin();
+  await fakes.write("pct", "exit 0");
+  const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool: {} });
+  try {
+    let child = 0;
+    const run = await launcher.invoke(findOp("create-golden-lxc")!, golden, {
+      onStart(pgid) {
+        child = pgid;
+        throw new RootfenceError("journal_unavailable", "Cannot start: nothing on record");
+      },
+    });
+    assert.equal(run.ok, false);
+    assert.equal(run.error?.code, "journal_unavailable");
+    assert.deepEqual(await fakes.calls("pct"), []);
+    assert.ok(child > 0);
+    assert.ok(await until(() => !alive(child), 5_000), "the child was left running");
+  } finally {
+    await launcher.close();
+    await fakes.remove();
+  }
+});
+
+Deno.test("a pooled read's child whose start is refused goes back unused and serves the next", async () => {
+  const fakes = await fakeBin();
+  await fakes.write("sensors", `printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
+  const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool: {} });
+  try {
+    const sensors = findOp("sensors")!;
+    const pids: number[] = [];
+    const refused = await launcher.invoke(sensors, {}, {
+      onStart(pgid) {
+        pids.push(pgid);
+        throw new RootfenceError("journal_unavailable", "Cannot start: nothing on record");
+      },
+    });
+    assert.equal(refused.error?.code, "journal_unavailable");
+    assert.deepEqual(await fakes.calls("sensors"), []);
+    const next = await launcher.invoke(sensors, {}, { onStart: (pgid) => void pids.push(pgid) });
+    assert.equal(next.ok, true, JSON.stringify(next.error));
+    assert.equal(pids[1], pids[0], "the next read took another child");
+    assert.equal((await fakes.calls("sensors")).length, 1);
+  } finally {
+    await launcher.close();
+    await fakes.remove();
+  }
 });
 
 Deno.test("launcher reports binary_not_found without spawning when pct is absent", async () => {

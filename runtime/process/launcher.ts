@@ -117,7 +117,9 @@ export interface InvokeOptions {
   readonly signal?: AbortSignal;
   /**
    * Told the process group of the child that takes the request, and when its timeout ends (ms
-   * since the epoch), before the request is sent: so a crash cannot lose track of it.
+   * since the epoch), before the request is sent: so a crash cannot lose track of it. If it
+   * throws, the request is never sent and the child goes back unused (a mutating op's is ended):
+   * a {@linkcode RootfenceError} fails the invocation with its code, anything else propagates.
    */
   readonly onStart?: (pgid: number, deadline: number) => void;
   /**
@@ -383,8 +385,8 @@ export class Launcher {
       const timeoutMs = options.timeoutMs ?? op.timeoutMs;
       const attempt = async () => {
         const child = this.#pool ? await this.#pool.acquire(op, options.signal) : this.start(op);
-        options.onStart?.(child.pid, Date.now() + timeoutMs);
         try {
+          options.onStart?.(child.pid, Date.now() + timeoutMs);
           return await child.run(raw, timeoutMs, {
             signal: options.signal,
             onProgress: options.onProgress,

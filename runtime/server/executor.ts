@@ -21,7 +21,7 @@ import { BridgeRequest, CHUNK_BYTES, fromBase64, MAX_LINE_BYTES, toBase64 } from
 import { decodeExecutorArgs } from "./executor_args.ts";
 import { HostReadings } from "./host_readings.ts";
 import { Journal } from "./journal.ts";
-import { sharesRuns, syncsRows } from "./run_policy.ts";
+import { recordStart, sharesRuns, syncsRows } from "./run_policy.ts";
 import { pruneJournal } from "./retention.ts";
 import { lockStateDir } from "./state_lock.ts";
 import { KeyringHolder } from "./keyring_holder.ts";
@@ -369,13 +369,7 @@ async function main(argv: readonly string[]): Promise<void> {
       launcher.invoke(findOp(job.op)!, job.input, {
         signal,
         onProgress: progress,
-        onStart(pgid, deadline) {
-          try {
-            journal.markProcess(job.id, pgid, deadline, booted);
-          } catch (error) {
-            log({ t: new Date().toISOString(), kind: "journal_error", message: String(error) });
-          }
-        },
+        onStart: recordStart(journal, job, booted, log),
       }),
     groups: {
       alive: (pgid) => launcher.groupAlive(pgid),
