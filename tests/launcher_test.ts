@@ -248,6 +248,35 @@ Deno.test("a pooled read's child whose start is refused goes back unused and ser
   }
 });
 
+Deno.test("an invocation aborted before it began sends no request and leaves its child whole", async () => {
+  const fakes = await fakeBin();
+  await fakes.write("pct", "exit 0");
+  await fakes.write("sensors", `printf '%s' ${shQuote('{"chip":{"Adapter":"x"}}')}`);
+  const launcher = await Launcher.create({ binPath: `${fakes.dir}:${SYSTEM}`, pool: {} });
+  try {
+    const signal = AbortSignal.abort();
+    const mutating = await launcher.invoke(findOp("create-golden-lxc")!, golden, { signal });
+    assert.equal(mutating.error?.code, "interrupted");
+    assert.deepEqual(await fakes.calls("pct"), []);
+    const pids: number[] = [];
+    const sensors = findOp("sensors")!;
+    launcher.warm([sensors]);
+    assert.ok(await until(() => launcher.pool!.ready(sensors) === 1, 10_000), "no warm child");
+    const onStart = (pgid: number) => void pids.push(pgid);
+    assert.equal(
+      (await launcher.invoke(sensors, {}, { signal, onStart })).error?.code,
+      "interrupted",
+    );
+    assert.equal((await launcher.invoke(sensors, {}, { onStart })).ok, true);
+    assert.equal(pids.length, 2);
+    assert.equal(pids[1], pids[0], "the aborted call cost the pool its warm child");
+    assert.equal((await fakes.calls("sensors")).length, 1);
+  } finally {
+    await launcher.close();
+    await fakes.remove();
+  }
+});
+
 Deno.test("launcher reports binary_not_found without spawning when pct is absent", async () => {
   const fakes = await fakeBin();
   try {

@@ -124,6 +124,10 @@ export class FencedChild {
         `Cannot use child of "${this.#op.name}": busy or gone`,
       );
     }
+    // Aborted before it began: the request is never sent, and the child stays whole for another.
+    if (signal?.aborted) {
+      throw new RootfenceError("interrupted", `Cannot run "${this.#op.name}": interrupted`);
+    }
     this.#busy = true;
     this.#uses++;
     let ended: "timeout" | "interrupted" | undefined;

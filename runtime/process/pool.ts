@@ -227,6 +227,11 @@ export class ChildPool {
       return;
     }
     if (!entry.retiring && child.uses >= this.#maxUses) entry.retiring = true;
+    if (entry.successor !== undefined && !slot.entries.includes(entry.successor)) {
+      // Its successor died (ready, or out on a call): the child started in its place succeeds
+      // it, or a new one is started below; it serves on meanwhile.
+      entry.successor = this.#unclaimedStart(slot);
+    }
     if (entry.retiring && entry.successor === undefined && !entry.succeeding) {
       // It serves on until its successor, started once this answer is out, is ready.
       entry.succeeding = true;
@@ -302,6 +307,13 @@ export class ChildPool {
     if (!slot.entries.includes(entry)) return;
     entry.successor = this.#tryStart(op, slot);
     if (entry.successor === undefined && entry.state === "ready") this.#retire(slot, entry);
+  }
+
+  /** A starting child that no retiring child waits for (a dead successor's replacement). */
+  #unclaimedStart(slot: Slot): Entry | undefined {
+    return slot.entries.find((e) =>
+      e.state === "starting" && !e.retiring && !slot.entries.some((o) => o.successor === e)
+    );
   }
 
   #retire(slot: Slot, entry: Entry): void {
