@@ -1,6 +1,11 @@
+/**
+ * The journal refuses a write the scheduler needs (a full disk): a queued job's start, or a run's
+ * end. No later job may start ahead of a job queued before it meanwhile.
+ */
 import assert from "node:assert/strict";
+import type { Journal } from "../runtime/server/journal.ts";
 import type { Submitted } from "../runtime/server/scheduler.ts";
-import { bench } from "./_app.ts";
+import { type Bench, bench } from "./_app.ts";
 import { until } from "./_watch.ts";
 
 /** A job of `op` for a fresh delivery. */
@@ -14,31 +19,47 @@ function created(submitted: Submitted) {
   return (submitted as Extract<Submitted, { kind: "created" }>).job;
 }
 
+/** One running job, and one queued behind it (one slot): the order under test. */
+function runningAndQueued(b: Bench) {
+  const first = created(b.scheduler.submit(job("sensors", "msg_first"), "own"));
+  const second = created(b.scheduler.submit(job("smart", "msg_second", ["smart:/dev/sda"]), "own"));
+  assert.equal(second.status, "queued");
+  return { first, second };
+}
+
+/** Makes the journal's next `method` call fail as a full disk does. */
+function refuseOnce(journal: Journal, method: "markRunning" | "markFinished"): void {
+  Object.assign(journal, {
+    [method]() {
+      // Its own property gone, the class's method serves again.
+      delete (journal as unknown as Record<string, unknown>)[method];
+      throw new Error("database or disk is full");
+    },
+  });
+}
+
+/** Lets held runs end until the refusal of a write for `jobId` is logged. */
+async function refused(b: Bench, jobId: string): Promise<void> {
+  const logged = () => {
+    b.release();
+    return b.logs.some((l) => l.kind === "journal_error" && l.jobId === jobId);
+  };
+  assert.ok(await until(logged, 5_000), "the journal never refused the write");
+}
+
+/** Submits a read whose client waits: it needs no write to be accepted. */
+function waitedForRead(b: Bench) {
+  return created(b.scheduler.submit(job("sensors", "msg_third"), "own", { hold: true }));
+}
+
 Deno.test("a job submitted while the journal refuses the queue head's start runs after it, not before", async () => {
   const b = await bench({ maxRunning: 1, hold: true });
   try {
-    created(b.scheduler.submit(job("sensors", "msg_first"), "own"));
-    const second = created(
-      b.scheduler.submit(job("smart", "msg_second", ["smart:/dev/sda"]), "own"),
-    );
-    assert.equal(second.status, "queued");
-
-    // The journal refuses one start (a full disk, say): the queued job waits for its retry.
-    const markRunning = b.journal.markRunning.bind(b.journal);
-    b.journal.markRunning = () => {
-      b.journal.markRunning = markRunning;
-      throw new Error("database or disk is full");
-    };
-    // The first run takes its hold a tick after it starts: release until its end is seen.
-    const refused = () => {
-      b.release();
-      return b.logs.some((l) => l.kind === "journal_error" && l.jobId === second.id);
-    };
-    assert.ok(await until(refused, 5_000), "the start was never refused");
-
-    // A read whose client waits needs no write to be accepted, and the slot is free: before the
-    // retry it would start at once, ahead of the job queued before it.
-    const later = created(b.scheduler.submit(job("sensors", "msg_third"), "own", { hold: true }));
+    const { second } = runningAndQueued(b);
+    refuseOnce(b.journal, "markRunning");
+    await refused(b, second.id);
+    // The slot is free: before the retry this read would start at once, ahead of `second`.
+    const later = waitedForRead(b);
     assert.equal(later.status, "queued");
     assert.ok(!b.runs.some((run) => run.id === later.id), "the later job ran first");
 
@@ -59,28 +80,17 @@ Deno.test("a job submitted while the journal refuses the queue head's start runs
 Deno.test("a job submitted while the journal refuses a run's end runs after the job queued before it", async () => {
   const b = await bench({ maxRunning: 1, hold: true });
   try {
-    const first = created(b.scheduler.submit(job("sensors", "msg_first"), "own"));
-    const second = created(
-      b.scheduler.submit(job("smart", "msg_second", ["smart:/dev/sda"]), "own"),
-    );
-    assert.equal(second.status, "queued");
-
-    // The journal refuses the first run's end once: its slot is free, its result waits in memory.
-    const markFinished = b.journal.markFinished.bind(b.journal);
-    b.journal.markFinished = () => {
-      b.journal.markFinished = markFinished;
-      throw new Error("database or disk is full");
-    };
-    const refused = () => {
+    const { first, second } = runningAndQueued(b);
+    // Its slot is free, its result waits in memory, its resource keys stay taken.
+    refuseOnce(b.journal, "markFinished");
+    await refused(b, first.id);
+    const later = waitedForRead(b);
+    const both = () => {
       b.release();
-      return b.logs.some((l) => l.kind === "journal_error" && l.jobId === first.id);
+      return b.runs.length === 3;
     };
-    assert.ok(await until(refused, 5_000), "the end was never refused");
-
-    // The queued job can start (a free slot, a free disk) and was queued first.
-    const later = created(b.scheduler.submit(job("sensors", "msg_third"), "own", { hold: true }));
-    assert.ok(!b.runs.some((run) => run.id === later.id), "the later job ran first");
-    assert.equal(b.runs[1]?.id, second.id);
+    assert.ok(await until(both, 5_000), "a queued job never ran");
+    assert.deepEqual(b.runs.slice(1).map((run) => run.id), [second.id, later.id]);
   } finally {
     b.release();
     await b.close();
