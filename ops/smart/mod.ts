@@ -54,5 +54,21 @@ export const smart: OpDefinition<SmartInput, SmartResult, OpSettings, SmartError
   failOn: smartFailOn,
   // Per device, so reads of different disks overlap. An all-disk read cannot name its disks
   // before the scan, so it takes its own key: it may overlap a one-disk read (both only read).
-  resourceKeys: (spec) => [spec.device === undefined ? ALL_DISKS_KEY : `smart:${spec.device}`],
+  resourceKeys: (spec) => [spec.device === undefined ? ALL_DISKS_KEY : diskKey(spec.device)],
 };
+
+/**
+ * The key of the disk a device path reads. smartctl reads an NVMe namespace (`/dev/nvme0n1`)
+ * through its controller (`/dev/nvme0`), so both take the controller's key.
+ *
+ * @example
+ * ```ts
+ * import { diskKey } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(diskKey("/dev/nvme0n1"), diskKey("/dev/nvme0"));
+ * assert.equal(diskKey("/dev/sda"), "smart:/dev/sda");
+ * ```
+ */
+export function diskKey(device: string): string {
+  return `smart:${device.replace(/^(\/dev\/nvme[0-9]{1,3})n[0-9]{1,3}$/, "$1")}`;
+}

@@ -45,6 +45,18 @@ Deno.test("resourceKeys() are the device, or one key every all-disk read shares"
   assert.deepEqual(op.resourceKeys(schema.parse({})), ["smart:all-disks"]);
 });
 
+Deno.test("resourceKeys() of an NVMe namespace are its controller's; other names stay apart", () => {
+  const schema = op.schema(settings);
+  const keys = (device: string) => op.resourceKeys(schema.parse({ device }));
+  assert.deepEqual(keys("/dev/nvme0n1"), ["smart:/dev/nvme0"]);
+  assert.deepEqual(keys("/dev/nvme0n2"), keys("/dev/nvme0"));
+  assert.notDeepEqual(keys("/dev/nvme1n1"), keys("/dev/nvme0"));
+  assert.notDeepEqual(keys("/dev/nvme10"), keys("/dev/nvme1"));
+  assert.deepEqual(keys("/dev/disk/by-id/nvme-eui.0025n1"), [
+    "smart:/dev/disk/by-id/nvme-eui.0025n1",
+  ]);
+});
+
 Deno.test("parse() alone cannot read every disk: without a device only execute() can", () => {
   const outcome = op.parse({
     exitCode: 0,
