@@ -305,7 +305,8 @@ export class ChildPool {
   #succeed(op: AnyOp, slot: Slot, entry: Entry): void {
     entry.succeeding = false;
     if (!slot.entries.includes(entry)) return;
-    entry.successor = this.#tryStart(op, slot);
+    // A child started in a dead successor's place meanwhile (the refill) succeeds it instead.
+    entry.successor = this.#unclaimedStart(slot) ?? this.#tryStart(op, slot);
     if (entry.successor === undefined && entry.state === "ready") this.#retire(slot, entry);
   }
 
