@@ -14,14 +14,17 @@ const BOOT = 1_700_000_000_000;
 const SDA = ["smart:/dev/sda"];
 
 /** One executor's life on the journal in `dir`; `crash()` drops it as a `kill -9` would. */
-function executor(dir: string, orphanAlive: () => boolean) {
+function executor(dir: string, orphanAlive: () => boolean, killed: number[] = []) {
   const journal = Journal.open(`${dir}/journal.db`, { synced: syncsRows });
   const runs: Job[] = [];
   let crashed = false;
   const groups: ProcessGroups = {
     // After the crash this executor checks nothing more (it is dead).
     alive: (_pgid) => crashed ? new Promise(() => {}) : Promise.resolve(orphanAlive()),
-    kill: () => Promise.resolve(),
+    kill: (pgid) => {
+      killed.push(pgid);
+      return Promise.resolve();
+    },
     boot: () => BOOT,
   };
   const scheduler = new Scheduler({
@@ -84,6 +87,44 @@ Deno.test("an orphan keeps its disk taken across a second crash, until its proce
     try {
       assert.equal(third.runs.length, 0, "a second read of /dev/sda started beside the orphan");
       assert.equal(third.recovered.orphans, 1, "the orphan of the first crash is forgotten");
+    } finally {
+      third.crash();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an orphan past its deadline is not watched again after a second crash: its pgid may be another's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
+  try {
+    const first = executor(dir, () => true);
+    const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
+    const orphanJob = (submitted as { job: Job }).job;
+    first.journal.markProcess(orphanJob.id, 4242, Date.now() + 100, BOOT);
+    first.crash();
+
+    // Executor 2 sees the group gone, but the journal refuses that note (a full disk); it dies.
+    const second = executor(dir, () => false);
+    Object.assign(second.journal, {
+      markProcesses() {
+        throw new Error("database or disk is full");
+      },
+    });
+    assert.equal(second.recovered.orphans, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    second.crash();
+
+    // Executor 3, past the deadline: pgid 4242 now leads some unrelated group.
+    await new Promise((r) => setTimeout(r, 300));
+    const killed: number[] = [];
+    const third = executor(dir, () => true, killed);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(third.recovered.orphans, 0);
+      assert.deepEqual(killed, [], "a pgid that may be someone else's was killed");
+      assert.ok(third.scheduler.submit(smartJob("msg_next"), "own").kind === "created");
+      assert.equal(third.runs.length, 1, "the disk stayed taken");
     } finally {
       third.crash();
     }

@@ -665,13 +665,20 @@ export class Journal {
       .run(pgid, deadline, boot, id);
   }
 
-  /** Running jobs whose process group is known: what a crash may have left behind. */
-  runningProcesses(): RunningProcess[] {
+  /**
+   * Running jobs whose process group is known: what a crash may have left behind. With them, the
+   * jobs an earlier executor found so and wrote `interrupted` (see {@linkcode interruptRunning})
+   * whose group nobody has yet seen gone, while their deadline is ahead: past it, their pgid may
+   * name someone else's group by now, and an executor that watched it would have killed it then.
+   *
+   * @param now The time, in ms since the epoch.
+   */
+  runningProcesses(now: number = Date.now()): RunningProcess[] {
     const rows = this.#sql(
       `SELECT id, pgid, deadline, boot, resource_keys FROM jobs WHERE pgid IS NOT NULL AND
-        (status = 'running' OR (status = 'interrupted' AND
+        (status = 'running' OR (status = 'interrupted' AND deadline > ? AND
           json_extract(result, '$.error.processes') = 'running'))`,
-    ).all() as {
+    ).all(now) as {
       id: string;
       pgid: number;
       deadline: number;

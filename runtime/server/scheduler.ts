@@ -160,7 +160,7 @@ export class Scheduler {
    * queued again. Call once, before taking requests.
    */
   recover(): { interrupted: Job[]; requeued: number; orphans: number } {
-    const orphans = this.#groups === undefined ? [] : this.#journal.runningProcesses();
+    const orphans = this.#groups === undefined ? [] : this.#journal.runningProcesses(this.#now());
     const interrupted = this.#journal.interruptRunning(this.#now());
     // Nobody watches yet: a stream reads these jobs' events, progress included, from the journal.
     for (const job of interrupted) this.#transition("finished", job);
