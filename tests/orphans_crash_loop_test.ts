@@ -9,6 +9,7 @@ import type { Invocation } from "../runtime/process/launcher.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
 import { sharesRuns, syncsRows } from "../runtime/server/run_policy.ts";
 import { type ProcessGroups, Scheduler } from "../runtime/server/scheduler.ts";
+import { until } from "./_watch.ts";
 
 const BOOT = 1_700_000_000_000;
 const SDA = ["smart:/dev/sda"];
@@ -47,6 +48,8 @@ function executor(dir: string, orphanAlive: () => boolean, killed: number[] = []
     recovered,
     crash() {
       crashed = true;
+      // In one process a dead executor's timers would go on: its scheduler stops taking part.
+      void scheduler.shutdown(0);
       journal.close();
     },
   };
@@ -125,6 +128,47 @@ Deno.test("an orphan past its deadline is not watched again after a second crash
       assert.deepEqual(killed, [], "a pgid that may be someone else's was killed");
       assert.ok(third.scheduler.submit(smartJob("msg_next"), "own").kind === "created");
       assert.equal(third.runs.length, 1, "the disk stayed taken");
+    } finally {
+      third.crash();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an orphan's end the journal refuses to note is noted once it can be", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
+  try {
+    const first = executor(dir, () => true);
+    const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
+    const orphanJob = (submitted as { job: Job }).job;
+    first.journal.markProcess(orphanJob.id, 4242, Date.now() + 3_600_000, BOOT);
+    first.crash();
+
+    // The group is gone at once, and the journal refuses the first note of it.
+    const second = executor(dir, () => false);
+    const markProcesses = second.journal.markProcesses.bind(second.journal);
+    Object.assign(second.journal, {
+      markProcesses() {
+        Object.assign(second.journal, { markProcesses });
+        throw new Error("database or disk is full");
+      },
+    });
+    assert.equal(second.recovered.orphans, 1);
+    try {
+      const noted = () => second.journal.get(orphanJob.id)?.result;
+      const gone = await until(
+        () => (noted() as { error?: { processes?: string } })?.error?.processes === "gone",
+        5_000,
+      );
+      assert.ok(gone, `the orphan's end was never noted: ${JSON.stringify(noted())}`);
+    } finally {
+      second.crash();
+    }
+    // A later executor, before the deadline, has nothing to watch.
+    const third = executor(dir, () => true);
+    try {
+      assert.equal(third.recovered.orphans, 0);
     } finally {
       third.crash();
     }

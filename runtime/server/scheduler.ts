@@ -189,15 +189,18 @@ export class Scheduler {
 
   async #watchOrphan(orphan: RunningProcess): Promise<void> {
     const groups = this.#groups!;
-    const note = (processes: "running" | "gone") => {
+    const note = (processes: "running" | "gone"): boolean => {
       try {
         this.#journal.markProcesses(orphan.jobId, processes, this.#now());
+        return true;
       } catch (error) {
         this.#log({
           t: new Date(this.#now()).toISOString(),
           kind: "journal_error",
+          jobId: orphan.jobId,
           message: String(error),
         });
+        return false;
       }
     };
     // After a reboot the pgid names some other process group: never touch it.
@@ -223,7 +226,11 @@ export class Scheduler {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    note("gone");
+    // Until "gone" is written, the next executor would watch this pgid again: keep trying.
+    const noteGone = () => {
+      if (!note("gone") && !this.#draining.signal.aborted) setTimeout(noteGone, 1000);
+    };
+    noteGone();
     this.#log({
       t: new Date(this.#now()).toISOString(),
       kind: "orphan_gone",
