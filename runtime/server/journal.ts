@@ -698,7 +698,8 @@ export class Journal {
   markProcesses(id: string, processes: "running" | "gone", now: number): Job {
     this.#syncForJob(id);
     this.#sql(
-      "UPDATE jobs SET result = json_set(result, '$.error.processes', ?, '$.error.checkedAt', ?) WHERE id = ?",
+      `UPDATE jobs SET result = json_set(result, '$.error.processes', ?1, '$.error.checkedAt', ?2)
+       WHERE id = ?3 OR (served_by = ?3 AND status = 'interrupted')`,
     ).run(processes, now, id);
     return this.get(id)!;
   }
@@ -764,7 +765,9 @@ export class Journal {
     this.#sql(
       // A job whose process group is on record may have left it running: it stays an orphan
       // (see runningProcesses) until a watcher notes it gone, even if this executor dies too.
-      `UPDATE jobs SET status = 'interrupted', finished_at = ?1, result = CASE WHEN pgid IS NULL
+      // A job another run served shares that run's processes: it reads what the run reads.
+      `UPDATE jobs SET status = 'interrupted', finished_at = ?1, result = CASE WHEN
+        COALESCE(pgid, (SELECT run.pgid FROM jobs AS run WHERE run.id = jobs.served_by)) IS NULL
         THEN ?2 ELSE json_set(?2, '$.error.processes', 'running') END WHERE status = 'running'`,
     ).run(now, JSON.stringify(result));
     return (rows as Row[]).map((row) => ({ ...toJob(row), status: "interrupted" as const }));

@@ -171,6 +171,11 @@ export class Scheduler {
       void this.#watchOrphan(orphan);
     }
     const queued = this.#journal.queued();
+    // Every queued run is open before any job it serves is looked at: `created_at` is the wall
+    // clock's, and a clock stepped back may list a job before the run it joined.
+    for (const job of queued) {
+      if (job.servedBy === null && this.#shares(job.op)) this.#shared.lead(shareKey(job), job);
+    }
     let requeued = 0;
     for (const job of queued) {
       // A job a queued run serves waits for that run again; it never runs on its own.
@@ -179,7 +184,8 @@ export class Scheduler {
         this.#shared.follow(flight, job);
         continue;
       }
-      if (this.#shares(job.op)) this.#shared.lead(shareKey(job), job);
+      // A job whose run is gone (not queued) runs on its own.
+      if (job.servedBy !== null && this.#shares(job.op)) this.#shared.lead(shareKey(job), job);
       this.#queue.push(job);
       requeued++;
     }
