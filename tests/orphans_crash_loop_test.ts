@@ -66,16 +66,32 @@ function smartJob(deliveryId: string) {
   };
 }
 
+/** Executor 1 starts a read of /dev/sda, puts its smartctl (pgid 4242) on record, and dies. */
+function crashedWithOrphan(dir: string, deadline: number): Job {
+  const first = executor(dir, () => true);
+  const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
+  assert.equal(submitted.kind, "created");
+  const orphanJob = (submitted as { job: Job }).job;
+  first.journal.markProcess(orphanJob.id, 4242, deadline, BOOT);
+  first.crash();
+  return orphanJob;
+}
+
+/** Makes the journal refuse to note what became of an orphan, as a full disk does. */
+function refuseNotes(journal: Journal, times: "once" | "always"): void {
+  const markProcesses = journal.markProcesses.bind(journal);
+  Object.assign(journal, {
+    markProcesses() {
+      if (times === "once") Object.assign(journal, { markProcesses });
+      throw new Error("database or disk is full");
+    },
+  });
+}
+
 Deno.test("an orphan keeps its disk taken across a second crash, until its processes are gone", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
   try {
-    // Executor 1 starts a read of /dev/sda; its smartctl (pgid 4242) is on record, then it dies.
-    const first = executor(dir, () => true);
-    const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
-    assert.equal(submitted.kind, "created");
-    const orphanJob = (submitted as { job: Job }).job;
-    first.journal.markProcess(orphanJob.id, 4242, Date.now() + 3_600_000, BOOT);
-    first.crash();
+    crashedWithOrphan(dir, Date.now() + 3_600_000);
 
     // Executor 2 finds the orphan, keeps /dev/sda taken: a new read of it queues. Then it dies.
     const second = executor(dir, () => true);
@@ -101,19 +117,10 @@ Deno.test("an orphan keeps its disk taken across a second crash, until its proce
 Deno.test("an orphan past its deadline is not watched again after a second crash: its pgid may be another's", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
   try {
-    const first = executor(dir, () => true);
-    const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
-    const orphanJob = (submitted as { job: Job }).job;
-    first.journal.markProcess(orphanJob.id, 4242, Date.now() + 100, BOOT);
-    first.crash();
-
+    crashedWithOrphan(dir, Date.now() + 100);
     // Executor 2 sees the group gone, but the journal refuses that note (a full disk); it dies.
     const second = executor(dir, () => false);
-    Object.assign(second.journal, {
-      markProcesses() {
-        throw new Error("database or disk is full");
-      },
-    });
+    refuseNotes(second.journal, "always");
     assert.equal(second.recovered.orphans, 1);
     await new Promise((r) => setTimeout(r, 300));
     second.crash();
@@ -139,21 +146,10 @@ Deno.test("an orphan past its deadline is not watched again after a second crash
 Deno.test("an orphan's end the journal refuses to note is noted once it can be", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
   try {
-    const first = executor(dir, () => true);
-    const submitted = first.scheduler.submit(smartJob("msg_orphan"), "own");
-    const orphanJob = (submitted as { job: Job }).job;
-    first.journal.markProcess(orphanJob.id, 4242, Date.now() + 3_600_000, BOOT);
-    first.crash();
-
+    const orphanJob = crashedWithOrphan(dir, Date.now() + 3_600_000);
     // The group is gone at once, and the journal refuses the first note of it.
     const second = executor(dir, () => false);
-    const markProcesses = second.journal.markProcesses.bind(second.journal);
-    Object.assign(second.journal, {
-      markProcesses() {
-        Object.assign(second.journal, { markProcesses });
-        throw new Error("database or disk is full");
-      },
-    });
+    refuseNotes(second.journal, "once");
     assert.equal(second.recovered.orphans, 1);
     try {
       const noted = () => second.journal.get(orphanJob.id)?.result;
