@@ -188,10 +188,14 @@ Deno.test("endless output: 1000 lines, one truncated event, a bounded journal, a
   const fakes = await fakeBin();
   const stateDir = await Deno.makeTempDir({ prefix: "rootfence-events-flood-" });
   const gate = `${fakes.dir}/go`;
-  // Prints until the test opens the gate: as much as it can, as long as it takes.
+  // Prints until the test opens the gate, and at least 100 rounds of about 14 KB (past the 1 MiB
+  // cap however slowly a loaded machine runs it).
   await fakes.write(
     "pct",
-    `while [ ! -e ${shQuote(gate)} ]; do printf 'unpacking ./usr/lib/file-%s\\n' $(seq 1 500); done
+    `i=0
+     while [ ! -e ${shQuote(gate)} ] || [ $i -lt 100 ]; do
+       printf 'unpacking ./usr/lib/file-%s\\n' $(seq 1 500); i=$((i + 1))
+     done
      exit 0`,
   );
   const receiver = await startReceiver(stateDir, ["--bin-path", `${fakes.dir}:${SYSTEM}`]);
