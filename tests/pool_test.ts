@@ -88,57 +88,6 @@ Deno.test("pool: a retiring child serves on until its successor is ready, so no 
   });
 });
 
-/** Pids of this process's fenced children that run (not zombies). */
-function pooledChildren(): number[] {
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (ppid === Deno.pid && command.includes("child.js") && alive(Number(entry.name))) {
-        pids.push(Number(entry.name));
-      }
-    } catch { /* gone */ }
-  }
-  return pids;
-}
-
-Deno.test("pool: a retiring child whose ready successor died serves on until the replacement is ready", async () => {
-  await withPool({ size: 1, maxUses: 1, idleMs: 60_000 }, async (launcher, fakes, parents) => {
-    const hold = `${fakes.dir}/hold`;
-    const go = `${fakes.dir}/go`;
-    // A call made while the hold file exists waits for the test's go-ahead.
-    await fakes.write(
-      "sensors",
-      `echo $PPID >> ${shQuote(`${fakes.dir}/parents`)}; if [ -f ${shQuote(hold)} ]; then ` +
-        `rm ${shQuote(hold)}; while [ ! -f ${shQuote(go)} ]; do sleep 0.02; done; fi; ` +
-        `printf '{}'; exit 1`,
-    );
-    const pool = launcher.pool!;
-    launcher.warm([sensors]);
-    await until(() => pool.ready(sensors) === 1);
-    // A serves its one use and retires; taken again for a slow call, it serves on meanwhile.
-    assert.equal((await launcher.invoke(sensors, {})).ok, true);
-    const [a] = await parents();
-    await Deno.writeTextFile(hold, "");
-    const slow = launcher.invoke(sensors, {});
-    await until(() => pool.counts.started === 2 && pool.ready(sensors) === 1, 10_000);
-    // Its successor, ready, dies: a replacement starts at once.
-    const [successor] = pooledChildren().filter((pid) => pid !== a);
-    assert.ok(successor !== undefined);
-    Deno.kill(successor, "SIGKILL");
-    await until(() => pool.counts.started === 3, 10_000);
-    // A comes back while the replacement still starts: it must serve the next call itself.
-    await Deno.writeTextFile(go, "");
-    assert.equal((await slow).ok, true);
-    const waited = pool.counts.waitedForStart;
-    assert.equal((await launcher.invoke(sensors, {})).ok, true);
-    assert.equal(pool.counts.waitedForStart, waited, JSON.stringify(pool.counts));
-  });
-});
-
 Deno.test("pool: a read-only op grows to its size under concurrent calls, never beyond", async () => {
   await withPool({ size: 2, idleMs: 60_000 }, async (launcher, fakes, parents) => {
     await fakes.write(
