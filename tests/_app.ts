@@ -145,3 +145,20 @@ export function signedPost(op: string, body: string, options: PostOptions = {}):
 export function signedGet(path: string, secret = AUTOMATION): Promise<Request> {
   return signedRequest(`http://rootfence.test${path}`, { secret });
 }
+
+/**
+ * Makes the journal's `method` fail as a full disk does: its next call only (then the class's
+ * method serves again), or every call.
+ */
+export function refuseWrites(
+  journal: Journal,
+  method: "markRunning" | "markFinished" | "markProcesses",
+  times: "once" | "always",
+): void {
+  Object.assign(journal, {
+    [method]() {
+      if (times === "once") delete (journal as unknown as Record<string, unknown>)[method];
+      throw new Error("database or disk is full");
+    },
+  });
+}

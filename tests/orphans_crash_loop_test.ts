@@ -9,6 +9,7 @@ import type { Invocation } from "../runtime/process/launcher.ts";
 import { type Job, Journal } from "../runtime/server/journal.ts";
 import { sharesRuns, syncsRows } from "../runtime/server/run_policy.ts";
 import { type ProcessGroups, Scheduler } from "../runtime/server/scheduler.ts";
+import { refuseWrites } from "./_app.ts";
 import { until } from "./_watch.ts";
 
 const BOOT = 1_700_000_000_000;
@@ -77,17 +78,6 @@ function crashedWithOrphan(dir: string, deadline: number): Job {
   return orphanJob;
 }
 
-/** Makes the journal refuse to note what became of an orphan, as a full disk does. */
-function refuseNotes(journal: Journal, times: "once" | "always"): void {
-  const markProcesses = journal.markProcesses.bind(journal);
-  Object.assign(journal, {
-    markProcesses() {
-      if (times === "once") Object.assign(journal, { markProcesses });
-      throw new Error("database or disk is full");
-    },
-  });
-}
-
 Deno.test("an orphan keeps its disk taken across a second crash, until its processes are gone", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-double-crash-" });
   try {
@@ -120,7 +110,7 @@ Deno.test("an orphan past its deadline is not watched again after a second crash
     crashedWithOrphan(dir, Date.now() + 100);
     // Executor 2 sees the group gone, but the journal refuses that note (a full disk); it dies.
     const second = executor(dir, () => false);
-    refuseNotes(second.journal, "always");
+    refuseWrites(second.journal, "markProcesses", "always");
     assert.equal(second.recovered.orphans, 1);
     await new Promise((r) => setTimeout(r, 300));
     second.crash();
@@ -149,7 +139,7 @@ Deno.test("an orphan's end the journal refuses to note is noted once it can be",
     const orphanJob = crashedWithOrphan(dir, Date.now() + 3_600_000);
     // The group is gone at once, and the journal refuses the first note of it.
     const second = executor(dir, () => false);
-    refuseNotes(second.journal, "once");
+    refuseWrites(second.journal, "markProcesses", "once");
     assert.equal(second.recovered.orphans, 1);
     try {
       const noted = () => second.journal.get(orphanJob.id)?.result;

@@ -3,9 +3,8 @@
  * end. No later job may start ahead of a job queued before it meanwhile.
  */
 import assert from "node:assert/strict";
-import type { Journal } from "../runtime/server/journal.ts";
 import type { Submitted } from "../runtime/server/scheduler.ts";
-import { type Bench, bench } from "./_app.ts";
+import { type Bench, bench, refuseWrites } from "./_app.ts";
 import { until } from "./_watch.ts";
 
 /** A job of `op` for a fresh delivery. */
@@ -27,17 +26,6 @@ function runningAndQueued(b: Bench) {
   return { first, second };
 }
 
-/** Makes the journal's next `method` call fail as a full disk does. */
-function refuseOnce(journal: Journal, method: "markRunning" | "markFinished"): void {
-  Object.assign(journal, {
-    [method]() {
-      // Its own property gone, the class's method serves again.
-      delete (journal as unknown as Record<string, unknown>)[method];
-      throw new Error("database or disk is full");
-    },
-  });
-}
-
 /** Lets held runs end until the refusal of a write for `jobId` is logged. */
 async function refused(b: Bench, jobId: string): Promise<void> {
   const logged = () => {
@@ -56,7 +44,7 @@ Deno.test("a job submitted while the journal refuses the queue head's start runs
   const b = await bench({ maxRunning: 1, hold: true });
   try {
     const { second } = runningAndQueued(b);
-    refuseOnce(b.journal, "markRunning");
+    refuseWrites(b.journal, "markRunning", "once");
     await refused(b, second.id);
     // The slot is free: before the retry this read would start at once, ahead of `second`.
     const later = waitedForRead(b);
@@ -82,7 +70,7 @@ Deno.test("a job submitted while the journal refuses a run's end runs after the 
   try {
     const { first, second } = runningAndQueued(b);
     // Its slot is free, its result waits in memory, its resource keys stay taken.
-    refuseOnce(b.journal, "markFinished");
+    refuseWrites(b.journal, "markFinished", "once");
     await refused(b, first.id);
     const later = waitedForRead(b);
     const both = () => {
