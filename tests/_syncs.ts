@@ -52,9 +52,34 @@ export async function traceScript(script: string, dir: string, calls: string): P
     stderr: "piped",
   }).output();
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  const lines = (await Deno.readTextFile(`${dir}/trace`)).split("\n");
+  const lines = wholeCalls((await Deno.readTextFile(`${dir}/trace`)).split("\n"));
   await Deno.remove(`${dir}/trace`);
   return { lines, stdout: new TextDecoder().decode(output.stdout) };
+}
+
+/**
+ * strace's lines with each call whole. A call that another thread's line interrupted comes as
+ * `<tid> call(args <unfinished ...>` and, later, `<tid> <... call resumed>rest`: it is joined into
+ * one line, in the place where it began.
+ */
+export function wholeCalls(lines: readonly string[]): string[] {
+  const whole: string[] = [];
+  const unfinished = new Map<string, number>();
+  for (const line of lines) {
+    const tid = /^(\d+) /.exec(line)?.[1];
+    const resumed = /^\d+ <\.\.\. \w+ resumed>(.*)$/.exec(line);
+    const begun = tid === undefined ? undefined : unfinished.get(tid);
+    if (resumed && begun !== undefined) {
+      whole[begun] = `${whole[begun]}${resumed[1]}`;
+      unfinished.delete(tid!);
+    } else if (tid !== undefined && line.endsWith(" <unfinished ...>")) {
+      unfinished.set(tid, whole.length);
+      whole.push(line.slice(0, -" <unfinished ...>".length));
+    } else {
+      whole.push(line);
+    }
+  }
+  return whole;
 }
 
 /** Runs `script` under strace in `dir` (which must exist) and counts its syncs. */
