@@ -1,7 +1,10 @@
 /**
- * `deno run -A bench/executor_cpu.ts [--requests=N] [--rounds=R]`: the executor's side alone, in
- * CPU per request. Each side serves signed `sensors` bridge lines that arrive over a real Unix
- * socket, one at a time, from a client in the same process:
+ * `deno run -A bench/executor_cpu.ts [--requests=N] [--rounds=R] [--concurrency=C] [--run-ms=M]`:
+ * the executor's side alone, in CPU per request. Each side serves signed `sensors` bridge lines
+ * that arrive over real Unix connections from a client in the same process: `C` connections
+ * (default 1), each sending its next line once the last is answered, as the listener's do. A
+ * run waits `M` ms (default 0) as a host command would, so with `C` over the running limit (4)
+ * requests queue, as they do at 32 connections:
  *
  * - **rootfence**: `serveBridge` and the real app, journal and scheduler. Every run answers
  *   the result of one real `sensors` invocation (through a fenced child), captured at start.
@@ -28,6 +31,13 @@ import { signedRequest } from "../runtime/cli/client.ts";
 import { newSecret } from "../runtime/signing.ts";
 
 const WARM_UP = 200;
+/** rootfence's default running limit, and the shape's children per workload. */
+const RUNNING = 4;
+
+/** A host run's stand-in: `ms` of waiting (none: one turn of the microtask queue). */
+function hostRun(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
 
 /** How a side's process prints its figures, each on a line of its own. */
 const FIGURES = {
@@ -60,7 +70,7 @@ interface Side {
   ok(line: string): boolean;
 }
 
-async function rootfenceSide(dir: string, secret: string): Promise<Side> {
+async function rootfenceSide(dir: string, secret: string, runMs: number): Promise<Side> {
   const { Launcher } = await import("../runtime/process/launcher.ts");
   const { serveBridge } = await import("../runtime/server/executor.ts");
   const { benchApp } = await import("./breakdown.ts");
@@ -75,7 +85,7 @@ async function rootfenceSide(dir: string, secret: string): Promise<Side> {
   };
   const { app, journal } = await benchApp(dir, secret, launcher.settings, async (job) => {
     journal.markProcess(job.id, 1, Date.now() + 60_000, 0);
-    await Promise.resolve();
+    await hostRun(runMs);
     return structuredClone(ran);
   }, log);
   const socket = `${dir}/rootfence.sock`;
@@ -86,7 +96,7 @@ async function rootfenceSide(dir: string, secret: string): Promise<Side> {
   return { socket, path: "/hooks/sensors", ok: (line) => line.startsWith('{"status":200') };
 }
 
-async function shapeSide(dir: string, secret: string): Promise<Side> {
+async function shapeSide(dir: string, secret: string, runMs: number): Promise<Side> {
   const { worker } = await import("./shape/work.ts");
   const op = findOp("sensors")!;
   const run = await new Deno.Command("/usr/bin/sensors", {
@@ -103,8 +113,19 @@ async function shapeSide(dir: string, secret: string): Promise<Side> {
     stdoutTruncated: false,
     stderrTruncated: false,
   }, {}));
+  // As the shape's pool: four children, a run waits for a free one.
+  let free = RUNNING;
+  const waiting: (() => void)[] = [];
   const serve = await worker(dir, secret, async () => {
-    await Promise.resolve();
+    if (free === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+    else free--;
+    try {
+      await hostRun(runMs);
+    } finally {
+      const next = waiting.shift();
+      if (next === undefined) free++;
+      else next();
+    }
     return reply;
   });
   const socket = `${dir}/shape.sock`;
@@ -130,13 +151,18 @@ function allocatedBytes(): number {
 }
 
 /** Serves `requests` lines through one side; resolves with its figures. */
-async function measure(which: "rootfence" | "shape+work", requests: number): Promise<Figures> {
+async function measure(
+  which: "rootfence" | "shape+work",
+  requests: number,
+  concurrency: number,
+  runMs: number,
+): Promise<Figures> {
   const dir = await Deno.makeTempDir({ prefix: "rootfence-executor-cpu-" });
   try {
     const secret = newSecret();
     const side = which === "rootfence"
-      ? await rootfenceSide(dir, secret)
-      : await shapeSide(dir, secret);
+      ? await rootfenceSide(dir, secret, runMs)
+      : await shapeSide(dir, secret, runMs);
     const encoder = new TextEncoder();
     const sent: Uint8Array[] = [];
     for (let i = 0; i < WARM_UP + requests; i++) {
@@ -151,19 +177,30 @@ async function measure(which: "rootfence" | "shape+work", requests: number): Pro
       const line = { method: "POST", path: side.path, headers, body: body.toBase64() };
       sent.push(encoder.encode(JSON.stringify(line) + "\n"));
     }
-    const conn = await Deno.connect({ transport: "unix", path: side.socket });
-    const answers = new LineReader(conn.readable, 1 << 20);
-    const one = async (line: Uint8Array) => {
-      await conn.write(line);
-      const answer = await answers.next();
-      if (answer === undefined || !("line" in answer) || !side.ok(answer.line)) {
-        throw new Error(`${which} did not answer: ${JSON.stringify(answer).slice(0, 300)}`);
-      }
+    // One connection per request in flight, as the listener's: each sends its next line once
+    // the last is answered.
+    const connections = await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        const conn = await Deno.connect({ transport: "unix", path: side.socket });
+        return { conn, answers: new LineReader(conn.readable, 1 << 20) };
+      }),
+    );
+    const all = async (lines: Uint8Array[]) => {
+      let next = 0;
+      await Promise.all(connections.map(async ({ conn, answers }) => {
+        while (next < lines.length) {
+          await conn.write(lines[next++]!);
+          const answer = await answers.next();
+          if (answer === undefined || !("line" in answer) || !side.ok(answer.line)) {
+            throw new Error(`${which} did not answer: ${JSON.stringify(answer).slice(0, 300)}`);
+          }
+        }
+      }));
     };
-    for (const line of sent.slice(0, WARM_UP)) await one(line);
+    await all(sent.slice(0, WARM_UP));
     const before = process.cpuUsage();
     const allocated = allocatedBytes();
-    for (const line of sent.slice(WARM_UP)) await one(line);
+    await all(sent.slice(WARM_UP));
     const used = process.cpuUsage(before);
     return {
       cpuMs: (used.user + used.system) / 1000 / requests,
@@ -186,13 +223,20 @@ async function main(): Promise<void> {
       requests: { type: "string" },
       rounds: { type: "string" },
       side: { type: "string" },
+      concurrency: { type: "string" },
+      "run-ms": { type: "string" },
     },
   });
   const requests = Number(values.requests ?? 3000);
+  const concurrency = Number(values.concurrency ?? 1);
+  const runMs = Number(values["run-ms"] ?? 0);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || !(runMs >= 0)) {
+    throw new RangeError("--concurrency takes a whole number from 1, --run-ms a number from 0");
+  }
   if (values.side === "rootfence" || values.side === "shape+work") {
     // One side in this process: the figures go to stdout for the parent, each on a line of its
     // own (the shape's worker logs there too).
-    const figures = await measure(values.side, requests);
+    const figures = await measure(values.side, requests, concurrency, runMs);
     console.log(`${FIGURES.cpuMs}${figures.cpuMs.toFixed(3)}`);
     console.log(`${FIGURES.allocatedKiB}${figures.allocatedKiB.toFixed(1)}`);
     Deno.exit(0);
@@ -202,7 +246,15 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const side of Object.keys(measured)) {
       const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", import.meta.filename!, `--side=${side}`, `--requests=${requests}`],
+        args: [
+          "run",
+          "-A",
+          import.meta.filename!,
+          `--side=${side}`,
+          `--requests=${requests}`,
+          `--concurrency=${concurrency}`,
+          `--run-ms=${runMs}`,
+        ],
         stderr: "inherit",
       }).output();
       if (!output.success) throw new Error(`the ${side} side failed`);

@@ -25,6 +25,16 @@ Deno.test("the executor-side bench runs both sides through to CPU and allocation
   }
 });
 
+Deno.test("the executor-side bench keeps requests in flight on their own connections", async () => {
+  // Eight at once against four running: rootfence's scheduler queues half of them, the shape's
+  // pool makes them wait for a free child, and every one is still answered.
+  for (const side of ["rootfence", "shape+work"]) {
+    const args = [`--side=${side}`, "--requests=40", "--concurrency=8", "--run-ms=5"];
+    const { cpuMs } = figuresOf(await run(args));
+    assert.ok(cpuMs > 0 && cpuMs < 1000, `${side}: ${cpuMs}`);
+  }
+});
+
 Deno.test("the executor-side bench reads a figure a side did not print as NaN", () => {
   const figures = figuresOf("executor CPU ms per request: 0.5\nready\n");
   assert.equal(figures.cpuMs, 0.5);
