@@ -280,7 +280,7 @@ export async function serveChild(
     Deno.exit(143);
   });
   // One request per line, one reply per line; a pooled child serves several before stdin ends.
-  const requests = new LineReader(Deno.stdin.readable, MAX_REQUEST_BYTES);
+  const requests = new LineReader(Deno.stdin, MAX_REQUEST_BYTES);
   for (let next = await requests.next(); next !== undefined; next = await requests.next()) {
     const reply: ChildReply = "tooLong" in next
       ? {

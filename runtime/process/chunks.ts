@@ -8,7 +8,8 @@
 const READ_BYTES = 16 * 1024;
 
 /**
- * Reads a stream chunk by chunk. A byte stream (Deno's sockets, pipes and stdin) is read into
+ * Reads a stream chunk by chunk. A source that reads into a buffer itself (a `Deno.Conn`,
+ * `Deno.stdin`) is read into one reused buffer directly. A byte stream (Deno's sockets, pipes and stdin) is read into
  * one buffer, again and again: its default reader allocates a fresh 64 KiB buffer for every
  * read, which on the bridge and child pipes is several per request for the garbage collector to
  * reclaim, and 64 KiB held by every read left pending. Such a stream's source must answer a read
@@ -25,12 +26,21 @@ const READ_BYTES = 16 * 1024;
  * ```
  */
 export class ChunkReader {
-  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array> | undefined;
+  readonly #source: ByteSource | undefined;
   #spare: ArrayBuffer | undefined;
   #done = false;
 
-  /** @param stream The bytes to read. */
-  constructor(stream: ReadableStream<Uint8Array>) {
+  /**
+   * @param stream The bytes: a stream, or what reads into a buffer itself (a `Deno.Conn`,
+   * `Deno.stdin`), which skips a stream's turns on every read.
+   */
+  constructor(stream: ReadableStream<Uint8Array> | ByteSource) {
+    if (!(stream instanceof ReadableStream)) {
+      this.#source = stream;
+      this.#spare = new ArrayBuffer(READ_BYTES);
+      return;
+    }
     try {
       this.#reader = stream.getReader({ mode: "byob" });
       this.#spare = new ArrayBuffer(READ_BYTES);
@@ -46,6 +56,7 @@ export class ChunkReader {
    */
   async read(): Promise<Uint8Array | undefined> {
     if (this.#done) return undefined;
+    if (this.#source !== undefined) return await this.#readSource(this.#source);
     if (this.#spare === undefined) {
       const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
         .read();
@@ -67,8 +78,29 @@ export class ChunkReader {
     return done ? undefined : value;
   }
 
-  /** Stops reading. */
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => undefined);
+  async #readSource(source: ByteSource): Promise<Uint8Array | undefined> {
+    const buffer = new Uint8Array(this.#spare!);
+    const read = await source.read(buffer);
+    // A cancel while the read was pending: its bytes, if any, are not wanted.
+    if (read === null || this.#done) {
+      this.#done = true;
+      return undefined;
+    }
+    return buffer.subarray(0, read);
   }
+
+  /**
+   * Stops reading: a stream is cancelled; a direct source is only read no more (its owner
+   * closes it), and a read pending on it ends as the end.
+   */
+  async cancel(): Promise<void> {
+    this.#done = true;
+    await this.#reader?.cancel().catch(() => undefined);
+  }
+}
+
+/** What reads into a caller's buffer, as `Deno.Conn` and `Deno.stdin` do. */
+export interface ByteSource {
+  /** Reads into `buffer`; the count read, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
 }

@@ -23,3 +23,40 @@ Deno.test("ChunkReader fails every read after a stream error with that error", a
   // The failed read kept the buffer: this threw a TypeError on a detached ArrayBuffer.
   await assert.rejects(() => reader.read(), /pipe broke/);
 });
+
+Deno.test("ChunkReader reads a direct source into one reused buffer, up to its end", async () => {
+  const parts = [new TextEncoder().encode("ab"), new TextEncoder().encode("cde")];
+  const buffers = new Set<ArrayBufferLike>();
+  const source = {
+    read(buffer: Uint8Array): Promise<number | null> {
+      buffers.add(buffer.buffer);
+      const part = parts.shift();
+      if (part === undefined) return Promise.resolve(null);
+      buffer.set(part);
+      return Promise.resolve(part.length);
+    },
+  };
+  const reader = new ChunkReader(source);
+  assert.equal(new TextDecoder().decode(await reader.read()), "ab");
+  assert.equal(new TextDecoder().decode(await reader.read()), "cde");
+  assert.equal(await reader.read(), undefined);
+  // Read no more after the end: a source may not be asked again.
+  assert.equal(await reader.read(), undefined);
+  assert.equal(buffers.size, 1);
+});
+
+Deno.test("ChunkReader drops what a direct source read after a cancel", async () => {
+  let answer: (count: number) => void = () => {};
+  const source = {
+    read(buffer: Uint8Array): Promise<number | null> {
+      buffer.set([1, 2, 3]);
+      return new Promise((resolve) => answer = resolve);
+    },
+  };
+  const reader = new ChunkReader(source);
+  const pending = reader.read();
+  await reader.cancel();
+  answer(3);
+  assert.equal(await pending, undefined);
+  assert.equal(await reader.read(), undefined);
+});

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ChunkReader } from "./chunks.ts";
+import { type ByteSource, ChunkReader } from "./chunks.ts";
 
 /** What {@linkcode LineReader.next} returns: a line, a line that was too long, or the end. */
 export type Line = { readonly line: string } | { readonly tooLong: true } | undefined;
@@ -40,10 +40,10 @@ export class LineReader {
   #done = false;
 
   /**
-   * @param stream The bytes to read.
+   * @param stream The bytes to read: a stream, or a source read directly (`ChunkReader`).
    * @param maxChars The longest line kept.
    */
-  constructor(stream: ReadableStream<Uint8Array>, maxChars: number) {
+  constructor(stream: ReadableStream<Uint8Array> | ByteSource, maxChars: number) {
     this.#chunks = new ChunkReader(stream);
     this.#max = maxChars;
   }

@@ -129,3 +129,21 @@ Deno.test("LineReader searches a long line sent in small writes a bounded number
   }
   assert.ok(searched < 4 * bytes.length, `${searched} characters searched for ${bytes.length}`);
 });
+
+Deno.test("LineReader reads lines straight from a Unix connection, not through its stream", async () => {
+  const path = `${await Deno.makeTempDir()}/lines.sock`;
+  const server = Deno.listen({ transport: "unix", path });
+  const client = await Deno.connect({ transport: "unix", path });
+  const conn = await server.accept();
+  const lines = new LineReader(conn, 100);
+  await client.write(new TextEncoder().encode("one\ntw"));
+  assert.deepEqual(await lines.next(), { line: "one" });
+  await client.write(new TextEncoder().encode("o\n"));
+  assert.deepEqual(await lines.next(), { line: "two" });
+  client.close();
+  assert.equal(await lines.next(), undefined);
+  // Its stream was never made, so nothing holds a reader on it.
+  assert.equal(conn.readable.locked, false);
+  conn.close();
+  server.close();
+});

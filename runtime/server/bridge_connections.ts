@@ -101,7 +101,7 @@ export class BridgeConnections {
       return kept.connection.again(kept.watch);
     }
     const conn = await Deno.connect({ transport: "unix", path: this.#socket });
-    return new BridgeConnection(conn, new LineReader(conn.readable, MAX_LINE_BYTES), false);
+    return new BridgeConnection(conn, new LineReader(conn, MAX_LINE_BYTES), false);
   }
 
   /** Gives back a connection whose answer ended cleanly; past {@linkcode MAX_IDLE} it closes. */

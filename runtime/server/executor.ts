@@ -212,7 +212,7 @@ async function answer(
  * (`bridge_connections.ts`); one idle past {@linkcode REQUEST_LINE_MS} is closed here.
  */
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {
-  const lines = new LineReader(conn.readable, MAX_LINE_BYTES);
+  const lines = new LineReader(conn, MAX_LINE_BYTES);
   try {
     let read = () => lines.next();
     while (true) {
