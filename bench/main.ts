@@ -290,7 +290,7 @@ const USAGE = `Usage: deno task bench [--quick] [--json] [--write]
 
 Runs the same workloads on the bare binary, Debian's webhook and rootfence, each with its
 defaults: a Deno client (interleaved rounds), then wrk with pre-signed requests, then 32
-monitors polling one op. Takes about 8 minutes (--quick: about 2) and all of both cores.
+monitors polling one op. Takes 6 to 8 minutes (--quick: about 2) and all of both cores.
 
   --quick  fewer requests and shorter runs (does not write BENCHMARKS.md unless --write)
   --json   print the measurements as JSON instead of the table
