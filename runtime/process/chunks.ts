@@ -80,7 +80,14 @@ export class ChunkReader {
 
   async #readSource(source: ByteSource): Promise<Uint8Array | undefined> {
     const buffer = new Uint8Array(this.#spare!);
-    const read = await source.read(buffer);
+    let read: number | null;
+    try {
+      read = await source.read(buffer);
+    } catch (error) {
+      // A read pending at a cancel fails when the cancel closes the source: that is the end.
+      if (this.#done) return undefined;
+      throw error;
+    }
     // A cancel while the read was pending: its bytes, if any, are not wanted.
     if (read === null || this.#done) {
       this.#done = true;
@@ -90,11 +97,16 @@ export class ChunkReader {
   }
 
   /**
-   * Stops reading: a stream is cancelled; a direct source is only read no more (its owner
-   * closes it), and a read pending on it ends as the end.
+   * Stops reading and closes what is read, as a stream's cancel closes its resource: a read
+   * pending on it ends as the end.
    */
   async cancel(): Promise<void> {
     this.#done = true;
+    try {
+      this.#source?.close();
+    } catch {
+      // already closed
+    }
     await this.#reader?.cancel().catch(() => undefined);
   }
 }
@@ -103,4 +115,6 @@ export class ChunkReader {
 export interface ByteSource {
   /** Reads into `buffer`; the count read, or `null` at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Closes it: a read pending on it then fails. */
+  close(): void;
 }

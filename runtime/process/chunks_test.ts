@@ -35,6 +35,7 @@ Deno.test("ChunkReader reads a direct source into one reused buffer, up to its e
       buffer.set(part);
       return Promise.resolve(part.length);
     },
+    close() {},
   };
   const reader = new ChunkReader(source);
   assert.equal(new TextDecoder().decode(await reader.read()), "ab");
@@ -45,17 +46,20 @@ Deno.test("ChunkReader reads a direct source into one reused buffer, up to its e
   assert.equal(buffers.size, 1);
 });
 
-Deno.test("ChunkReader drops what a direct source read after a cancel", async () => {
+Deno.test("ChunkReader drops what a direct source read after a cancel, which closes it", async () => {
   let answer: (count: number) => void = () => {};
+  let closed = 0;
   const source = {
     read(buffer: Uint8Array): Promise<number | null> {
       buffer.set([1, 2, 3]);
       return new Promise((resolve) => answer = resolve);
     },
+    close: () => void closed++,
   };
   const reader = new ChunkReader(source);
   const pending = reader.read();
   await reader.cancel();
+  assert.equal(closed, 1);
   answer(3);
   assert.equal(await pending, undefined);
   assert.equal(await reader.read(), undefined);

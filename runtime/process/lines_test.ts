@@ -147,3 +147,18 @@ Deno.test("LineReader reads lines straight from a Unix connection, not through i
   conn.close();
   server.close();
 });
+
+Deno.test("LineReader's cancel ends a read pending on a Unix connection, and closes it", async () => {
+  const path = `${await Deno.makeTempDir()}/lines.sock`;
+  const server = Deno.listen({ transport: "unix", path });
+  const client = await Deno.connect({ transport: "unix", path });
+  const conn = await server.accept();
+  server.close();
+  const lines = new LineReader(conn, 100);
+  const pending = lines.next();
+  await lines.cancel();
+  // As a stream's cancel: the pending read ends, and the connection is closed already.
+  assert.equal(await pending, undefined);
+  assert.throws(() => conn.close(), Deno.errors.BadResource);
+  client.close();
+});

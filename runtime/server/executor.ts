@@ -213,6 +213,16 @@ async function answer(
  */
 export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> {
   const lines = new LineReader(conn, MAX_LINE_BYTES);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  };
   try {
     let read = () => lines.next();
     while (true) {
@@ -230,7 +240,17 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
       const gone = new AbortController();
       let answering = true;
       const following = lines.next();
-      following.then(() => answering && gone.abort(), () => gone.abort());
+      following.then((next) => {
+        if (!answering) return;
+        gone.abort();
+        // The listener hung up: its descriptor goes now, not once a handler that does not
+        // watch the signal (a `Prefer: wait`) is done. Read straight from the connection, the
+        // end closes nothing by itself, as a stream's did.
+        if (next === undefined) close();
+      }, () => {
+        gone.abort();
+        close();
+      });
       read = () => following;
       try {
         await answer(conn, request, fetch, gone.signal);
@@ -245,11 +265,7 @@ export async function serveBridge(conn: Deno.Conn, fetch: Fetch): Promise<void> 
   } catch {
     // The listener went away mid-answer; nothing to tell it.
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
+    close();
   }
 }
 
