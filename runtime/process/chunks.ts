@@ -9,10 +9,10 @@ const READ_BYTES = 16 * 1024;
 
 /**
  * Reads a stream chunk by chunk. A source that reads into a buffer itself (a `Deno.Conn`,
- * `Deno.stdin`) is read into one reused buffer directly. A byte stream (Deno's sockets, pipes and stdin) is read into
- * one buffer, again and again: its default reader allocates a fresh 64 KiB buffer for every
- * read, which on the bridge and child pipes is several per request for the garbage collector to
- * reclaim, and 64 KiB held by every read left pending. Such a stream's source must answer a read
+ * `Deno.stdin`) is read into one reused buffer directly. A byte stream (Deno's sockets, pipes and
+ * stdin) is read into one buffer, again and again: its default reader allocates a fresh 64 KiB
+ * buffer for every read, which on the bridge and child pipes is several per request for the
+ * garbage collector to reclaim, and 64 KiB held by every read left pending. Such a stream's source must answer a read
  * still pending at its end (`byobRequest.respond(0)` after `close()`), as Deno's do. Other
  * streams hand over chunks of their own.
  *
