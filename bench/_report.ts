@@ -383,14 +383,14 @@ export function heldNote(
 ): string {
   const held = row?.held;
   if (row === undefined || held === undefined) return "";
-  // The host command alone, one at a time: what no overhead around it could beat.
+  // The host command alone, as the child timed it: a bound no cut around it can raise.
   const bound = 1000 / held.commandMs;
-  const against = peer === undefined ? "" : ` Even with nothing around the host command, one read
-at a time would allow at most ${bound.toFixed(1)} req/s (1000 / ${held.commandMs.toFixed(2)}), ${
-    (bound / peer.rps).toFixed(3)
-  } x webhook's ${peer.rps.toFixed(1)}: ${
+  const against = peer === undefined ? "" : ` The host command alone, as the fenced child timed it
+under this load, allows at most ${bound.toFixed(1)} req/s one read at a time (1000 / ${
+    held.commandMs.toFixed(2)
+  }), ${(bound / peer.rps).toFixed(3)} x webhook's ${peer.rps.toFixed(1)}: ${
     bound < 0.8 * peer.rps
-      ? "below the 0.8 x target, which no receiver that reads one device one read at a time can meet on\nthis machine."
+      ? "below the 0.8 x target, which one read at a time of this workload does not reach on this\nmachine."
       : "the 0.8 x target is within that bound."
   }`;
   return `

@@ -112,12 +112,15 @@ Deno.test("heldNote() states the bound one run at a time sets, and nothing witho
   assert.match(note, /at most 80\.0 req\/s \(1000 \/ 12\.50\); rootfence answered 78\.4\.$/);
   // With the peer's figure, the bound of the host command alone, one at a time.
   const bound = heldNote({ rps: 78.4, held }, { rps: 150 });
-  assert.match(bound, /at most 100\.0 req\/s \(1000 \/ 10\.00\), 0\.667 x webhook's 150\.0: below/);
+  assert.match(
+    bound,
+    /at most 100\.0 req\/s one read at a time \(1000 \/ 10\.00\), 0\.667 x webhook's 150\.0: below/,
+  );
   assert.match(
     heldNote({ rps: 78.4, held }, { rps: 120 }),
     /0\.833 x webhook's 120\.0: the 0\.8 x target is within/,
   );
-  assert.doesNotMatch(note, /Even with nothing/);
+  assert.doesNotMatch(note, /The host command alone/);
   assert.equal(heldNote({ rps: 78.4 }), "");
   assert.equal(heldNote(undefined), "");
 });

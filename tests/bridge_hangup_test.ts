@@ -19,66 +19,68 @@ function openFds(): number {
   return [...Deno.readDirSync("/proc/self/fd")].length;
 }
 
-/** An app that answers only when released, whatever the request's signal says. */
-function heldApp() {
+/**
+ * A real executor socket served by `serveBridge`, with an app that answers only when released,
+ * whatever the request's signal says.
+ */
+async function heldExecutor() {
+  const dir = await Deno.makeTempDir({ prefix: "rootfence-hangup-" });
+  const path = `${dir}/executor.sock`;
+  const server = Deno.listen({ transport: "unix", path });
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => release = resolve);
   let seen = 0;
+  const fetch = async () => {
+    seen++;
+    await held;
+    return new Response("late");
+  };
+  const served: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of server) served.push(serveBridge(conn, fetch));
+  })().catch(() => undefined);
   return {
-    fetch: async () => {
-      seen++;
-      await held;
-      return new Response("late");
-    },
-    release: () => release(),
+    path,
     seen: () => seen,
+    async close() {
+      release();
+      server.close();
+      await accepting;
+      await Promise.all(served);
+      await Deno.remove(dir, { recursive: true });
+    },
   };
 }
 
 Deno.test("the executor closes a bridge connection the listener hung up on, before its handler ends", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rootfence-hangup-" });
-  const path = `${dir}/executor.sock`;
-  const server = Deno.listen({ transport: "unix", path });
-  const app = heldApp();
-  const served: Promise<void>[] = [];
+  const executor = await heldExecutor();
   try {
     const before = openFds();
     const line = JSON.stringify({ method: "GET", path: "/jobs", headers: [], body: "" }) + "\n";
     for (let i = 0; i < CLIENTS; i++) {
-      served.push(server.accept().then((conn) => serveBridge(conn, app.fetch)));
-      const conn = await Deno.connect({ transport: "unix", path });
+      const conn = await Deno.connect({ transport: "unix", path: executor.path });
       await conn.write(new TextEncoder().encode(line));
       await sleep(20);
       conn.close();
     }
     await sleep(300);
-    assert.equal(app.seen(), CLIENTS);
+    assert.equal(executor.seen(), CLIENTS);
     const held = openFds() - before;
     assert.equal(held, 0, `${held} descriptors held for listeners that hung up`);
   } finally {
-    app.release();
-    await Promise.all(served);
-    server.close();
-    await Deno.remove(dir, { recursive: true });
+    await executor.close();
   }
 });
 
 Deno.test("clients that leave through the listener's relay leave the executor nothing to hold", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rootfence-hangup-" });
-  const path = `${dir}/executor.sock`;
-  const server = Deno.listen({ transport: "unix", path });
-  const app = heldApp();
-  const served: Promise<void>[] = [];
-  const accepting = (async () => {
-    for await (const conn of server) served.push(serveBridge(conn, app.fetch));
-  })().catch(() => undefined);
+  const executor = await heldExecutor();
   try {
     const before = openFds();
     const answers = [];
     for (let i = 0; i < CLIENTS; i++) {
       const gone = new AbortController();
       const received = { method: "GET", path: "/jobs", headers: [], body: new Uint8Array() };
-      answers.push(relay(received, path, gone.signal));
+      answers.push(relay(received, executor.path, gone.signal));
       setTimeout(() => gone.abort(), 20);
     }
     for (const answer of answers) assert.equal((await answer).status, 502);
@@ -86,11 +88,7 @@ Deno.test("clients that leave through the listener's relay leave the executor no
     const held = openFds() - before;
     assert.equal(held, 0, `${held} descriptors held for clients long gone`);
   } finally {
-    app.release();
-    server.close();
-    await accepting;
-    await Promise.all(served);
-    await Deno.remove(dir, { recursive: true });
+    await executor.close();
   }
 });
 
